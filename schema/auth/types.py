@@ -1,0 +1,91 @@
+"""GraphQL types of the auth domain: the caller, buyers, API keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import strawberry
+
+from server.auth import repo
+from server.auth.principal import Role
+
+
+@strawberry.enum(description="The kind of caller.")
+class CallerRole(enum.Enum):
+    ANONYMOUS = strawberry.enum_value("anonymous", description="Not signed in.")
+    FACTORY_OWNER = strawberry.enum_value("factory_owner", description="Owner of one or more factories.")
+    BUYER = strawberry.enum_value("buyer", description="An overseas buyer's integration (API key).")
+    COORDINATOR = strawberry.enum_value("coordinator", description="Staff of the cluster office.")
+
+    @classmethod
+    def of(cls, role: Role) -> CallerRole:
+        return cls(role.value)
+
+
+@strawberry.type(description="An overseas buyer organisation.")
+class Buyer:
+    id: strawberry.ID = strawberry.field(description="Stable identifier.")
+    name: str = strawberry.field(description="Organisation name.")
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
+    currency: str = strawberry.field(description="ISO 4217 code of the currency it is quoted in.")
+    contact_email: str | None = strawberry.field(description="Where the cluster office writes to.")
+    created_at: dt.datetime = strawberry.field(description="When it was onboarded.")
+
+    @classmethod
+    def from_row(cls, row: repo.Buyer) -> Buyer:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            name=row.name,
+            country=row.country,
+            currency=row.currency,
+            contact_email=row.contact_email,
+            created_at=row.created_at,
+        )
+
+
+@strawberry.type(description="An API key of a buyer. The secret itself is shown only once, when created.")
+class ApiKey:
+    id: strawberry.ID = strawberry.field(description="Stable identifier; pass it to `apiKeyRevoke`.")
+    buyer_id: strawberry.ID = strawberry.field(description="The buyer the key acts for.")
+    name: str = strawberry.field(description="A label chosen when it was created.")
+    prefix: str = strawberry.field(description="The key's first characters, to tell keys apart.")
+    created_at: dt.datetime = strawberry.field(description="When it was created.")
+    last_used_at: dt.datetime | None = strawberry.field(description="Last use, to the minute.")
+    revoked_at: dt.datetime | None = strawberry.field(description="When it was revoked, if it was.")
+
+    @classmethod
+    def from_row(cls, row: repo.ApiKey) -> ApiKey:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            buyer_id=strawberry.ID(str(row.buyer_id)),
+            name=row.name,
+            prefix=row.prefix,
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+            revoked_at=row.revoked_at,
+        )
+
+
+@strawberry.type(description="A signed-in person (factory owner or coordinator).")
+class User:
+    id: strawberry.ID = strawberry.field(description="Stable identifier.")
+    email: str = strawberry.field(description="Sign-in email, lower case.")
+    display_name: str = strawberry.field(description="Name shown to others.")
+    role: CallerRole = strawberry.field(description="Factory owner or coordinator.")
+
+    @classmethod
+    def from_row(cls, row: repo.User) -> User:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            email=row.email,
+            display_name=row.display_name,
+            role=CallerRole(row.role),
+        )
+
+
+@strawberry.type(description="Who the request is authenticated as.")
+class Me:
+    role: CallerRole = strawberry.field(description="The kind of caller.")
+    user: User | None = strawberry.field(description="The person, for factory owners and coordinators.")
+    buyer: Buyer | None = strawberry.field(description="The buyer organisation, for API-key callers.")

@@ -1,0 +1,52 @@
+"""The per-request context: who is calling, the database pool, settings, and fresh DataLoaders."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
+
+from starlette.requests import Request
+from strawberry.dataloader import DataLoader
+from strawberry.types import Info as StrawberryInfo
+
+from server.auth.principal import Principal
+from server.db import Pool
+from server.settings import Settings
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+# A batch function: given the pool and the keys, the values in key order (None where nothing matches).
+BatchLoad = Callable[[Pool, list[K]], Awaitable[Sequence[V]]]
+
+
+@dataclass
+class Context:
+    """Built once per request by :class:`server.app.MachikobaGraphQL`."""
+
+    request: Request | None
+    pool: Pool
+    settings: Settings
+    principal: Principal
+    _loaders: dict[Any, DataLoader[Any, Any]] = field(default_factory=dict)
+
+    def loader(self, load: BatchLoad[K, V]) -> DataLoader[K, V]:
+        """The request's DataLoader for ``load``, created on first use.
+
+        Each domain declares its batch functions next to its types (``factories_by_id`` …); keying the cache
+        by the function keeps this context free of any domain knowledge.
+        """
+        existing = self._loaders.get(load)
+        if existing is None:
+            pool = self.pool
+
+            async def batch(keys: list[K]) -> Sequence[V]:
+                return await load(pool, keys)
+
+            existing = DataLoader(load_fn=batch)
+            self._loaders[load] = existing
+        return cast(DataLoader[K, V], existing)
+
+
+Info = StrawberryInfo[Context, None]

@@ -1,0 +1,100 @@
+"""The ASGI application: /graphql, /healthz, CORS, and the database pool in the lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from schema.context import Context
+from schema.schema import build_schema
+from server import db
+from server.auth.service import principal_from_token
+from server.migrate import migrate
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class MachikobaGraphQL(GraphQL[Context, None]):
+    """Strawberry's ASGI view with our per-request context."""
+
+    def __init__(self, settings: Settings, state: dict[str, Any]) -> None:
+        super().__init__(
+            build_schema(mask_errors=not settings.is_dev),
+            graphql_ide="graphiql" if settings.is_dev else None,
+            allow_queries_via_get=False,
+        )
+        self.settings = settings
+        self.state = state
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        pool: db.Pool = self.state["pool"]
+        principal = await principal_from_token(pool, request.headers.get("authorization"))
+        return Context(
+            request=request if isinstance(request, Request) else None,
+            pool=pool,
+            settings=self.settings,
+            principal=principal,
+        )
+
+
+def create_app(settings: Settings, *, pool: db.Pool | None = None) -> Starlette:
+    """The application. Given a ``pool`` (tests), it uses it; otherwise the lifespan opens one."""
+    state: dict[str, Any] = {"pool": pool}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if state["pool"] is not None:
+            yield
+            return
+        dsn = db.resolve_dsn(settings)
+        own_pool = await db.create_pool(dsn)
+        async with own_pool.acquire() as conn:
+            applied = await migrate(conn)
+        if applied:
+            log.info("applied migrations: %s", ", ".join(applied))
+        state["pool"] = own_pool
+        try:
+            yield
+        finally:
+            state["pool"] = None
+            await own_pool.close()
+
+    async def healthz(request: Request) -> JSONResponse:
+        pool: db.Pool | None = state["pool"]
+        if pool is None:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        async with pool.acquire() as conn:
+            await conn.fetchval("SELECT 1")
+        return JSONResponse({"status": "ok"})
+
+    graphql_app = MachikobaGraphQL(settings, state)
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            Route("/healthz", healthz),
+        ],
+        middleware=[
+            # A browser client on another origin sends bearer tokens, never cookies: no credentials mode.
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["authorization", "content-type"],
+                allow_credentials=False,
+                max_age=600,
+            )
+        ],
+        lifespan=lifespan,
+    )

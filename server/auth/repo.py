@@ -1,0 +1,237 @@
+"""SQL for users, sessions, buyers and API keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from uuid import UUID
+
+from server.db import Connection
+
+
+@dataclass(frozen=True)
+class User:
+    id: UUID
+    email: str
+    password_hash: str
+    role: str
+    display_name: str
+    organisation_id: UUID | None
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Buyer:
+    id: UUID
+    organisation_id: UUID
+    name: str
+    country: str
+    currency: str
+    contact_email: str | None
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: UUID
+    buyer_id: UUID
+    name: str
+    prefix: str
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class SessionPrincipalRow:
+    session_id: UUID
+    user_id: UUID
+    role: str
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class ApiKeyPrincipalRow:
+    api_key_id: UUID
+    buyer_id: UUID
+    revoked_at: dt.datetime | None
+
+
+_USER_COLUMNS = "id, email, password_hash, role, display_name, organisation_id, created_at"
+_BUYER_SELECT = """
+    SELECT b.id, b.organisation_id, o.name, b.country, b.currency, b.contact_email, b.created_at
+    FROM buyers b JOIN organisations o ON o.id = b.organisation_id
+"""
+_API_KEY_COLUMNS = "id, buyer_id, name, prefix, created_at, last_used_at, revoked_at"
+
+
+async def create_organisation(conn: Connection, *, kind: str, name: str) -> UUID:
+    org_id: UUID = await conn.fetchval(
+        "INSERT INTO organisations (kind, name) VALUES ($1, $2) RETURNING id", kind, name
+    )
+    return org_id
+
+
+async def create_user(
+    conn: Connection,
+    *,
+    email: str,
+    password_hash: str,
+    role: str,
+    display_name: str,
+    organisation_id: UUID | None,
+) -> User:
+    row = await conn.fetchrow(
+        f"""
+        INSERT INTO users (email, password_hash, role, display_name, organisation_id)
+        VALUES ($1, $2, $3, $4, $5) RETURNING {_USER_COLUMNS}
+        """,
+        email,
+        password_hash,
+        role,
+        display_name,
+        organisation_id,
+    )
+    assert row is not None
+    return User(**dict(row))
+
+
+async def user_by_email(conn: Connection, *, email: str) -> User | None:
+    row = await conn.fetchrow(f"SELECT {_USER_COLUMNS} FROM users WHERE email = $1", email)
+    return User(**dict(row)) if row else None
+
+
+async def users_by_ids(conn: Connection, *, ids: list[UUID]) -> list[User]:
+    rows = await conn.fetch(f"SELECT {_USER_COLUMNS} FROM users WHERE id = ANY($1)", ids)
+    return [User(**dict(r)) for r in rows]
+
+
+async def create_session(
+    conn: Connection, *, user_id: UUID, token_hash: bytes, expires_at: dt.datetime
+) -> UUID:
+    session_id: UUID = await conn.fetchval(
+        "INSERT INTO auth_sessions (user_id, token_hash, expires_at) VALUES ($1, $2, $3) RETURNING id",
+        user_id,
+        token_hash,
+        expires_at,
+    )
+    return session_id
+
+
+async def revoke_session(conn: Connection, *, session_id: UUID) -> None:
+    await conn.execute(
+        "UPDATE auth_sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL", session_id
+    )
+
+
+async def session_principal(conn: Connection, *, token_hash: bytes) -> SessionPrincipalRow | None:
+    row = await conn.fetchrow(
+        """
+        SELECT s.id AS session_id, s.user_id, u.role, s.expires_at, s.revoked_at
+        FROM auth_sessions s JOIN users u ON u.id = s.user_id
+        WHERE s.token_hash = $1
+        """,
+        token_hash,
+    )
+    return SessionPrincipalRow(**dict(row)) if row else None
+
+
+async def api_key_principal(conn: Connection, *, key_hash: bytes) -> ApiKeyPrincipalRow | None:
+    row = await conn.fetchrow(
+        "SELECT id AS api_key_id, buyer_id, revoked_at FROM api_keys WHERE key_hash = $1", key_hash
+    )
+    return ApiKeyPrincipalRow(**dict(row)) if row else None
+
+
+async def touch_api_key(conn: Connection, *, api_key_id: UUID) -> None:
+    # Only once a minute, so that a busy integration does not write on every request.
+    await conn.execute(
+        """
+        UPDATE api_keys SET last_used_at = now()
+        WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
+        """,
+        api_key_id,
+    )
+
+
+async def create_buyer(
+    conn: Connection,
+    *,
+    organisation_id: UUID,
+    country: str,
+    currency: str,
+    contact_email: str | None,
+) -> UUID:
+    buyer_id: UUID = await conn.fetchval(
+        """
+        INSERT INTO buyers (organisation_id, country, currency, contact_email)
+        VALUES ($1, $2, $3, $4) RETURNING id
+        """,
+        organisation_id,
+        country,
+        currency,
+        contact_email,
+    )
+    return buyer_id
+
+
+async def buyers_by_ids(conn: Connection, *, ids: list[UUID]) -> list[Buyer]:
+    rows = await conn.fetch(_BUYER_SELECT + " WHERE b.id = ANY($1)", ids)
+    return [Buyer(**dict(r)) for r in rows]
+
+
+async def list_buyers(conn: Connection) -> list[Buyer]:
+    rows = await conn.fetch(_BUYER_SELECT + " ORDER BY o.name, b.id")
+    return [Buyer(**dict(r)) for r in rows]
+
+
+async def create_api_key(
+    conn: Connection,
+    *,
+    buyer_id: UUID,
+    name: str,
+    prefix: str,
+    key_hash: bytes,
+    created_by_user_id: UUID | None,
+    created_by_api_key_id: UUID | None,
+) -> ApiKey:
+    row = await conn.fetchrow(
+        f"""
+        INSERT INTO api_keys (buyer_id, name, prefix, key_hash, created_by_user_id, created_by_api_key_id)
+        VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_API_KEY_COLUMNS}
+        """,
+        buyer_id,
+        name,
+        prefix,
+        key_hash,
+        created_by_user_id,
+        created_by_api_key_id,
+    )
+    assert row is not None
+    return ApiKey(**dict(row))
+
+
+async def api_key_by_id(conn: Connection, *, api_key_id: UUID) -> ApiKey | None:
+    row = await conn.fetchrow(f"SELECT {_API_KEY_COLUMNS} FROM api_keys WHERE id = $1", api_key_id)
+    return ApiKey(**dict(row)) if row else None
+
+
+async def api_keys_by_buyer_ids(conn: Connection, *, buyer_ids: list[UUID]) -> list[ApiKey]:
+    rows = await conn.fetch(
+        f"SELECT {_API_KEY_COLUMNS} FROM api_keys WHERE buyer_id = ANY($1) ORDER BY created_at, id",
+        buyer_ids,
+    )
+    return [ApiKey(**dict(r)) for r in rows]
+
+
+async def revoke_api_key(conn: Connection, *, api_key_id: UUID) -> ApiKey:
+    row = await conn.fetchrow(
+        f"""
+        UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1
+        RETURNING {_API_KEY_COLUMNS}
+        """,
+        api_key_id,
+    )
+    assert row is not None
+    return ApiKey(**dict(row))

@@ -1,0 +1,84 @@
+"""Input checks shared by the domain services.
+
+Each check appends to an error list instead of raising, so that one call reports every problem at once.
+"""
+
+from __future__ import annotations
+
+import re
+from uuid import UUID
+
+import pycountry
+
+from server.errors import ErrorCode, FieldError
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+
+
+class Errors(list[FieldError]):
+    """The problems found so far in one input."""
+
+    def add(self, field: str | None, code: ErrorCode, message: str) -> None:
+        self.append(FieldError(field, code, message))
+
+
+def clean_text(
+    errors: Errors, field: str, value: str | None, *, max_length: int, required: bool = True
+) -> str:
+    """``value`` stripped; REQUIRED when empty and required, TOO_LONG past ``max_length`` characters."""
+    text = (value or "").strip()
+    if required and not text:
+        errors.add(field, ErrorCode.REQUIRED, f"{field} is required.")
+    elif len(text) > max_length:
+        errors.add(field, ErrorCode.TOO_LONG, f"{field} is at most {max_length} characters.")
+    return text
+
+
+def clean_email(errors: Errors, field: str, value: str) -> str:
+    """The address in lower case; INVALID when it does not look like an email address."""
+    email = value.strip().lower()
+    if len(email) > 254 or not _EMAIL.match(email):
+        errors.add(field, ErrorCode.INVALID, "Enter a valid email address.")
+    return email
+
+
+def check_range(
+    errors: Errors, field: str, value: float | None, *, low: float | None = None, high: float | None = None
+) -> None:
+    """OUT_OF_RANGE when ``value`` lies outside [low, high] (either bound optional)."""
+    if value is None:
+        return
+    if (low is not None and value < low) or (high is not None and value > high):
+        if low is not None and high is not None:
+            bounds = f"between {low:g} and {high:g}"
+        elif low is not None:
+            bounds = f"at least {low:g}"
+        else:
+            bounds = f"at most {high:g}"
+        errors.add(field, ErrorCode.OUT_OF_RANGE, f"{field} must be {bounds}.")
+
+
+def clean_country(errors: Errors, field: str, value: str) -> str:
+    """An ISO 3166-1 alpha-2 code in upper case; UNKNOWN_COUNTRY otherwise."""
+    code = value.strip().upper()
+    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        errors.add(field, ErrorCode.UNKNOWN_COUNTRY, f"{value!r} is not an ISO 3166-1 alpha-2 country code.")
+    return code
+
+
+def clean_currency(errors: Errors, field: str, value: str) -> str:
+    """An ISO 4217 code in upper case; UNKNOWN_CURRENCY otherwise."""
+    code = value.strip().upper()
+    if len(code) != 3 or pycountry.currencies.get(alpha_3=code) is None:
+        errors.add(field, ErrorCode.UNKNOWN_CURRENCY, f"{value!r} is not an ISO 4217 currency code.")
+    return code
+
+
+def parse_uuid(value: str | None) -> UUID | None:
+    """The UUID in ``value``, or None when it is not one (callers report that as not found / invalid)."""
+    if value is None:
+        return None
+    try:
+        return UUID(str(value))
+    except ValueError:
+        return None
