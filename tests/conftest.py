@@ -65,6 +65,8 @@ async def template_db(admin_dsn: str) -> str:
 class TestDatabase:
     """A fresh migrated database for one test."""
 
+    __test__ = False  # a fixture value, not a test class
+
     admin_dsn: str
     name: str
 

@@ -85,7 +85,11 @@ class ApiKeyRevokePayload:
 @strawberry.type
 class AuthMutation:
     @strawberry.mutation(description="Create a factory owner's account and sign it in.")
-    async def account_sign_up(self, info: Info, input: AccountSignUpInput) -> AccountSessionPayload:
+    async def account_sign_up(
+        self,
+        info: Info,
+        input: Annotated[AccountSignUpInput, strawberry.argument(description="The input; see its fields.")],
+    ) -> AccountSessionPayload:
         signed, errors = await attempt(
             service.sign_up_factory_owner(
                 info.context.pool,
@@ -102,7 +106,11 @@ class AuthMutation:
         )
 
     @strawberry.mutation(description="Sign in a factory owner or coordinator; returns a bearer token.")
-    async def account_log_in(self, info: Info, input: AccountLogInInput) -> AccountSessionPayload:
+    async def account_log_in(
+        self,
+        info: Info,
+        input: Annotated[AccountLogInInput, strawberry.argument(description="The input; see its fields.")],
+    ) -> AccountSessionPayload:
         signed, errors = await attempt(
             service.log_in(
                 info.context.pool, info.context.principal, email=input.email, password=input.password
@@ -122,7 +130,11 @@ class AuthMutation:
     @strawberry.mutation(
         description="Onboard a buyer organisation and issue its first API key. Coordinators."
     )
-    async def buyer_onboard(self, info: Info, input: BuyerOnboardInput) -> BuyerOnboardPayload:
+    async def buyer_onboard(
+        self,
+        info: Info,
+        input: Annotated[BuyerOnboardInput, strawberry.argument(description="The input; see its fields.")],
+    ) -> BuyerOnboardPayload:
         result, errors = await attempt(
             service.onboard_buyer(
                 info.context.pool,
@@ -145,7 +157,11 @@ class AuthMutation:
         )
 
     @strawberry.mutation(description="Create an API key: a buyer for itself, a coordinator for any buyer.")
-    async def api_key_create(self, info: Info, input: ApiKeyCreateInput) -> ApiKeyCreatePayload:
+    async def api_key_create(
+        self,
+        info: Info,
+        input: Annotated[ApiKeyCreateInput, strawberry.argument(description="The input; see its fields.")],
+    ) -> ApiKeyCreatePayload:
         buyer_id = None
         if input.buyer_id is not None:
             buyer_id = parse_uuid(input.buyer_id)

@@ -1,0 +1,128 @@
+"""Buyer onboarding and API keys: who may create, list and revoke them."""
+
+from __future__ import annotations
+
+from tests.conftest import Caller, GraphQLClient, error_code
+
+ONBOARD = """
+mutation($input: BuyerOnboardInput!) {
+  buyerOnboard(input: $input) {
+    buyer { id name country currency }
+    apiKey { id prefix }
+    secret
+    errors { field code message }
+  }
+}
+"""
+KEY_CREATE = """
+mutation($input: ApiKeyCreateInput!) {
+  apiKeyCreate(input: $input) { apiKey { id name prefix buyerId } secret errors { field code } }
+}
+"""
+KEY_REVOKE = "mutation($id: ID!) { apiKeyRevoke(id: $id) { apiKey { id revokedAt } errors { code } } }"
+KEYS = "query($buyerId: ID) { apiKeys(buyerId: $buyerId) { id name prefix revokedAt } }"
+ME = "query { me { role buyer { name country currency } } }"
+BUYERS = "query { buyers { name } }"
+
+GOOD_BUYER = {"name": "Lion City Medical Pte", "country": "sg", "currency": "sgd"}
+
+
+async def test_coordinator_onboards_buyer_whose_key_works(gql: GraphQLClient, coordinator: Caller) -> None:
+    # when
+    body = await gql(ONBOARD, {"input": GOOD_BUYER}, token=coordinator.token)
+    # then
+    payload = body["data"]["buyerOnboard"]
+    assert payload["errors"] == []
+    assert (payload["buyer"]["country"], payload["buyer"]["currency"]) == ("SG", "SGD")
+    assert payload["secret"].startswith(payload["apiKey"]["prefix"])
+    me = await gql(ME, token=payload["secret"])
+    assert me["data"]["me"] == {
+        "role": "BUYER",
+        "buyer": {"name": "Lion City Medical Pte", "country": "SG", "currency": "SGD"},
+    }
+
+
+async def test_onboard_bad_country_and_currency(gql: GraphQLClient, coordinator: Caller) -> None:
+    body = await gql(
+        ONBOARD, {"input": {"name": "X" * 201, "country": "XX", "currency": "ABC"}}, token=coordinator.token
+    )
+    codes = {(e["field"], e["code"]) for e in body["data"]["buyerOnboard"]["errors"]}
+    assert codes == {("name", "TOO_LONG"), ("country", "UNKNOWN_COUNTRY"), ("currency", "UNKNOWN_CURRENCY")}
+    buyers = await gql(BUYERS, token=coordinator.token)
+    assert buyers["data"]["buyers"] == []
+
+
+async def test_onboard_denied_to_owner_buyer_and_anonymous(
+    gql: GraphQLClient, owner: Caller, buyer: Caller
+) -> None:
+    assert error_code(await gql(ONBOARD, {"input": GOOD_BUYER}, token=owner.token)) == "FORBIDDEN"
+    assert error_code(await gql(ONBOARD, {"input": GOOD_BUYER}, token=buyer.token)) == "FORBIDDEN"
+    assert error_code(await gql(ONBOARD, {"input": GOOD_BUYER})) == "UNAUTHENTICATED"
+
+
+async def test_buyers_list_is_for_coordinators(
+    gql: GraphQLClient, coordinator: Caller, buyer: Caller
+) -> None:
+    assert (await gql(BUYERS, token=coordinator.token))["data"]["buyers"] == [{"name": "Acme Robotics"}]
+    assert error_code(await gql(BUYERS, token=buyer.token)) == "FORBIDDEN"
+
+
+async def test_buyer_creates_and_revokes_its_own_key(gql: GraphQLClient, buyer: Caller) -> None:
+    # given a second key
+    created = (await gql(KEY_CREATE, {"input": {"name": "ERP production"}}, token=buyer.token))["data"]
+    new_key = created["apiKeyCreate"]
+    assert new_key["errors"] == []
+    assert (await gql(ME, token=new_key["secret"]))["data"]["me"]["role"] == "BUYER"
+    # when it is revoked
+    revoked = await gql(KEY_REVOKE, {"id": new_key["apiKey"]["id"]}, token=buyer.token)
+    # then it stops working at once, and the first key still works
+    assert revoked["data"]["apiKeyRevoke"]["apiKey"]["revokedAt"] is not None
+    assert error_code(await gql(ME, token=new_key["secret"])) == "UNAUTHENTICATED"
+    assert (await gql(ME, token=buyer.token))["data"]["me"]["role"] == "BUYER"
+    keys = (await gql(KEYS, token=buyer.token))["data"]["apiKeys"]
+    assert [k["name"] for k in keys] == ["first key", "ERP production"]
+
+
+async def test_buyer_cannot_touch_another_buyers_keys(
+    gql: GraphQLClient, buyer: Caller, other_buyer: Caller
+) -> None:
+    other_keys = (await gql(KEYS, token=other_buyer.token))["data"]["apiKeys"]
+    # revoking another buyer's key looks exactly like revoking a missing one
+    body = await gql(KEY_REVOKE, {"id": other_keys[0]["id"]}, token=buyer.token)
+    assert error_code(body) == "NOT_FOUND"
+    assert (await gql(ME, token=other_buyer.token))["data"]["me"]["role"] == "BUYER"
+    assert other_buyer.principal.buyer_id is not None
+    created = await gql(
+        KEY_CREATE,
+        {"input": {"name": "sneaky", "buyerId": str(other_buyer.principal.buyer_id)}},
+        token=buyer.token,
+    )
+    assert error_code(created) == "FORBIDDEN"
+    listed = await gql(KEYS, {"buyerId": str(other_buyer.principal.buyer_id)}, token=buyer.token)
+    assert error_code(listed) == "FORBIDDEN"
+
+
+async def test_coordinator_manages_any_buyers_keys(
+    gql: GraphQLClient, coordinator: Caller, buyer: Caller
+) -> None:
+    buyer_id = str(buyer.principal.buyer_id)
+    created = await gql(
+        KEY_CREATE, {"input": {"name": "from office", "buyerId": buyer_id}}, token=coordinator.token
+    )
+    assert created["data"]["apiKeyCreate"]["apiKey"]["buyerId"] == buyer_id
+    keys = (await gql(KEYS, {"buyerId": buyer_id}, token=coordinator.token))["data"]["apiKeys"]
+    assert len(keys) == 2
+    revoked = await gql(KEY_REVOKE, {"id": keys[0]["id"]}, token=coordinator.token)
+    assert revoked["data"]["apiKeyRevoke"]["errors"] == []
+    assert error_code(await gql(ME, token=buyer.token)) == "UNAUTHENTICATED"
+
+
+async def test_factory_owner_may_not_create_keys(gql: GraphQLClient, owner: Caller) -> None:
+    assert error_code(await gql(KEY_CREATE, {"input": {"name": "x"}}, token=owner.token)) == "FORBIDDEN"
+    assert error_code(await gql(KEY_CREATE, {"input": {"name": "x"}})) == "UNAUTHENTICATED"
+
+
+async def test_key_name_validation_and_malformed_ids(gql: GraphQLClient, buyer: Caller) -> None:
+    body = await gql(KEY_CREATE, {"input": {"name": "   "}}, token=buyer.token)
+    assert body["data"]["apiKeyCreate"]["errors"] == [{"field": "name", "code": "REQUIRED"}]
+    assert error_code(await gql(KEY_REVOKE, {"id": "not-a-uuid"}, token=buyer.token)) == "NOT_FOUND"
