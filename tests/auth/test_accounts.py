@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from server import db
 from tests.conftest import Caller, GraphQLClient, error_code
 
 SIGN_UP = """
@@ -93,3 +94,15 @@ async def test_signed_in_owner_cannot_sign_up_again(gql: GraphQLClient, owner: C
         SIGN_UP, {"input": {"email": "x@koba.example", "password": "long enough pw"}}, token=owner.token
     )
     assert error_code(body) == "FORBIDDEN"
+
+
+async def test_expired_session_is_unauthenticated(gql: GraphQLClient, owner: Caller, pool: db.Pool) -> None:
+    # given a session whose expiry has passed
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE auth_sessions SET created_at = now() - interval '2 days', expires_at = now() - interval '1 day'"
+        )
+    # when it is used, then it is refused with a reason
+    body = await gql(ME, token=owner.token)
+    assert error_code(body) == "UNAUTHENTICATED"
+    assert "expired" in body["errors"][0]["message"]
