@@ -100,7 +100,8 @@ async def test_expired_session_is_unauthenticated(gql: GraphQLClient, owner: Cal
     # given a session whose expiry has passed
     async with pool.acquire() as conn:
         await conn.execute(
-            "UPDATE auth_sessions SET created_at = now() - interval '2 days', expires_at = now() - interval '1 day'"
+            "UPDATE auth_sessions"
+            " SET created_at = now() - interval '2 days', expires_at = now() - interval '1 day'"
         )
     # when it is used, then it is refused with a reason
     body = await gql(ME, token=owner.token)
