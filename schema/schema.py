@@ -9,10 +9,14 @@ from strawberry.tools import merge_types
 
 from schema.auth.mutations import AuthMutation
 from schema.auth.queries import AuthQuery
+from schema.factories.mutations import FactoriesMutation
+from schema.factories.queries import FactoriesQuery
+from schema.rfqs.mutations import RfqMutation
+from schema.rfqs.queries import RfqQuery
 
 # Each domain adds its Query / Mutation class here.
-QUERIES: tuple[type, ...] = (AuthQuery,)
-MUTATIONS: tuple[type, ...] = (AuthMutation,)
+QUERIES: tuple[type, ...] = (AuthQuery, FactoriesQuery, RfqQuery)
+MUTATIONS: tuple[type, ...] = (AuthMutation, FactoriesMutation, RfqMutation)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)

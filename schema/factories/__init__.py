@@ -1,0 +1,1 @@
+"""GraphQL of the factories domain: taxonomy, factory registry, capabilities and capacity."""

@@ -1,0 +1,64 @@
+"""Batch functions of the factories domain, for ``info.context.loader(...)``.
+
+Each runs one ``= ANY($1)`` query for all the keys a request asked for and returns the values in key order.
+Other domains may use them too (e.g. ``factories_by_id`` for a bid's factory, ``processes_by_code`` for an
+RFQ operation's process).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from uuid import UUID
+
+from server.db import Pool
+from server.factories import repo
+
+
+async def factories_by_id(pool: Pool, ids: list[UUID]) -> list[repo.Factory | None]:
+    async with pool.acquire() as conn:
+        rows = {f.id: f for f in await repo.factories_by_ids(conn, ids=ids)}
+    return [rows.get(i) for i in ids]
+
+
+async def prefectures_by_code(pool: Pool, codes: list[str]) -> list[repo.Prefecture | None]:
+    async with pool.acquire() as conn:
+        rows = {p.code: p for p in await repo.prefectures_by_codes(conn, codes=codes)}
+    return [rows.get(c) for c in codes]
+
+
+async def processes_by_code(pool: Pool, codes: list[str]) -> list[repo.Process | None]:
+    async with pool.acquire() as conn:
+        rows = {p.code: p for p in await repo.processes_by_codes(conn, codes=codes)}
+    return [rows.get(c) for c in codes]
+
+
+async def capabilities_by_factory(pool: Pool, factory_ids: list[UUID]) -> list[list[repo.Capability]]:
+    async with pool.acquire() as conn:
+        rows = await repo.capabilities_by_factory_ids(conn, factory_ids=factory_ids)
+    grouped: dict[UUID, list[repo.Capability]] = {}
+    for row in rows:
+        grouped.setdefault(row.factory_id, []).append(row)
+    return [grouped.get(f, []) for f in factory_ids]
+
+
+async def certifications_by_factory(
+    pool: Pool, factory_ids: list[UUID]
+) -> list[list[repo.FactoryCertification]]:
+    async with pool.acquire() as conn:
+        rows = await repo.certifications_by_factory_ids(conn, factory_ids=factory_ids)
+    grouped: dict[UUID, list[repo.FactoryCertification]] = {}
+    for row in rows:
+        grouped.setdefault(row.factory_id, []).append(row)
+    return [grouped.get(f, []) for f in factory_ids]
+
+
+async def capacity_overrides_by_range(
+    pool: Pool, ranges: list[tuple[UUID, dt.date, dt.date]]
+) -> list[list[repo.CapacityOverride]]:
+    """Keys are (factory id, first Monday, Monday after the last week)."""
+    async with pool.acquire() as conn:
+        rows = await repo.capacity_overrides(conn, ranges=ranges)
+    return [
+        [o for o in rows if o.factory_id == factory_id and week_from <= o.week_start < week_to]
+        for factory_id, week_from, week_to in ranges
+    ]

@@ -1,0 +1,176 @@
+"""GraphQL types of the rfqs domain: RFQs, their lines and routings, and RFQ pages.
+
+What a caller sees of an RFQ is decided by :mod:`server.rfqs.rules` when the object is built
+(:meth:`Rfq.of`); the field resolvers below only apply those decisions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from decimal import Decimal
+from uuid import UUID
+
+import strawberry
+from strawberry.relay import PageInfo
+
+from schema.auth.queries import buyers_by_id
+from schema.auth.types import Buyer
+from schema.context import Info
+from schema.factories.loaders import processes_by_code
+from schema.factories.types import Material, MaterialFamily, Process
+from schema.rfqs.loaders import lines_by_rfq_id, materials_by_code, operations_by_line_id
+from server.auth.principal import Principal
+from server.rfqs import repo, rules
+
+
+@strawberry.enum(description="Where an RFQ stands.")
+class RfqStatus(enum.Enum):
+    OPEN = strawberry.enum_value("open", description="Accepting bids; factories that could do it see it.")
+    CANCELLED = strawberry.enum_value(
+        "cancelled", description="Withdrawn by the buyer or the cluster office."
+    )
+    AWARDED = strawberry.enum_value("awarded", description="A consortium's quote was accepted.")
+    CLOSED = strawberry.enum_value("closed", description="Finished without (further) bidding.")
+
+
+@strawberry.type(description="One step of a line's routing; steps run in `position` order.")
+class RfqOperation:
+    position: int = strawberry.field(
+        description="1-based routing order: starts after the previous step ends."
+    )
+    notes: str = strawberry.field(description="The buyer's notes for this step (may be empty).")
+    process_code: strawberry.Private[str]
+
+    @classmethod
+    def from_row(cls, row: repo.RfqOperation) -> RfqOperation:
+        return cls(position=row.position, notes=row.notes, process_code=row.process_code)
+
+    @strawberry.field(description="The process this step needs.")
+    async def process(self, info: Info) -> Process:
+        row = await info.context.loader(processes_by_code).load(self.process_code)
+        assert row is not None  # a foreign key guarantees it
+        return Process.from_row(row)
+
+
+@strawberry.type(description="One part of an RFQ: what to make, from what, how many, and its routing.")
+class RfqLine:
+    id: strawberry.ID = strawberry.field(description="Stable identifier.")
+    position: int = strawberry.field(description="1-based order of the line within its RFQ.")
+    part_number: str = strawberry.field(description="The buyer's part number (may be empty).")
+    name: str = strawberry.field(description="Name of the part.")
+    quantity: int = strawberry.field(description="Number of pieces.")
+    tolerance_um: float = strawberry.field(description="Tightest tolerance on the drawing, in micrometres.")
+    envelope_mm: int = strawberry.field(description="Largest dimension of the part, in millimetres.")
+    required_certifications: list[str] = strawberry.field(
+        description="Certification codes every factory working on this line must hold, e.g. `ISO13485`."
+    )
+    target_unit_price: Decimal | None = strawberry.field(
+        description="The buyer's target price per piece in the RFQ's currency. Shown to the buyer and "
+        "coordinators only; null for factory owners, and when the buyer gave none."
+    )
+    notes: str = strawberry.field(description="The buyer's notes (may be empty).")
+    line_id: strawberry.Private[UUID]
+    material_code: strawberry.Private[str]
+
+    @classmethod
+    def from_row(cls, row: repo.RfqLine, *, show_target_price: bool) -> RfqLine:
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            position=row.position,
+            part_number=row.part_number,
+            name=row.name,
+            quantity=row.quantity,
+            tolerance_um=float(row.tolerance_um),
+            envelope_mm=row.envelope_mm,
+            required_certifications=list(row.required_certifications),
+            target_unit_price=row.target_unit_price if show_target_price else None,
+            notes=row.notes,
+            line_id=row.id,
+            material_code=row.material,
+        )
+
+    @strawberry.field(description="The material of the part.")
+    async def material(self, info: Info) -> Material:
+        row = await info.context.loader(materials_by_code).load(self.material_code)
+        assert row is not None  # a foreign key guarantees it
+        return Material(
+            code=row.code, name_ja=row.name_ja, name_en=row.name_en, family=MaterialFamily(row.family)
+        )
+
+    @strawberry.field(description="The routing: the operations the part goes through, in order.")
+    async def operations(self, info: Info) -> list[RfqOperation]:
+        rows = await info.context.loader(operations_by_line_id).load(self.line_id)
+        return [RfqOperation.from_row(r) for r in rows]
+
+
+@strawberry.type(
+    description="A buyer's request for quotation. Factory owners see open RFQs that their factories could "
+    "work on, with every part and requirement, but not who the buyer is unless `discloseBuyer` is true, and "
+    "never the target prices."
+)
+class Rfq:
+    id: strawberry.ID = strawberry.field(description="Stable identifier.")
+    title: str = strawberry.field(description="Short title.")
+    description: str = strawberry.field(description="Longer description (may be empty).")
+    currency: str = strawberry.field(description="ISO 4217 code of the currency prices are given in.")
+    incoterm: str = strawberry.field(description="Incoterms 2020 code of the delivery terms, e.g. `DAP`.")
+    destination_country: str = strawberry.field(description="ISO 3166-1 alpha-2 code of the destination.")
+    due_date: dt.date = strawberry.field(description="When the goods must arrive.")
+    bid_deadline: dt.date = strawberry.field(description="Last day to bid; before the due date.")
+    nda_required: bool = strawberry.field(description="Whether bidders must sign an NDA first.")
+    disclose_buyer: bool = strawberry.field(description="Whether factory owners may see who the buyer is.")
+    status: RfqStatus = strawberry.field(description="Where the RFQ stands.")
+    created_at: dt.datetime = strawberry.field(description="When it was submitted.")
+    cancelled_at: dt.datetime | None = strawberry.field(description="When it was cancelled, if it was.")
+    row: strawberry.Private[repo.Rfq]
+    show_buyer: strawberry.Private[bool]
+    show_target_price: strawberry.Private[bool]
+
+    @classmethod
+    def of(cls, row: repo.Rfq, principal: Principal) -> Rfq:
+        """The RFQ as ``principal`` may see it (field-level rules from :mod:`server.rfqs.rules`)."""
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            title=row.title,
+            description=row.description,
+            currency=row.currency,
+            incoterm=row.incoterm,
+            destination_country=row.destination_country,
+            due_date=row.due_date,
+            bid_deadline=row.bid_deadline,
+            nda_required=row.nda_required,
+            disclose_buyer=row.disclose_buyer,
+            status=RfqStatus(row.status),
+            created_at=row.created_at,
+            cancelled_at=row.cancelled_at,
+            row=row,
+            show_buyer=rules.may_see_buyer(principal, row),
+            show_target_price=rules.may_see_target_price(principal, row),
+        )
+
+    @strawberry.field(
+        description="The buyer. Null for factory owners unless the buyer chose to disclose itself."
+    )
+    async def buyer(self, info: Info) -> Buyer | None:
+        if not self.show_buyer:
+            return None
+        row = await info.context.loader(buyers_by_id).load(self.row.buyer_id)
+        return Buyer.from_row(row) if row else None
+
+    @strawberry.field(description="The parts requested, in position order.")
+    async def lines(self, info: Info) -> list[RfqLine]:
+        rows = await info.context.loader(lines_by_rfq_id).load(self.row.id)
+        return [RfqLine.from_row(r, show_target_price=self.show_target_price) for r in rows]
+
+
+@strawberry.type(description="An RFQ in a page, with the cursor that continues after it.")
+class RfqEdge:
+    node: Rfq = strawberry.field(description="The RFQ.")
+    cursor: str = strawberry.field(description="Opaque cursor: pass as `after` to continue after this RFQ.")
+
+
+@strawberry.type(description="A page of RFQs, newest first.")
+class RfqConnection:
+    edges: list[RfqEdge] = strawberry.field(description="The RFQs of this page.")
+    page_info: PageInfo = strawberry.field(description="Whether and how to get the next page.")

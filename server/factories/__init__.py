@@ -1,0 +1,1 @@
+"""The factories domain: taxonomy, factory registry, capabilities and weekly capacity."""

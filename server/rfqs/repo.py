@@ -1,0 +1,342 @@
+"""SQL for RFQs, their lines and operations, and the reference data an RFQ is checked against."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from server.db import Connection
+
+
+@dataclass(frozen=True)
+class Rfq:
+    id: UUID
+    buyer_id: UUID
+    title: str
+    description: str
+    currency: str
+    incoterm: str
+    destination_country: str
+    due_date: dt.date
+    bid_deadline: dt.date
+    nda_required: bool
+    disclose_buyer: bool
+    status: str
+    created_at: dt.datetime
+    cancelled_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class RfqLine:
+    id: UUID
+    rfq_id: UUID
+    position: int
+    part_number: str
+    name: str
+    material: str
+    quantity: int
+    tolerance_um: Decimal
+    envelope_mm: int
+    required_certifications: tuple[str, ...]
+    target_unit_price: Decimal | None
+    notes: str
+
+
+@dataclass(frozen=True)
+class RfqOperation:
+    rfq_line_id: UUID
+    position: int
+    process_code: str
+    notes: str
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """The RFQ a buyer already submitted under an idempotency key, and the hash of that input."""
+
+    rfq_id: UUID
+    request_hash: str
+
+
+@dataclass(frozen=True)
+class Material:
+    code: str
+    name_ja: str
+    name_en: str
+    family: str
+
+
+@dataclass(frozen=True)
+class Process:
+    code: str
+    name_ja: str
+    name_en: str
+    category: str
+    material_families: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NewOperation:
+    position: int
+    process_code: str
+    notes: str
+
+
+@dataclass(frozen=True)
+class NewLine:
+    """A validated line to insert; ``id`` is chosen by the caller so operations can refer to it."""
+
+    id: UUID
+    position: int
+    part_number: str
+    name: str
+    material: str
+    quantity: int
+    tolerance_um: Decimal
+    envelope_mm: int
+    required_certifications: tuple[str, ...]
+    target_unit_price: Decimal | None
+    notes: str
+    operations: tuple[NewOperation, ...]
+
+
+@dataclass
+class SqlArgs:
+    """Positional parameters of a query being composed: ``add(value)`` returns its ``$n`` placeholder."""
+
+    values: list[Any] = field(default_factory=list)
+
+    def add(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+
+_RFQ_COLUMNS = """
+    r.id, r.buyer_id, r.title, r.description, r.currency, r.incoterm, r.destination_country, r.due_date,
+    r.bid_deadline, r.nda_required, r.disclose_buyer, r.status, r.created_at, r.cancelled_at
+"""
+_LINE_COLUMNS = """
+    id, rfq_id, position, part_number, name, material, quantity, tolerance_um, envelope_mm,
+    required_certifications, target_unit_price, notes
+"""
+
+
+def _rfq(row: Any) -> Rfq:
+    values = dict(row)
+    # char(n) columns come back as str already; strip guards against any padding.
+    values["currency"] = values["currency"].strip()
+    values["destination_country"] = values["destination_country"].strip()
+    return Rfq(**values)
+
+
+def _line(row: Any) -> RfqLine:
+    values = dict(row)
+    values["required_certifications"] = tuple(values["required_certifications"])
+    return RfqLine(**values)
+
+
+# --- reference data -----------------------------------------------------------------------------------
+
+
+async def materials_by_codes(conn: Connection, *, codes: list[str]) -> list[Material]:
+    rows = await conn.fetch(
+        "SELECT code, name_ja, name_en, family FROM materials WHERE code = ANY($1::text[])", codes
+    )
+    return [Material(**dict(r)) for r in rows]
+
+
+async def processes_by_codes(conn: Connection, *, codes: list[str]) -> list[Process]:
+    rows = await conn.fetch(
+        """
+        SELECT code, name_ja, name_en, category, material_families
+        FROM processes WHERE code = ANY($1::text[])
+        """,
+        codes,
+    )
+    return [Process(**{**dict(r), "material_families": tuple(r["material_families"] or ())}) for r in rows]
+
+
+async def known_certifications(conn: Connection, *, codes: list[str]) -> set[str]:
+    rows = await conn.fetch("SELECT code FROM certifications WHERE code = ANY($1::text[])", codes)
+    return {r["code"] for r in rows}
+
+
+async def buyer_currency(conn: Connection, *, buyer_id: UUID) -> str | None:
+    currency: str | None = await conn.fetchval("SELECT currency FROM buyers WHERE id = $1", buyer_id)
+    return currency.strip() if currency else None
+
+
+# --- writing ------------------------------------------------------------------------------------------
+
+
+async def idempotency_record(
+    conn: Connection, *, buyer_id: UUID, idempotency_key: str
+) -> IdempotencyRecord | None:
+    row = await conn.fetchrow(
+        "SELECT id AS rfq_id, request_hash FROM rfqs WHERE buyer_id = $1 AND idempotency_key = $2",
+        buyer_id,
+        idempotency_key,
+    )
+    return IdempotencyRecord(**dict(row)) if row else None
+
+
+async def insert_rfq(
+    conn: Connection,
+    *,
+    buyer_id: UUID,
+    title: str,
+    description: str,
+    currency: str,
+    incoterm: str,
+    destination_country: str,
+    due_date: dt.date,
+    bid_deadline: dt.date,
+    nda_required: bool,
+    disclose_buyer: bool,
+    idempotency_key: str | None,
+    request_hash: str | None,
+) -> UUID | None:
+    """Insert an open RFQ; None when the buyer already has one under ``idempotency_key``.
+
+    ``ON CONFLICT DO NOTHING`` on the unique (buyer, key) makes a concurrent submit with the same key wait
+    for the first one's transaction and then insert nothing, instead of failing the transaction.
+    """
+    rfq_id: UUID | None = await conn.fetchval(
+        """
+        INSERT INTO rfqs (buyer_id, title, description, currency, incoterm, destination_country, due_date,
+                          bid_deadline, nda_required, disclose_buyer, idempotency_key, request_hash)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        ON CONFLICT ON CONSTRAINT rfqs_buyer_idempotency_key DO NOTHING
+        RETURNING id
+        """,
+        buyer_id,
+        title,
+        description,
+        currency,
+        incoterm,
+        destination_country,
+        due_date,
+        bid_deadline,
+        nda_required,
+        disclose_buyer,
+        idempotency_key,
+        request_hash,
+    )
+    return rfq_id
+
+
+async def insert_lines(conn: Connection, *, rfq_id: UUID, lines: list[NewLine]) -> None:
+    """Insert the lines of ``rfq_id`` and their operations (two pipelined batches)."""
+    await conn.executemany(
+        """
+        INSERT INTO rfq_lines (id, rfq_id, position, part_number, name, material, quantity, tolerance_um,
+                               envelope_mm, required_certifications, target_unit_price, notes)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        """,
+        [
+            (
+                line.id,
+                rfq_id,
+                line.position,
+                line.part_number,
+                line.name,
+                line.material,
+                line.quantity,
+                line.tolerance_um,
+                line.envelope_mm,
+                list(line.required_certifications),
+                line.target_unit_price,
+                line.notes,
+            )
+            for line in lines
+        ],
+    )
+    await conn.executemany(
+        "INSERT INTO rfq_operations (rfq_line_id, position, process_code, notes) VALUES ($1, $2, $3, $4)",
+        [(line.id, op.position, op.process_code, op.notes) for line in lines for op in line.operations],
+    )
+
+
+async def rfq_for_update(conn: Connection, *, rfq_id: UUID) -> Rfq | None:
+    row = await conn.fetchrow(f"SELECT {_RFQ_COLUMNS} FROM rfqs r WHERE r.id = $1 FOR UPDATE", rfq_id)
+    return _rfq(row) if row else None
+
+
+async def cancel_rfq(conn: Connection, *, rfq_id: UUID) -> Rfq:
+    row = await conn.fetchrow(
+        f"""
+        UPDATE rfqs r SET status = 'cancelled', cancelled_at = now() WHERE r.id = $1
+        RETURNING {_RFQ_COLUMNS}
+        """,
+        rfq_id,
+    )
+    assert row is not None
+    return _rfq(row)
+
+
+# --- reading ------------------------------------------------------------------------------------------
+
+
+async def rfqs_by_ids(conn: Connection, *, ids: list[UUID]) -> list[Rfq]:
+    rows = await conn.fetch(f"SELECT {_RFQ_COLUMNS} FROM rfqs r WHERE r.id = ANY($1::uuid[])", ids)
+    return [_rfq(r) for r in rows]
+
+
+async def visible_rfq(conn: Connection, *, rfq_id: UUID, visible: str, args: SqlArgs) -> Rfq | None:
+    """The RFQ ``rfq_id`` when the predicate ``visible`` (over alias ``r``, parameters in ``args``) holds."""
+    row = await conn.fetchrow(
+        f"SELECT {_RFQ_COLUMNS} FROM rfqs r WHERE r.id = {args.add(rfq_id)} AND ({visible})", *args.values
+    )
+    return _rfq(row) if row else None
+
+
+async def list_rfqs(
+    conn: Connection,
+    *,
+    visible: str,
+    args: SqlArgs,
+    status: str | None,
+    buyer_id: UUID | None,
+    after: tuple[dt.datetime, UUID] | None,
+    limit: int,
+) -> list[Rfq]:
+    """Up to ``limit`` RFQs satisfying ``visible`` and the filters, newest first, after keyset ``after``."""
+    conditions = [f"({visible})"]
+    if status is not None:
+        conditions.append(f"r.status = {args.add(status)}")
+    if buyer_id is not None:
+        conditions.append(f"r.buyer_id = {args.add(buyer_id)}")
+    if after is not None:
+        conditions.append(f"(r.created_at, r.id) < ({args.add(after[0])}, {args.add(after[1])})")
+    rows = await conn.fetch(
+        f"""
+        SELECT {_RFQ_COLUMNS} FROM rfqs r
+        WHERE {" AND ".join(conditions)}
+        ORDER BY r.created_at DESC, r.id DESC
+        LIMIT {args.add(limit)}
+        """,
+        *args.values,
+    )
+    return [_rfq(r) for r in rows]
+
+
+async def lines_by_rfq_ids(conn: Connection, *, rfq_ids: list[UUID]) -> list[RfqLine]:
+    rows = await conn.fetch(
+        f"SELECT {_LINE_COLUMNS} FROM rfq_lines WHERE rfq_id = ANY($1::uuid[]) ORDER BY rfq_id, position",
+        rfq_ids,
+    )
+    return [_line(r) for r in rows]
+
+
+async def operations_by_line_ids(conn: Connection, *, line_ids: list[UUID]) -> list[RfqOperation]:
+    rows = await conn.fetch(
+        """
+        SELECT rfq_line_id, position, process_code, notes FROM rfq_operations
+        WHERE rfq_line_id = ANY($1::uuid[]) ORDER BY rfq_line_id, position
+        """,
+        line_ids,
+    )
+    return [RfqOperation(**dict(r)) for r in rows]

@@ -1,0 +1,304 @@
+"""factories(filter, first, after): filters, pagination, private fields, DataLoader batching."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from typing import Any
+
+import pytest
+
+from server import db
+from server.factories import repo
+from tests.conftest import Caller, GraphQLClient, QueryLog, error_code
+from tests.factories.conftest import LAST_MONTH, NEXT_YEAR, TODAY, capability, make_factory
+
+FACTORIES = """
+query($filter: FactoryFilter, $first: Int, $after: String) {
+  factories(filter: $filter, first: $first, after: $after) {
+    edges { cursor node { nameEn } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+TOTAL = "query($filter: FactoryFilter) { factories(filter: $filter) { totalCount } }"
+PRIVATE = """
+query($id: ID!) {
+  factory(id: $id) {
+    nameEn
+    capabilities {
+      processCode materials bestToleranceUm hoursPerWeek hourlyRateJpy setupCostJpy setupHours leadDays
+    }
+    capacity(weeks: 2) { processCode hours }
+  }
+}
+"""
+NESTED_PAGE = """
+query($first: Int!) {
+  factories(first: $first) {
+    edges { node { capabilities { process { nameEn } } certifications { code } prefecture { nameEn } } }
+  }
+}
+"""
+
+
+async def names(gql: GraphQLClient, caller: Caller, where: dict[str, Any]) -> list[str]:
+    body = await gql(FACTORIES, {"filter": where, "first": 100}, token=caller.token)
+    assert "errors" not in body, body
+    return [e["node"]["nameEn"] for e in body["data"]["factories"]["edges"]]
+
+
+@pytest.fixture
+async def registry(pool: db.Pool, owner: Caller, other_owner: Caller) -> None:
+    """Four factories with different processes, materials, tolerances, places and certificates."""
+    await make_factory(
+        pool,
+        owner,
+        "Arai Works",
+        prefecture="13",
+        cluster="Ota",
+        certifications=[("ISO9001", NEXT_YEAR)],
+        capabilities=[capability(materials=["SUS304"], best_tolerance_um=5)],
+    )
+    await make_factory(
+        pool,
+        owner,
+        "Bando Milling",
+        prefecture="27",
+        cluster="Higashiosaka",
+        certifications=[("ISO9001", LAST_MONTH)],
+        capabilities=[capability(process_code="cnc_milling", materials=["A6061"], best_tolerance_um=10)],
+    )
+    await make_factory(
+        pool,
+        owner,
+        "Chino Seiki",
+        prefecture="20",
+        cluster="Suwa",
+        certifications=[("JISQ9100", NEXT_YEAR)],
+        capabilities=[capability(materials=["A6061", "TI64"], best_tolerance_um=2)],
+    )
+    await make_factory(
+        pool,
+        other_owner,
+        "Daikoku Alumite",
+        prefecture="15",
+        cluster="Tsubame-Sanjo",
+        capabilities=[capability(process_code="anodizing", materials=["A6061"], best_tolerance_um=20)],
+    )
+
+
+@pytest.mark.usefixtures("registry")
+async def test_filters(gql: GraphQLClient, buyer: Caller) -> None:
+    cases: list[tuple[dict[str, Any], list[str]]] = [
+        ({}, ["Arai Works", "Bando Milling", "Chino Seiki", "Daikoku Alumite"]),
+        ({"processCode": "cnc_turning"}, ["Arai Works", "Chino Seiki"]),
+        ({"processCode": " CNC_Turning "}, ["Arai Works", "Chino Seiki"]),
+        ({"material": "a6061"}, ["Bando Milling", "Chino Seiki", "Daikoku Alumite"]),
+        ({"toleranceUm": 5}, ["Arai Works", "Chino Seiki"]),
+        ({"processCode": "cnc_turning", "toleranceUm": 3}, ["Chino Seiki"]),
+        # One capability must satisfy all three: Arai turns SUS304 only to 5 µm.
+        ({"processCode": "cnc_turning", "material": "SUS304", "toleranceUm": 3}, []),
+        ({"processCode": "anodizing", "toleranceUm": 5}, []),
+        ({"prefecture": "27"}, ["Bando Milling"]),
+        ({"cluster": "ota"}, ["Arai Works"]),
+        ({"cluster": "Tsubame-Sanjo", "material": "A6061"}, ["Daikoku Alumite"]),
+        # Bando's ISO 9001 expired last month.
+        ({"certification": "ISO9001"}, ["Arai Works"]),
+        (
+            {"certification": "ISO9001", "certifiedOn": (LAST_MONTH - dt.timedelta(days=1)).isoformat()},
+            [
+                "Arai Works",
+                "Bando Milling",
+            ],
+        ),
+        ({"certification": "ISO9001", "certifiedOn": (NEXT_YEAR + dt.timedelta(days=1)).isoformat()}, []),
+        ({"certification": "JISQ9100", "prefecture": "20"}, ["Chino Seiki"]),
+        ({"processCode": "no_such_process"}, []),
+        ({"ownedByMe": True}, []),  # a buyer owns no factory
+    ]
+    for where, expected in cases:
+        assert await names(gql, buyer, where) == expected, where
+
+
+@pytest.mark.usefixtures("registry")
+async def test_owned_by_me(gql: GraphQLClient, owner: Caller, other_owner: Caller) -> None:
+    assert await names(gql, owner, {"ownedByMe": True}) == ["Arai Works", "Bando Milling", "Chino Seiki"]
+    assert await names(gql, other_owner, {"ownedByMe": True}) == ["Daikoku Alumite"]
+
+
+@pytest.mark.usefixtures("registry")
+async def test_total_count_follows_the_filter(gql: GraphQLClient, buyer: Caller) -> None:
+    body = await gql(TOTAL, {"filter": {"material": "A6061"}}, token=buyer.token)
+    assert body["data"]["factories"]["totalCount"] == 3
+
+
+async def test_bad_filter_is_bad_user_input(gql: GraphQLClient, buyer: Caller) -> None:
+    body = await gql(FACTORIES, {"filter": {"toleranceUm": 0, "cluster": "x" * 201}}, token=buyer.token)
+    assert error_code(body) == "BAD_USER_INPUT"
+    assert {(e["field"], e["code"]) for e in body["errors"][0]["extensions"]["errors"]} == {
+        ("filter.toleranceUm", "OUT_OF_RANGE"),
+        ("filter.cluster", "TOO_LONG"),
+    }
+
+
+async def test_anonymous_cannot_list_factories(gql: GraphQLClient) -> None:
+    assert error_code(await gql(FACTORIES)) == "UNAUTHENTICATED"
+
+
+# --- pagination ---------------------------------------------------------------------------------------
+
+
+async def test_pages_have_no_duplicates_and_miss_nothing(
+    gql: GraphQLClient, pool: db.Pool, owner: Caller, buyer: Caller
+) -> None:
+    # given: seven factories, two sharing a name (the id breaks the tie)
+    for name in ["Gamma", "alpha", "Beta", "Delta", "Beta", "Epsilon", "Zeta"]:
+        await make_factory(pool, owner, name)
+    # when: pages of three
+    seen: list[str] = []
+    after: str | None = None
+    pages = 0
+    while True:
+        body = await gql(FACTORIES, {"first": 3, "after": after}, token=buyer.token)
+        connection = body["data"]["factories"]
+        seen += [e["node"]["nameEn"] for e in connection["edges"]]
+        pages += 1
+        if not connection["pageInfo"]["hasNextPage"]:
+            break
+        after = connection["pageInfo"]["endCursor"]
+        assert after == connection["edges"][-1]["cursor"]
+    # then
+    assert pages == 3
+    assert len(seen) == 7
+    async with pool.acquire() as conn:
+        ordered = await conn.fetch("SELECT name_en FROM factories ORDER BY name_en, id")
+    assert seen == [r["name_en"] for r in ordered]
+
+
+def _cursor(value: Any) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+
+async def test_bad_cursor_or_page_size_is_bad_user_input(gql: GraphQLClient, buyer: Caller) -> None:
+    bad_cursors = [
+        "not a cursor!",
+        _cursor({"a": 1}),
+        _cursor(["Name", "not-a-uuid"]),
+        _cursor([1, 2]),
+        "%%%",
+    ]
+    for after in bad_cursors:
+        body = await gql(FACTORIES, {"after": after}, token=buyer.token)
+        assert error_code(body) == "BAD_USER_INPUT", after
+        assert body["errors"][0]["extensions"]["errors"] == [
+            {"field": "after", "code": "INVALID", "message": "This cursor is not valid."}
+        ]
+    for first in (0, 101, -5):
+        body = await gql(FACTORIES, {"first": first}, token=buyer.token)
+        assert error_code(body) == "BAD_USER_INPUT"
+        assert body["errors"][0]["extensions"]["errors"][0]["code"] == "OUT_OF_RANGE"
+
+
+# --- private fields -----------------------------------------------------------------------------------
+
+
+async def test_owner_and_coordinator_see_private_fields(
+    gql: GraphQLClient, owner: Caller, coordinator: Caller, factory: repo.Factory
+) -> None:
+    for caller in (owner, coordinator):
+        body = await gql(PRIVATE, {"id": str(factory.id)}, token=caller.token)
+        data = body["data"]["factory"]
+        assert data["capabilities"] == [
+            {
+                "processCode": "cnc_turning",
+                "materials": ["SUS304", "A6061"],
+                "bestToleranceUm": 5.0,
+                "hoursPerWeek": 40.0,
+                "hourlyRateJpy": 8000,
+                "setupCostJpy": 20000,
+                "setupHours": 1.5,
+                "leadDays": 10,
+            }
+        ]
+        assert data["capacity"] == [{"processCode": "cnc_turning", "hours": 40.0}] * 2
+
+
+async def test_buyer_and_other_owner_see_the_public_profile_only(
+    gql: GraphQLClient, buyer: Caller, other_owner: Caller, factory: repo.Factory
+) -> None:
+    for caller in (buyer, other_owner):
+        body = await gql(PRIVATE, {"id": str(factory.id)}, token=caller.token)
+        assert "errors" not in body
+        data = body["data"]["factory"]
+        assert data["nameEn"] == "Sato Precision"
+        assert data["capabilities"] == [
+            {
+                "processCode": "cnc_turning",
+                "materials": ["SUS304", "A6061"],
+                "bestToleranceUm": 5.0,
+                "hoursPerWeek": None,
+                "hourlyRateJpy": None,
+                "setupCostJpy": None,
+                "setupHours": None,
+                "leadDays": None,
+            }
+        ]
+        assert data["capacity"] is None
+
+
+async def test_private_fields_in_a_list_follow_each_factory(
+    gql: GraphQLClient, pool: db.Pool, owner: Caller, other_owner: Caller
+) -> None:
+    # given: one factory each
+    await make_factory(pool, owner, "Mine", capabilities=[capability()])
+    await make_factory(pool, other_owner, "Theirs", capabilities=[capability()])
+    query = "{ factories { edges { node { nameEn isMine capabilities { hourlyRateJpy } } } } }"
+    # when
+    body = await gql(query, token=owner.token)
+    # then
+    nodes = [e["node"] for e in body["data"]["factories"]["edges"]]
+    assert nodes == [
+        {"nameEn": "Mine", "isMine": True, "capabilities": [{"hourlyRateJpy": 8000}]},
+        {"nameEn": "Theirs", "isMine": False, "capabilities": [{"hourlyRateJpy": None}]},
+    ]
+
+
+# --- batching -----------------------------------------------------------------------------------------
+
+
+def _statements_of_the_app(queries: list[str]) -> list[str]:
+    """Leave out what asyncpg runs by itself: connection resets and type introspection."""
+    own = ("pg_advisory_unlock_all", "typeinfo_tree", "set_config('jit'")
+    return [q for q in queries if not any(marker in q for marker in own)]
+
+
+async def test_query_count_does_not_grow_with_page_size(
+    gql: GraphQLClient, pool: db.Pool, owner: Caller, buyer: Caller, query_log: QueryLog
+) -> None:
+    # given: 40 factories, each with two capabilities and two certifications, across prefectures
+    for n in range(40):
+        await make_factory(
+            pool,
+            owner,
+            f"Factory {n:02d}",
+            prefecture=f"{n % 47 + 1:02d}",
+            certifications=[("ISO9001", NEXT_YEAR), ("ISO14001", TODAY)],
+            capabilities=[capability(), capability(process_code="cnc_milling")],
+        )
+    counts = []
+    for first in (5, 40):
+        # when
+        query_log.recording = True
+        body = await gql(NESTED_PAGE, {"first": first}, token=buyer.token)
+        query_log.recording = False
+        # then
+        edges = body["data"]["factories"]["edges"]
+        assert len(edges) == first
+        assert all(len(e["node"]["capabilities"]) == 2 for e in edges)
+        counts.append(len(_statements_of_the_app(query_log.queries)))
+        query_log.queries.clear()
+    assert counts[0] == counts[1]
+    # the caller's API key (look-up and touch), the page, capabilities, processes, certifications, prefectures
+    assert counts[0] == 7
