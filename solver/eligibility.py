@@ -1,0 +1,335 @@
+"""Which (factory, package) pairs enter the model: eligibility filters, then candidate pruning.
+
+Eligibility (exact; an ineligible pair can never be part of a valid solution):
+
+1. ``excluded`` – the policy excludes the factory;
+2. ``certification`` – the factory lacks a certification the package requires;
+3. ``max_quantity`` – the offer's maximum is below the minimum lot (the whole quantity if unsplittable);
+4. ``earliest_start`` – the offer cannot start before the (hard) due date;
+5. ``capacity`` – the factory's free hours for the process between the offer's earliest start and the
+   (hard) due date cannot hold the smallest lot it could take (setup included).
+
+Pruning (a heuristic that keeps the model small; the solve falls back to every eligible pair when the
+pruned model is proven infeasible). Only when the problem has more than ``PRUNE_MIN_PAIRS`` eligible pairs,
+each package keeps:
+
+* its ``k`` cheapest eligible offers (by unit price plus setup spread over what the factory can make);
+* every pinned factory's offer, and the cheapest offer of a factory holding the lead certification;
+* for ``fastest``/``balanced``: the ``FAST_EXTRA`` offers with the most free hours in their window;
+* for member-count rules (``max_members``, ``fewest_members``): every offer of the ``GENERALISTS``
+  factories eligible for the most packages, so a small consortium stays reachable;
+* more offers, cheapest first, until the candidates alone could make ``CAPACITY_MARGIN`` × the quantity;
+  then per process, until the candidate factories' free hours are ``CAPACITY_MARGIN`` × the hours needed;
+* more offers, cheapest first across packages, until there are ``MEMBER_MARGIN`` more distinct candidate
+  factories than ``min_members`` and ``1 / max_share`` require.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+from solver.problem import Factory, Offer, Problem, WorkPackage
+
+__all__ = [
+    "CAPACITY_MARGIN",
+    "DEFAULT_CANDIDATES",
+    "Eligibility",
+    "PairData",
+    "analyse",
+    "free_mh",
+    "need_mh",
+]
+
+MH_PER_HOUR = 1000  # the model counts thousandths of an hour
+DEFAULT_CANDIDATES = 12
+PRUNE_MIN_PAIRS = 2500
+CAPACITY_MARGIN = 2.0
+FAST_EXTRA = 3
+GENERALISTS = 5
+MEMBER_MARGIN = 3
+
+
+def need_mh(hours: float) -> int:
+    """Hours needed, in thousandths, rounded up."""
+    return max(0, math.ceil(hours * MH_PER_HOUR - 1e-6))
+
+
+def free_mh(hours: float) -> int:
+    """Hours available, in thousandths, rounded down."""
+    return max(0, math.floor(hours * MH_PER_HOUR + 1e-6))
+
+
+@dataclass(frozen=True)
+class PairData:
+    """An eligible (factory, package) pair with the figures the model needs (hours in thousandths).
+
+    ``weeks`` are the weeks with free capacity from the earliest start to the end of the horizon (due
+    dates are applied by the model, so explanations can relax them); ``window_mh`` is the free capacity
+    in those weeks that end on or before a hard due date.
+    """
+
+    offer: Offer
+    factory: Factory
+    package: WorkPackage
+    setup_mh: int
+    unit_mh: int
+    max_qty: int
+    weeks: tuple[tuple[int, int], ...]
+    window_mh: int
+    rate_mh: int
+    unit_capacity: int
+    est_unit_cost: float
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.factory.id, self.package.id
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """``eligible`` and ``candidates``: package id → pairs, cheapest first; ``removed``: package id →
+    (filter code, words) for packages that lost every offer; ``pruned``: candidates ⊊ eligible."""
+
+    eligible: dict[str, tuple[PairData, ...]]
+    candidates: dict[str, tuple[PairData, ...]]
+    removed: dict[str, tuple[str, str]]
+    pruned: bool
+
+    @property
+    def eligible_pairs(self) -> int:
+        return sum(len(v) for v in self.eligible.values())
+
+    @property
+    def candidate_pairs(self) -> int:
+        return sum(len(v) for v in self.candidates.values())
+
+
+def _hard_due(problem: Problem, pkg: WorkPackage) -> int | None:
+    """The package's latest end under hard due dates (its own, or implied by its line's routing)."""
+    return problem.latest_end[pkg.id] if problem.policy.lateness_penalty_per_day is None else None
+
+
+_Window = tuple[tuple[tuple[int, int], ...], int, int]
+
+
+def _window(problem: Problem, factory: str, process: str, first_week: int, due: int | None) -> _Window:
+    caps = problem.capacity_by_bucket.get((factory, process), {})
+    weeks = tuple(sorted((w, free_mh(h)) for w, h in caps.items() if w >= first_week and free_mh(h) > 0))
+    window = sum(c for w, c in weeks if due is None or 7 * w < due)
+    rate = max((free_mh(h) for h in caps.values()), default=0)
+    return weeks, window, rate
+
+
+def _pair(
+    problem: Problem, offer: Offer, pkg: WorkPackage, cache: dict[tuple[object, ...], _Window]
+) -> PairData:
+    factory = problem.factory_by_id[offer.factory]
+    due = _hard_due(problem, pkg)
+    key = (offer.factory, pkg.process, offer.earliest_start_day // 7, due)
+    if key not in cache:
+        cache[key] = _window(problem, offer.factory, pkg.process, offer.earliest_start_day // 7, due)
+    weeks, window, rate = cache[key]
+    setup = need_mh(offer.setup_hours)
+    unit = need_mh(offer.hours_per_unit)
+    max_qty = pkg.quantity if offer.max_quantity is None else min(pkg.quantity, offer.max_quantity)
+    if unit > 0:
+        units = max(0, (window - setup) // unit) if window >= setup else 0
+        unit_capacity = min(max_qty, units)
+    else:
+        unit_capacity = max_qty if window >= setup else 0
+    spread = max(1, min(pkg.quantity, unit_capacity))
+    est = offer.unit_price + offer.setup_cost / spread
+    return PairData(offer, factory, pkg, setup, unit, max_qty, weeks, window, rate, unit_capacity, est)
+
+
+_FILTERS = ("excluded", "certification", "max_quantity", "earliest_start", "capacity")
+
+
+def _rejection(problem: Problem, pair: PairData) -> str | None:
+    """The first filter that rejects the pair, or ``None`` if it is eligible."""
+    pkg, factory, offer = pair.package, pair.factory, pair.offer
+    if factory.id in problem.policy.excluded:
+        return "excluded"
+    if not pkg.required_certifications <= factory.certifications:
+        return "certification"
+    smallest = pkg.quantity if not pkg.splittable else pkg.min_lot
+    if pair.max_qty < smallest:
+        return "max_quantity"
+    due = _hard_due(problem, pkg)
+    if due is not None and offer.earliest_start_day >= due:
+        return "earliest_start"
+    if pair.window_mh < pair.setup_mh + pair.unit_mh * smallest:
+        return "capacity"
+    return None
+
+
+def _removed_words(problem: Problem, pkg: WorkPackage, counts: dict[str, int], last: str) -> str:
+    total = sum(counts.values())
+    parts = [f"{n} {_FILTER_WORDS[code]}" for code in _FILTERS if (n := counts.get(code, 0))]
+    due = _hard_due(problem, pkg)
+    detail = {
+        "excluded": "the policy's exclusions",
+        "certification": "required certification " + ", ".join(sorted(pkg.required_certifications)),
+        "max_quantity": (
+            f"the offers' maximum quantities (smallest lot {pkg.min_lot}, quantity {pkg.quantity})"
+        ),
+        "earliest_start": "the offers' earliest start dates",
+        "capacity": f"free {pkg.process} capacity" + (" before the due date" if due is not None else ""),
+    }[last]
+    return (
+        f"{describe_package(pkg)} has no eligible factory: of {total} offer(s), " + ", ".join(parts) + f"; "
+        f"{detail} removed the last candidate"
+    )
+
+
+_FILTER_WORDS = {
+    "excluded": "from excluded factories",
+    "certification": "from factories lacking a required certification",
+    "max_quantity": "with a maximum quantity below the smallest lot",
+    "earliest_start": "starting only after the due date",
+    "capacity": "from factories without enough free hours",
+}
+
+
+def describe_package(pkg: WorkPackage) -> str:
+    """``package P3 (line L1 'shaft', operation 2: grinding, 1,200 units)``."""
+    part = f" '{pkg.part}'" if pkg.part else ""
+    return (
+        f"package {pkg.id} (line {pkg.line}{part}, operation {pkg.operation}: {pkg.process}, "
+        f"{pkg.quantity:,} units)"
+    )
+
+
+def analyse(problem: Problem, k: int | None = DEFAULT_CANDIDATES) -> Eligibility:
+    """Filter every offer for eligibility and prune each package to its candidates (see module doc)."""
+    eligible: dict[str, tuple[PairData, ...]] = {}
+    removed: dict[str, tuple[str, str]] = {}
+    cache: dict[tuple[object, ...], _Window] = {}
+    for pkg in problem.packages:
+        keep: list[PairData] = []
+        counts: dict[str, int] = defaultdict(int)
+        last = "excluded"
+        for offer in problem.offers_by_package.get(pkg.id, ()):
+            pair = _pair(problem, offer, pkg, cache)
+            why = _rejection(problem, pair)
+            if why is None:
+                keep.append(pair)
+            else:
+                counts[why] += 1
+                if _FILTERS.index(why) >= _FILTERS.index(last):
+                    last = why
+        keep.sort(key=lambda p: (p.est_unit_cost, p.factory.id))
+        eligible[pkg.id] = tuple(keep)
+        if not keep:
+            removed[pkg.id] = (last, _removed_words(problem, pkg, counts, last))
+    total = sum(len(v) for v in eligible.values())
+    if k is None or total <= PRUNE_MIN_PAIRS or all(len(v) <= k for v in eligible.values()):
+        return Eligibility(eligible, dict(eligible), removed, pruned=False)
+    candidates = _prune(problem, eligible, k)
+    pruned = sum(len(v) for v in candidates.values()) < total
+    return Eligibility(eligible, candidates, removed, pruned)
+
+
+def _prune(
+    problem: Problem, eligible: dict[str, tuple[PairData, ...]], k: int
+) -> dict[str, tuple[PairData, ...]]:
+    pol = problem.policy
+    chosen: dict[str, dict[str, PairData]] = {}
+    for pid, pairs in eligible.items():
+        keep = {p.factory.id: p for p in pairs[:k]}
+        for p in pairs:
+            if p.factory.id in pol.pinned:
+                keep.setdefault(p.factory.id, p)
+        if pol.lead_certification is not None:
+            lead = next((p for p in pairs if pol.lead_certification in p.factory.certifications), None)
+            if lead is not None:
+                keep.setdefault(lead.factory.id, lead)
+        if pol.preset in ("fastest", "balanced"):
+            for p in sorted(pairs, key=lambda p: -p.window_mh)[:FAST_EXTRA]:
+                keep.setdefault(p.factory.id, p)
+        chosen[pid] = keep
+    if pol.max_members is not None or pol.preset == "fewest_members":
+        _add_generalists(eligible, chosen)
+    for pid, pairs in eligible.items():
+        qty = problem.package_by_id[pid].quantity
+        keep = chosen[pid]
+        units = sum(p.unit_capacity for p in keep.values())
+        for p in pairs:
+            if units >= CAPACITY_MARGIN * qty:
+                break
+            if p.factory.id not in keep:
+                keep[p.factory.id] = p
+                units += p.unit_capacity
+    _cover_process_hours(problem, eligible, chosen)
+    need = max(pol.min_members or 0, math.ceil(1 / pol.max_share) if pol.max_share else 0)
+    if need:
+        _add_distinct_factories(eligible, chosen, need + MEMBER_MARGIN)
+    return {
+        pid: tuple(sorted(keep.values(), key=lambda p: (p.est_unit_cost, p.factory.id)))
+        for pid, keep in chosen.items()
+    }
+
+
+def _add_generalists(
+    eligible: dict[str, tuple[PairData, ...]], chosen: dict[str, dict[str, PairData]]
+) -> None:
+    reach: dict[str, int] = defaultdict(int)
+    spend: dict[str, float] = defaultdict(float)
+    for pairs in eligible.values():
+        for p in pairs:
+            reach[p.factory.id] += 1
+            spend[p.factory.id] += p.est_unit_cost * p.package.quantity
+    top = set(sorted(reach, key=lambda f: (-reach[f], spend[f], f))[:GENERALISTS])
+    for pid, pairs in eligible.items():
+        for p in pairs:
+            if p.factory.id in top:
+                chosen[pid].setdefault(p.factory.id, p)
+
+
+def _cover_process_hours(
+    problem: Problem, eligible: dict[str, tuple[PairData, ...]], chosen: dict[str, dict[str, PairData]]
+) -> None:
+    by_process: dict[str, list[str]] = defaultdict(list)
+    for pid in eligible:
+        by_process[problem.package_by_id[pid].process].append(pid)
+    for process, pids in by_process.items():
+        while True:
+            need = 0
+            free: dict[str, int] = {}
+            for pid in pids:
+                keep = chosen[pid]
+                if keep:
+                    qty = problem.package_by_id[pid].quantity
+                    need += min(p.setup_mh + p.unit_mh * qty for p in keep.values())
+                for p in keep.values():
+                    caps = problem.capacity_by_bucket.get((p.factory.id, process), {})
+                    free.setdefault(p.factory.id, sum(free_mh(h) for h in caps.values()))
+            if sum(free.values()) >= CAPACITY_MARGIN * need:
+                break
+            added = False
+            for pid in pids:
+                nxt = next((p for p in eligible[pid] if p.factory.id not in chosen[pid]), None)
+                if nxt is not None:
+                    chosen[pid][nxt.factory.id] = nxt
+                    added = True
+            if not added:
+                break
+
+
+def _add_distinct_factories(
+    eligible: dict[str, tuple[PairData, ...]], chosen: dict[str, dict[str, PairData]], target: int
+) -> None:
+    present = {f for keep in chosen.values() for f in keep}
+    rest = sorted(
+        (p for pid, pairs in eligible.items() for p in pairs if p.factory.id not in present),
+        key=lambda p: (p.est_unit_cost, p.factory.id),
+    )
+    for p in rest:
+        if len(present) >= target:
+            break
+        if p.factory.id in present:
+            continue
+        chosen[p.package.id].setdefault(p.factory.id, p)
+        present.add(p.factory.id)

@@ -1,0 +1,392 @@
+"""The CP-SAT model of a consortium over the candidate pairs (see ``docs/solver-format.md``, "Model").
+
+Two shapes:
+
+* **scheduled** (due dates, routings of several operations, several capacity weeks, or a time-based
+  preset): per pair a used literal ``u``, a quantity ``q``, start/end days ``s``/``e``, and per week of
+  its window booked hours ``h`` with an "active" literal ``a``;
+* **assignment** (no due dates, single-operation lines, one capacity week, ``cheapest`` or
+  ``fewest_members``): per pair only ``u`` (and ``q`` when splittable) with one linear capacity row per
+  factory and process — for a GAP instance exactly the textbook assignment model.
+
+With ``explain=True`` every constraint group that a coordinator could relax (a package's coverage, a
+factory's capacity in a week, a line's due date, each policy rule) is enforced by its own literal, to be
+passed as assumptions (see :mod:`solver.explain`); there is then no objective.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+from ortools.sat.python import cp_model
+
+from solver.eligibility import PairData
+from solver.problem import Problem
+
+__all__ = ["Built", "Group", "build_model", "needs_schedule"]
+
+Key = tuple[str, str]  # (factory id, package id)
+Group = tuple[str, ...]  # ("cover", package) / ("capacity", factory, process, week) / ("due", line) / …
+
+_GroupFn = Callable[..., cp_model.IntVar | None]
+
+SHARE_SCALE = 1000  # max_share is applied in thousandths, rounded down
+
+
+@dataclass
+class Built:
+    """A built model and its variables, keyed by readable tuples."""
+
+    model: cp_model.CpModel
+    scheduled: bool
+    horizon_day: int
+    pairs: dict[Key, PairData]
+    u: dict[Key, cp_model.IntVar] = field(default_factory=dict)
+    q: dict[Key, cp_model.LinearExpr] = field(default_factory=dict)
+    q_var: dict[Key, cp_model.IntVar] = field(default_factory=dict)
+    start: dict[Key, cp_model.IntVar] = field(default_factory=dict)
+    end: dict[Key, cp_model.IntVar] = field(default_factory=dict)
+    hours: dict[tuple[str, str, int], cp_model.IntVar] = field(default_factory=dict)
+    active: dict[tuple[str, str, int], cp_model.IntVar] = field(default_factory=dict)
+    member: dict[str, cp_model.IntVar] = field(default_factory=dict)
+    handoff: dict[tuple[str, str, str, str], cp_model.IntVar] = field(default_factory=dict)
+    together: dict[tuple[str, str], cp_model.IntVar] = field(default_factory=dict)
+    line_end: dict[str, cp_model.IntVar] = field(default_factory=dict)
+    late: dict[str, cp_model.IntVar] = field(default_factory=dict)
+    makespan: cp_model.IntVar | None = None
+    costs: dict[str, cp_model.LinearExpr] = field(default_factory=dict)
+    groups: dict[Group, cp_model.IntVar] = field(default_factory=dict)
+    week0: int = 0
+
+    @property
+    def total_cost(self) -> cp_model.LinearExpr:
+        return cp_model.LinearExpr.sum(list(self.costs.values()))
+
+    def members_count(self) -> cp_model.LinearExpr:
+        return cp_model.LinearExpr.sum(list(self.member.values()))
+
+
+def needs_schedule(problem: Problem) -> bool:
+    """Whether time matters; if not, the model is a plain assignment model (see module doc)."""
+    if problem.policy.preset in ("fastest", "balanced"):
+        return True
+    if any(p.due_day is not None for p in problem.packages):
+        return True
+    if any(len(pkgs) > 1 for pkgs in problem.lines.values()):
+        return True
+    weeks = {c.week for c in problem.capacity if c.hours > 0}
+    if len(weeks) > 1:
+        return True
+    week0 = min(weeks, default=0)
+    return any(o.earliest_start_day > 7 * week0 for o in problem.offers)
+
+
+def needs_members(problem: Problem) -> bool:
+    pol = problem.policy
+    return bool(
+        pol.max_members is not None
+        or pol.min_members is not None
+        or pol.coordination_cost
+        or (pol.cohesion_bonus and problem.collaborations)
+        or pol.pinned
+        or pol.lead_certification is not None
+        or pol.max_share is not None
+        or pol.preset in ("fewest_members", "balanced")
+    )
+
+
+def build_model(
+    problem: Problem,
+    candidates: Mapping[str, tuple[PairData, ...]],
+    *,
+    explain: bool = False,
+    with_members: bool = False,
+) -> Built:
+    """Build the model over ``candidates`` (package id → pairs). The caller sets the objective."""
+    # Data
+    pol = problem.policy
+    scheduled = needs_schedule(problem)
+    horizon_day = 7 * problem.horizon_weeks
+    model = cp_model.CpModel()
+    pairs = {p.key: p for ps in candidates.values() for p in ps}
+    weeks = {c.week for c in problem.capacity if c.hours > 0}
+    b = Built(model, scheduled, horizon_day, pairs, week0=min(weeks, default=0))
+    hard_due = pol.lateness_penalty_per_day is None
+
+    def group(*key: str | int) -> cp_model.IntVar | None:
+        if not explain:
+            return None
+        name = tuple(str(k) for k in key)
+        if name not in b.groups:
+            b.groups[name] = model.new_bool_var("assume" + str(list(name)))
+        return b.groups[name]
+
+    # Variables
+    for key, pair in pairs.items():
+        f, pid = key
+        pkg = pair.package
+        u = model.new_bool_var(f"u[{f},{pid}]")
+        b.u[key] = u
+        if pkg.splittable:
+            q = model.new_int_var(0, pair.max_qty, f"q[{f},{pid}]")
+            b.q_var[key] = q
+            b.q[key] = q
+        else:
+            b.q[key] = pkg.quantity * u
+
+    # Constraints
+    # A used pair takes at least the minimum lot and at most what the offer allows; an unused one nothing.
+    for key, q in b.q_var.items():
+        pair = pairs[key]
+        model.add(q >= pair.package.min_lot * b.u[key])
+        model.add(q <= pair.max_qty * b.u[key])
+
+    # Every package's quantity is covered exactly; an unsplittable package goes to one factory.
+    for pkg in problem.packages:
+        keys = [(p.factory.id, pkg.id) for p in candidates.get(pkg.id, ())]
+        lit = group("cover", pkg.id)
+        if not pkg.splittable:
+            us = [b.u[k] for k in keys]
+            if lit is None:
+                model.add_exactly_one(us)
+            else:
+                model.add(cp_model.LinearExpr.sum(us) == 1).only_enforce_if(lit)
+        else:
+            ct = model.add(cp_model.LinearExpr.sum([b.q[k] for k in keys]) == pkg.quantity)
+            if lit is not None:
+                ct.only_enforce_if(lit)
+
+    if scheduled:
+        _schedule(problem, b, explain=explain, hard_due=hard_due, group=group)
+    else:
+        _assignment_capacity(problem, b, explain=explain, group=group)
+
+    if with_members or needs_members(problem):
+        _members(problem, b, explain=explain, group=group)
+
+    # Objective terms (the objective itself is set by the caller).
+    b.costs["production"] = cp_model.LinearExpr.weighted_sum(
+        [b.q[k] for k in pairs], [pairs[k].offer.unit_price for k in pairs]
+    )
+    b.costs["setup"] = cp_model.LinearExpr.weighted_sum(
+        [b.u[k] for k in pairs], [pairs[k].offer.setup_cost for k in pairs]
+    )
+    return b
+
+
+def _hours_expr(b: Built, key: Key) -> cp_model.LinearExpr:
+    pair = b.pairs[key]
+    return pair.setup_mh * b.u[key] + pair.unit_mh * b.q[key]
+
+
+def _max_need(pair: PairData) -> int:
+    return pair.setup_mh + pair.unit_mh * pair.max_qty
+
+
+def _assignment_capacity(problem: Problem, b: Built, *, explain: bool, group: _GroupFn) -> None:
+    model = b.model
+    # A factory's booked hours for a process (setup once per used pair) fit its free hours.
+    buckets: dict[tuple[str, str], list[Key]] = defaultdict(list)
+    for key, pair in b.pairs.items():
+        buckets[pair.factory.id, pair.package.process].append(key)
+    for (f, process), keys in buckets.items():
+        cap = dict(b.pairs[keys[0]].weeks).get(b.week0, 0)
+        if not explain and sum(_max_need(b.pairs[k]) for k in keys) <= cap:
+            continue
+        ct = model.add(cp_model.LinearExpr.sum([_hours_expr(b, k) for k in keys]) <= cap)
+        lit = group("capacity", f, process, b.week0)
+        if lit is not None:
+            ct.only_enforce_if(lit)
+
+
+def _schedule(problem: Problem, b: Built, *, explain: bool, hard_due: bool, group: _GroupFn) -> None:
+    model = b.model
+    horizon = b.horizon_day
+    # Variables: start/end days of each pair, booked hours and an "active" literal per week of its window.
+    for key, pair in b.pairs.items():
+        f, pid = key
+        u = b.u[key]
+        due = problem.latest_end[pid] if (hard_due and not explain) else None
+        last_end = horizon if due is None else min(horizon, due)
+        earliest = pair.offer.earliest_start_day
+        s = model.new_int_var(earliest, max(earliest, last_end - 1), f"s[{f},{pid}]")
+        e = model.new_int_var(earliest + 1, max(earliest + 1, last_end), f"e[{f},{pid}]")
+        b.start[key], b.end[key] = s, e
+        # An assignment lasts at least one day.
+        model.add(e >= s + 1)
+        need = _max_need(pair)
+        if need == 0:
+            continue
+        hs: list[cp_model.IntVar] = []
+        for w, cap in pair.weeks:
+            if due is not None and 7 * w >= due:
+                continue
+            h = model.new_int_var(0, min(cap, need), f"h[{f},{pid},{w}]")
+            a = model.new_bool_var(f"a[{f},{pid},{w}]")
+            b.hours[f, pid, w], b.active[f, pid, w] = h, a
+            hs.append(h)
+            # Hours are booked only in weeks the work occupies, and only for a used pair.
+            model.add(h <= (need if explain else min(cap, need)) * a)
+            model.add_implication(a, u)
+            model.add(s <= 7 * w + 6).only_enforce_if(a)
+            model.add(e >= 7 * w + 1).only_enforce_if(a)
+        # Setup hours plus hours per unit × quantity are booked, spread over the occupied weeks.
+        model.add(cp_model.LinearExpr.sum(hs) == _hours_expr(b, key))
+        # The work lasts at least its hours at the factory's best weekly rate for that process.
+        if pair.rate_mh > 0:
+            model.add(pair.rate_mh * (e - s) >= 7 * _hours_expr(b, key))
+
+    # Capacity: a factory's booked hours per process and week fit its free hours.
+    buckets: dict[tuple[str, str, int], list[cp_model.IntVar]] = defaultdict(list)
+    caps: dict[tuple[str, str, int], int] = {}
+    for key, pair in b.pairs.items():
+        for w, cap in pair.weeks:
+            caps[key[0], pair.package.process, w] = cap
+    for (f, pid, w), h in b.hours.items():
+        buckets[f, b.pairs[f, pid].package.process, w].append(h)
+    for (f, process, w), hs in buckets.items():
+        cap = caps[f, process, w]
+        if not explain and len(hs) == 1:
+            continue  # already bounded by the hours variable's domain
+        ct = model.add(cp_model.LinearExpr.sum(hs) <= cap)
+        lit = group("capacity", f, process, w)
+        if lit is not None:
+            ct.only_enforce_if(lit)
+
+    # Routing: operation k starts after operation k-1 ends at every factory that did it, plus transport
+    # days between them; each used hand-off between two factories pays its transport cost once.
+    transport_terms: list[cp_model.IntVar] = []
+    transport_costs: list[int] = []
+    by_package: dict[str, list[Key]] = defaultdict(list)
+    for key in b.pairs:
+        by_package[key[1]].append(key)
+    for pkgs in problem.lines.values():
+        for prev, nxt in pairwise(pkgs):
+            for k1 in by_package[prev.id]:
+                for k2 in by_package[nxt.id]:
+                    days, cost = problem.transport_between(k1[0], k2[0])
+                    u1, u2 = b.u[k1], b.u[k2]
+                    model.add(b.start[k2] >= b.end[k1] + days).only_enforce_if(u1, u2)
+                    if cost > 0:
+                        x = model.new_bool_var(f"x[{k1[0]},{prev.id},{k2[0]},{nxt.id}]")
+                        model.add_bool_or(~u1, ~u2, x)
+                        b.handoff[k1[0], prev.id, k2[0], nxt.id] = x
+                        transport_terms.append(x)
+                        transport_costs.append(cost)
+    b.costs["transport"] = cp_model.LinearExpr.weighted_sum(transport_terms, transport_costs)
+
+    # Due dates: a line's packages end by their due day (hard), or the line pays per day late (soft).
+    pol = problem.policy
+    for line, pkgs in problem.lines.items():
+        dued = [p for p in pkgs if p.due_day is not None]
+        if not dued:
+            continue
+        if hard_due:
+            if not explain:
+                continue  # applied through the end variables' domains
+            lit = group("due", line)
+            assert lit is not None
+            for p in dued:
+                for k in by_package[p.id]:
+                    model.add(b.end[k] <= p.due_day).only_enforce_if(lit, b.u[k])
+        else:
+            late = model.new_int_var(0, horizon, f"late[{line}]")
+            b.late[line] = late
+            for p in dued:
+                assert p.due_day is not None
+                for k in by_package[p.id]:
+                    model.add(late >= b.end[k] - p.due_day).only_enforce_if(b.u[k])
+    penalty = pol.lateness_penalty_per_day or 0
+    b.costs["lateness"] = cp_model.LinearExpr.weighted_sum(list(b.late.values()), [penalty] * len(b.late))
+
+    # Completion: each line ends when its last operation's output is available.
+    if pol.preset in ("fastest", "balanced"):
+        makespan = model.new_int_var(0, horizon, "makespan")
+        b.makespan = makespan
+        for line, pkgs in problem.lines.items():
+            end = model.new_int_var(0, horizon, f"line_end[{line}]")
+            b.line_end[line] = end
+            for k in by_package[pkgs[-1].id]:
+                model.add(end >= b.end[k]).only_enforce_if(b.u[k])
+            model.add(makespan >= end)
+
+
+def _members(problem: Problem, b: Built, *, explain: bool, group: _GroupFn) -> None:
+    model = b.model
+    pol = problem.policy
+    by_factory: dict[str, list[Key]] = defaultdict(list)
+    for key in b.pairs:
+        by_factory[key[0]].append(key)
+    # A factory is a member exactly when it has a used pair.
+    for f, keys in by_factory.items():
+        m = model.new_bool_var(f"m[{f}]")
+        b.member[f] = m
+        for k in keys:
+            model.add_implication(b.u[k], m)
+        model.add_bool_or([~m, *(b.u[k] for k in keys)])
+    members = b.members_count()
+
+    def enforce(ct: cp_model.Constraint, *key: str) -> None:
+        lit = group(*key)
+        if lit is not None:
+            ct.only_enforce_if(lit)
+
+    # Member count within the policy's bounds.
+    if pol.max_members is not None:
+        enforce(model.add(members <= pol.max_members), "max_members")
+    if pol.min_members is not None:
+        enforce(model.add(members >= pol.min_members), "min_members")
+    # Pinned factories are members.
+    for f in sorted(pol.pinned):
+        if f in b.member:
+            enforce(model.add(b.member[f] == 1), "pinned", f)
+        else:
+            enforce(model.add(members < 0), "pinned", f)  # no eligible pair: unsatisfiable
+    # A member holding the lead certification exists.
+    if pol.lead_certification is not None:
+        certified = [
+            m
+            for f, m in b.member.items()
+            if pol.lead_certification in problem.factory_by_id[f].certifications
+        ]
+        enforce(model.add(cp_model.LinearExpr.sum(certified) >= 1), "lead")
+    # No member takes more than max_share of the production value.
+    if pol.max_share is not None and pol.max_share < 1:
+        share = int(pol.max_share * SHARE_SCALE + 1e-9)
+        top = sum(p.offer.unit_price * p.max_qty for p in b.pairs.values())
+        total = model.new_int_var(0, top, "production_total")
+        model.add(
+            total
+            == cp_model.LinearExpr.weighted_sum(
+                [b.q[k] for k in b.pairs], [p.offer.unit_price for p in b.pairs.values()]
+            )
+        )
+        for keys in by_factory.values():
+            own = cp_model.LinearExpr.weighted_sum(
+                [b.q[k] for k in keys], [b.pairs[k].offer.unit_price for k in keys]
+            )
+            enforce(model.add(SHARE_SCALE * own <= share * total), "max_share")
+    # Members that worked together before earn the cohesion bonus once per pair.
+    b.costs["coordination"] = cp_model.LinearExpr.weighted_sum(
+        list(b.member.values()), [pol.coordination_cost] * len(b.member)
+    )
+    weights: dict[tuple[str, str], float] = defaultdict(float)
+    for c in problem.collaborations:
+        a, z = sorted((c.factory_a, c.factory_b))
+        weights[a, z] += c.weight
+    bonus_terms: list[cp_model.IntVar] = []
+    bonus_values: list[int] = []
+    for (fa, fb), weight in weights.items():
+        bonus = round(pol.cohesion_bonus * weight)
+        if bonus <= 0 or fa not in b.member or fb not in b.member:
+            continue
+        together = model.new_bool_var(f"together[{fa},{fb}]")
+        b.together[fa, fb] = together
+        model.add_implication(together, b.member[fa])
+        model.add_implication(together, b.member[fb])
+        bonus_terms.append(together)
+        bonus_values.append(-bonus)
+    b.costs["cohesion"] = cp_model.LinearExpr.weighted_sum(bonus_terms, bonus_values)

@@ -1,0 +1,464 @@
+"""Solve a consortium problem: eligibility, pre-checks, CP-SAT by preset, extraction, explanations."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from ortools.sat.python import cp_model
+
+from solver.eligibility import DEFAULT_CANDIDATES, PairData, analyse
+from solver.explain import explain_infeasible, precheck
+from solver.greedy import greedy_plan, hint_plan, hint_quantities
+from solver.model import Built, build_model
+from solver.problem import Problem
+from solver.solution import (
+    Assignment,
+    CostBreakdown,
+    Explanation,
+    Progress,
+    Solution,
+    Status,
+    relative_gap,
+)
+from solver.verify import balanced_weights
+
+__all__ = ["ProgressFn", "alternatives", "solve"]
+
+ProgressFn = Callable[[Progress], None]
+Hint = Mapping[tuple[str, str], int]
+
+PRIMARY_SHARE = 0.4  # lexicographic presets: share of the time for the primary criterion
+TIDY_SHARE = 0.1  # share of the time (at most TIDY_MAX_S) to pull the schedule as early as possible
+TIDY_MAX_S = 1.0
+EXPLAIN_MIN_S = 2.0  # time always allowed to explain an infeasible problem
+LARGE_MODEL_VARS = 15_000  # above this, scheduled models skip CP-SAT's presolve
+
+
+class _Callback(cp_model.CpSolverSolutionCallback):
+    def __init__(self, t0: float, phase: str, on_progress: ProgressFn | None) -> None:
+        super().__init__()
+        self.t0 = t0
+        self.phase = phase
+        self.on_progress = on_progress
+        self.first: float | None = None
+
+    def on_solution_callback(self) -> None:
+        elapsed = time.perf_counter() - self.t0
+        if self.first is None:
+            self.first = elapsed
+        if self.on_progress is not None:
+            self.on_progress(Progress(self.objective_value, self.best_objective_bound, elapsed, self.phase))
+
+
+@dataclass
+class _Run:
+    status: cp_model.CpSolverStatus
+    solver: cp_model.CpSolver | None
+    objective: float | None = None
+    bound: float | None = None
+    first: float | None = None
+
+
+def _solver(time_limit_s: float, workers: int, seed: int, b: Built | None = None) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(0.05, time_limit_s)
+    solver.parameters.num_workers = max(1, workers)
+    solver.parameters.random_seed = seed
+    if b is not None and b.scheduled and len(b.model.proto.variables) > LARGE_MODEL_VARS:
+        # Presolve of large scheduled models takes seconds and delays the (hinted) first solution.
+        solver.parameters.cp_model_presolve = False
+    return solver
+
+
+def _hint_all(b: Built, solver: cp_model.CpSolver) -> None:
+    """Hint every variable of ``b`` with its value in ``solver``'s last solution."""
+    b.model.clear_hints()  # type: ignore[no-untyped-call]
+    for i in range(len(b.model.proto.variables)):
+        var = b.model.get_int_var_from_proto_index(i)
+        b.model.add_hint(var, solver.value(var))
+
+
+def _objective(problem: Problem, b: Built, criterion: str) -> cp_model.LinearExpr:
+    if criterion == "makespan":
+        assert b.makespan is not None
+        return cp_model.LinearExpr.sum([b.makespan])
+    if criterion == "members":
+        return b.members_count()
+    if criterion == "balanced":
+        per_day, per_member = balanced_weights(problem)
+        assert b.makespan is not None
+        return b.total_cost + per_day * b.makespan + per_member * b.members_count()
+    return b.total_cost
+
+
+def _run_phases(
+    problem: Problem,
+    b: Built,
+    *,
+    deadline: float,
+    t0: float,
+    workers: int,
+    seed: int,
+    on_progress: ProgressFn | None,
+) -> _Run:
+    """Solve ``b`` by the policy's preset (lexicographic presets in two phases)."""
+    preset = problem.policy.preset
+    phases: list[str] = {
+        "cheapest": ["cost"],
+        "balanced": ["balanced"],
+        "fastest": ["makespan", "cost"],
+        "fewest_members": ["members", "cost"],
+    }[preset]
+    first: float | None = None
+    all_optimal = True
+    run = _Run(cp_model.UNKNOWN, None)
+    for n, criterion in enumerate(phases):
+        remaining = deadline - time.perf_counter()
+        limit = remaining * PRIMARY_SHARE if n < len(phases) - 1 else remaining
+        objective = _objective(problem, b, criterion)
+        b.model.minimize(objective)
+        solver = _solver(limit, workers, seed, b)
+        callback = _Callback(t0, criterion, on_progress)
+        status = solver.solve(b.model, callback)
+        if first is None:
+            first = callback.first
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            if run.solver is not None:  # keep the primary phase's solution
+                return _Run(cp_model.FEASIBLE, run.solver, None, None, first)
+            return _Run(status, None, first=first)
+        all_optimal = all_optimal and status == cp_model.OPTIMAL
+        value = round(solver.objective_value)
+        run = _Run(status, solver, solver.objective_value, solver.best_objective_bound, first)
+        if n < len(phases) - 1:
+            b.model.add(objective <= value)
+            _hint_all(b, solver)
+    run.status = cp_model.OPTIMAL if all_optimal else cp_model.FEASIBLE
+    return run
+
+
+def _tidy(
+    problem: Problem, b: Built, solver: cp_model.CpSolver, *, time_limit_s: float, workers: int, seed: int
+) -> tuple[Built, cp_model.CpSolver] | None:
+    """Re-solve the schedule of the chosen assignments only, with every end as early as possible."""
+    used = {k for k, u in b.u.items() if solver.boolean_value(u)}
+    cands: dict[str, tuple[PairData, ...]] = defaultdict(tuple)
+    for key in sorted(used):
+        cands[key[1]] += (b.pairs[key],)
+    t = build_model(problem, cands)
+    for key in used:
+        t.model.add(t.u[key] == 1)
+        if key in t.q_var:
+            t.model.add(t.q_var[key] == solver.value(b.q[key]))
+    if b.makespan is not None and t.makespan is not None:
+        t.model.add(t.makespan <= solver.value(b.makespan))
+    if "lateness" in b.costs:
+        t.model.add(t.costs["lateness"] <= solver.value(b.costs["lateness"]))
+    t.model.minimize(cp_model.LinearExpr.sum(list(t.end.values())))
+    for key in used:
+        t.model.add_hint(t.start[key], solver.value(b.start[key]))
+        t.model.add_hint(t.end[key], solver.value(b.end[key]))
+    tidy = _solver(time_limit_s, workers, seed)
+    if tidy.solve(t.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return t, tidy
+    return None
+
+
+def _extract(
+    problem: Problem,
+    b: Built,
+    solver: cp_model.CpSolver,
+    schedule: tuple[Built, cp_model.CpSolver] | None,
+) -> tuple[tuple[Assignment, ...], CostBreakdown]:
+    sb, ss = schedule if schedule is not None else (b, solver)
+    assignments: list[Assignment] = []
+    for key in sorted(b.u):
+        if not solver.boolean_value(b.u[key]):
+            continue
+        pair = b.pairs[key]
+        qty = int(solver.value(b.q[key]))
+        if b.scheduled:
+            start, end = int(ss.value(sb.start[key])), int(ss.value(sb.end[key]))
+            hours = tuple(
+                (w, ss.value(sb.hours[key[0], key[1], w]) / 1000)
+                for w, _ in pair.weeks
+                if (key[0], key[1], w) in sb.hours and ss.value(sb.hours[key[0], key[1], w]) > 0
+            )
+        else:
+            start, end = 7 * b.week0, 7 * b.week0 + 7
+            need = pair.setup_mh + pair.unit_mh * qty
+            hours = ((b.week0, need / 1000),) if need > 0 else ()
+        assignments.append(Assignment(key[0], key[1], qty, start, end, hours))
+
+    def value(name: str) -> int:
+        expr = b.costs.get(name)
+        return 0 if expr is None else int(solver.value(expr))
+
+    # Transport, cohesion and lateness literals are only bounded one way in the model (tight at the
+    # optimum): count them from the chosen pairs and days instead.
+    pol = problem.policy
+    used = {(a.factory, a.package) for a in assignments}
+    transport = sum(
+        problem.transport_between(f1, f2)[1]
+        for f1, p1, f2, p2 in b.handoff
+        if (f1, p1) in used and (f2, p2) in used
+    )
+    members = {f for f, _ in used}
+    cohesion = -sum(
+        round(pol.cohesion_bonus * w)
+        for (fa, fb), w in _collaboration_weights(problem).items()
+        if fa in members and fb in members and (fa, fb) in b.together
+    )
+    lateness = 0
+    if pol.lateness_penalty_per_day is not None:
+        for pkgs in problem.lines.values():
+            late = 0
+            for pkg in pkgs:
+                if pkg.due_day is not None:
+                    late = max([late] + [a.end_day - pkg.due_day for a in assignments if a.package == pkg.id])
+            lateness += late * pol.lateness_penalty_per_day
+    costs = CostBreakdown(
+        production=value("production"),
+        setup=value("setup"),
+        transport=transport,
+        coordination=pol.coordination_cost * len(members),
+        cohesion=cohesion,
+        lateness=lateness,
+    )
+    return tuple(assignments), costs
+
+
+def _collaboration_weights(problem: Problem) -> dict[tuple[str, str], float]:
+    weights: dict[tuple[str, str], float] = defaultdict(float)
+    for c in problem.collaborations:
+        a, z = sorted((c.factory_a, c.factory_b))
+        weights[a, z] += c.weight
+    return weights
+
+
+def _lead(problem: Problem, assignments: Sequence[Assignment]) -> str | None:
+    value: dict[str, int] = defaultdict(int)
+    for a in assignments:
+        value[a.factory] += problem.offer_by_pair[a.factory, a.package].unit_price * a.quantity
+    cert = problem.policy.lead_certification
+    pool = [f for f in value if cert is None or cert in problem.factory_by_id[f].certifications]
+    return min(pool, key=lambda f: (-value[f], f), default=None)
+
+
+def _solution(
+    problem: Problem,
+    status: Status,
+    t0: float,
+    *,
+    pruned: bool,
+    assignments: tuple[Assignment, ...] = (),
+    costs: CostBreakdown | None = None,
+    objective: float | None = None,
+    bound: float | None = None,
+    first: float | None = None,
+    explanation: Explanation | None = None,
+) -> Solution:
+    completion: dict[str, int] = {}
+    for line, pkgs in problem.lines.items():
+        ends = [a.end_day for a in assignments if a.package == pkgs[-1].id]
+        if ends:
+            completion[line] = max(ends)
+    if objective is not None:
+        objective = float(round(objective))
+        if bound is not None:
+            bound = min(float(bound), objective)
+    return Solution(
+        status=status,
+        origin=problem.origin,
+        preset=problem.policy.preset,
+        assignments=assignments,
+        costs=costs,
+        line_completion=completion,
+        completion_day=max(completion.values(), default=None),
+        members=tuple(sorted({a.factory for a in assignments})),
+        lead=_lead(problem, assignments),
+        objective=objective,
+        bound=bound,
+        gap=None if objective is None or bound is None else relative_gap(objective, bound),
+        wall_s=time.perf_counter() - t0,
+        first_solution_s=first,
+        pruned=pruned,
+        explanation=explanation,
+    )
+
+
+def _solve_candidates(
+    problem: Problem,
+    candidates: Mapping[str, tuple[PairData, ...]],
+    *,
+    pruned: bool,
+    t0: float,
+    deadline: float,
+    workers: int,
+    seed: int,
+    on_progress: ProgressFn | None,
+    hint: Hint | None,
+    exclude_member_sets: Sequence[frozenset[str]] = (),
+) -> Solution | None:
+    """One solve over ``candidates``; ``None`` when proven infeasible."""
+    b = build_model(problem, candidates, with_members=bool(exclude_member_sets))
+    # Each alternative differs from earlier ones in at least one member.
+    for members in exclude_member_sets:
+        b.model.add(
+            cp_model.LinearExpr.sum([(1 - m) if f in members else m for f, m in b.member.items()]) >= 1
+        )
+    if hint is not None:
+        hint_quantities(b, hint)
+    else:
+        hint_plan(problem, b, greedy_plan(problem, candidates, scheduled=b.scheduled))
+    tidy_s = min(TIDY_MAX_S, TIDY_SHARE * (deadline - t0)) if b.scheduled else 0.0
+    run = _run_phases(
+        problem, b, deadline=deadline - tidy_s, t0=t0, workers=workers, seed=seed, on_progress=on_progress
+    )
+    if run.status == cp_model.INFEASIBLE:
+        return None
+    if run.solver is None:
+        if run.status == cp_model.MODEL_INVALID:
+            raise RuntimeError(f"internal error: invalid CP-SAT model ({b.model.validate()})")
+        return _solution(problem, "unknown", t0, pruned=pruned, first=run.first)
+    schedule = None
+    if b.scheduled:
+        limit = max(0.05, min(tidy_s, deadline + tidy_s - time.perf_counter()))
+        schedule = _tidy(problem, b, run.solver, time_limit_s=limit, workers=workers, seed=seed)
+    assignments, costs = _extract(problem, b, run.solver, schedule)
+    status: Status = "optimal" if run.status == cp_model.OPTIMAL and not pruned else "feasible"
+    # The objective is recomputed from the extracted solution (the tidy pass may only improve it).
+    objective = float(costs.total)
+    if problem.policy.preset == "balanced":
+        per_day, per_member = balanced_weights(problem)
+        completion = max((a.end_day for a in assignments if a.package in _last_ops(problem)), default=0)
+        objective += per_day * completion + per_member * len({a.factory for a in assignments})
+    return _solution(
+        problem,
+        status,
+        t0,
+        pruned=pruned,
+        assignments=assignments,
+        costs=costs,
+        objective=objective,
+        bound=run.bound,
+        first=run.first,
+    )
+
+
+def _last_ops(problem: Problem) -> set[str]:
+    return {pkgs[-1].id for pkgs in problem.lines.values()}
+
+
+def solve(
+    problem: Problem,
+    *,
+    time_limit_s: float = 10.0,
+    workers: int = 2,
+    seed: int = 0,
+    on_progress: ProgressFn | None = None,
+    hint: Hint | None = None,
+    candidates_per_package: int | None = DEFAULT_CANDIDATES,
+) -> Solution:
+    """Find the best consortium for ``problem`` by its policy's preset within ``time_limit_s``.
+
+    ``on_progress`` receives every improving solution. ``hint`` maps ``(factory, package)`` to a quantity
+    (a first solution to start from; by default a greedy one). ``candidates_per_package`` bounds the
+    pruning (``None``: keep every eligible pair). Infeasible problems come back with an explanation.
+    """
+    return _solve(
+        problem,
+        time_limit_s=time_limit_s,
+        workers=workers,
+        seed=seed,
+        on_progress=on_progress,
+        hint=hint,
+        candidates_per_package=candidates_per_package,
+    )
+
+
+def _solve(
+    problem: Problem,
+    *,
+    time_limit_s: float,
+    workers: int,
+    seed: int,
+    on_progress: ProgressFn | None,
+    hint: Hint | None,
+    candidates_per_package: int | None,
+    exclude_member_sets: Sequence[frozenset[str]] = (),
+) -> Solution:
+    t0 = time.perf_counter()
+    deadline = t0 + time_limit_s
+    elig = analyse(problem, candidates_per_package)
+    reasons = precheck(problem, elig)
+    if reasons:
+        summary = "No consortium is possible: " + "; ".join(r.message for r in reasons) + "."
+        return _solution(
+            problem, "infeasible", t0, pruned=False, explanation=Explanation(summary, tuple(reasons))
+        )
+    common = {"t0": t0, "workers": workers, "seed": seed, "on_progress": on_progress, "hint": hint}
+    sol = _solve_candidates(
+        problem,
+        elig.candidates,
+        pruned=elig.pruned,
+        deadline=deadline,
+        exclude_member_sets=exclude_member_sets,
+        **common,  # type: ignore[arg-type]
+    )
+    if sol is None and elig.pruned:
+        sol = _solve_candidates(
+            problem,
+            elig.eligible,
+            pruned=False,
+            deadline=max(deadline, time.perf_counter() + EXPLAIN_MIN_S),
+            exclude_member_sets=exclude_member_sets,
+            **common,  # type: ignore[arg-type]
+        )
+    if sol is not None:
+        return sol
+    if exclude_member_sets:
+        explanation = Explanation("No further consortium with a different member set exists.")
+    else:
+        budget = max(EXPLAIN_MIN_S, deadline - time.perf_counter())
+        explanation = explain_infeasible(problem, elig, time_limit_s=budget, seed=seed)
+    return _solution(problem, "infeasible", t0, pruned=False, explanation=explanation)
+
+
+def alternatives(
+    problem: Problem,
+    k: int,
+    *,
+    time_limit_s: float = 10.0,
+    workers: int = 2,
+    seed: int = 0,
+    on_progress: ProgressFn | None = None,
+    candidates_per_package: int | None = DEFAULT_CANDIDATES,
+) -> list[Solution]:
+    """Up to ``k`` consortia with pairwise different member sets, best objective first.
+
+    The time limit is shared evenly. An infeasible problem gives a one-element list with the
+    explanation; the search stops early when no further member set exists.
+    """
+    out: list[Solution] = []
+    seen: list[frozenset[str]] = []
+    for n in range(max(1, k)):
+        sol = _solve(
+            problem,
+            time_limit_s=time_limit_s / max(1, k),
+            workers=workers,
+            seed=seed + n,
+            on_progress=on_progress,
+            hint=None,
+            candidates_per_package=candidates_per_package,
+            exclude_member_sets=seen,
+        )
+        if not sol.has_consortium:
+            if not out:
+                out.append(sol)
+            break
+        out.append(sol)
+        seen.append(frozenset(sol.members))
+    return sorted(out, key=lambda s: (s.objective is None, s.objective or 0.0))

@@ -1,0 +1,55 @@
+"""The seeded generator and the model's size at scale."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import pytest
+
+from solver import eligibility, solve, verify
+from solver.eligibility import analyse
+from solver.generate import generate_problem
+from solver.model import build_model
+
+
+def test_generator_is_reproducible() -> None:
+    assert generate_problem(30, 12, 7) == generate_problem(30, 12, 7)
+    assert generate_problem(30, 12, 7) != generate_problem(30, 12, 8)
+
+
+def test_generated_problem_solves_and_verifies() -> None:
+    # given
+    p = generate_problem(100, 15, 1)
+    # when
+    s = solve(p, time_limit_s=3)
+    # then
+    assert s.has_consortium
+    assert verify(p, s) == []
+
+
+def test_pruning_keeps_pinned_factories(monkeypatch: pytest.MonkeyPatch) -> None:
+    # given: a pool large enough to prune, the dearest factory of a package pinned
+    monkeypatch.setattr(eligibility, "PRUNE_MIN_PAIRS", 0)
+    p = generate_problem(300, 20, 2)
+    elig = analyse(p)
+    assert elig.pruned
+    pid = p.packages[0].id
+    dearest = elig.eligible[pid][-1].factory.id
+    q = replace(p, policy=replace(p.policy, pinned=frozenset({dearest})))
+    # when
+    cands = analyse(q).candidates
+    # then
+    assert dearest in {c.factory.id for c in cands[pid]}
+
+
+def test_large_model_builds_quickly() -> None:
+    # given
+    p = generate_problem(2000, 200, 0)
+    t0 = time.perf_counter()
+    # when
+    elig = analyse(p)
+    b = build_model(p, elig.candidates)
+    # then: generous bound for a shared 2-core machine (about 1.5 s measured alone)
+    assert time.perf_counter() - t0 < 5.0
+    assert len(b.pairs) < 4000

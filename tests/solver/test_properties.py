@@ -1,0 +1,21 @@
+"""Property-based: every solution the solver returns passes the independent verifier."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+
+from solver import Problem, solve, verify
+from tests.solver.strategies import problems
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems())
+def test_every_returned_solution_verifies(p: Problem) -> None:
+    # when
+    s = solve(p, time_limit_s=1.0, workers=1)
+    # then
+    assert s.status != "unknown"
+    assert verify(p, s) == []
+    if s.status == "infeasible":
+        assert s.explanation is not None
+        assert s.explanation.summary
