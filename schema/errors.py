@@ -6,6 +6,7 @@ from collections.abc import Awaitable
 from typing import TypeVar
 
 import strawberry
+from graphql import GraphQLError
 
 from server.errors import ErrorCode, FieldError, ValidationFailed
 
@@ -57,6 +58,24 @@ class Error:
         return cls(field=error.field, code=error.code, message=error.message)
 
 
+class BadUserInput(GraphQLError):
+    """A query's arguments are wrong: ``extensions.errors`` lists each problem as ``{field, code, message}``.
+
+    Mutations report such problems in their payload; queries have no payload, so they use this error.
+    """
+
+    def __init__(self, failed: ValidationFailed) -> None:
+        super().__init__(
+            "; ".join(e.message for e in failed.errors) or "The arguments are not valid.",
+            extensions={
+                "code": "BAD_USER_INPUT",
+                "errors": [
+                    {"field": e.field, "code": e.code.value, "message": e.message} for e in failed.errors
+                ],
+            },
+        )
+
+
 async def attempt(call: Awaitable[T]) -> tuple[T | None, list[Error]]:
     """Await a service call; turn :class:`ValidationFailed` into payload errors."""
     try:
@@ -65,4 +84,4 @@ async def attempt(call: Awaitable[T]) -> tuple[T | None, list[Error]]:
         return None, [Error.from_field_error(e) for e in failed.errors]
 
 
-__all__ = ["Error", "ErrorCodeEnum", "attempt"]
+__all__ = ["BadUserInput", "Error", "ErrorCodeEnum", "attempt"]

@@ -22,15 +22,36 @@ class Errors(list[FieldError]):
         self.append(FieldError(field, code, message))
 
 
+def is_storable(text: str) -> bool:
+    """Whether PostgreSQL can hold ``text``: no NUL character, no lone surrogate (both valid in JSON)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def check_storable(errors: Errors, field: str, text: str) -> str:
+    """INVALID for text PostgreSQL cannot store; ``text`` unchanged."""
+    if not is_storable(text):
+        errors.add(field, ErrorCode.INVALID, f"{field} contains characters that cannot be stored.")
+    return text
+
+
 def clean_text(
     errors: Errors, field: str, value: str | None, *, max_length: int, required: bool = True
 ) -> str:
-    """``value`` stripped; REQUIRED when empty and required, TOO_LONG past ``max_length`` characters."""
+    """``value`` stripped; REQUIRED when empty and required, TOO_LONG past ``max_length`` characters,
+    INVALID when it holds characters PostgreSQL cannot store."""
     text = (value or "").strip()
     if required and not text:
         errors.add(field, ErrorCode.REQUIRED, f"{field} is required.")
     elif len(text) > max_length:
         errors.add(field, ErrorCode.TOO_LONG, f"{field} is at most {max_length} characters.")
+    else:
+        check_storable(errors, field, text)
     return text
 
 

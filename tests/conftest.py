@@ -101,6 +101,15 @@ class QueryLog:
         if self.recording:
             self.queries.append(query)
 
+    @property
+    def app_queries(self) -> list[str]:
+        """The statements the application ran, without asyncpg's own: the reset of a connection released
+        to the pool, and type introspection when a connection meets a type for the first time."""
+        return [q for q in self.queries if not any(marker in q for marker in _ASYNCPG_OWN)]
+
+
+_ASYNCPG_OWN = ("RESET ALL", "pg_advisory_unlock_all", "typeinfo_tree", "set_config('jit'", "pg_catalog")
+
 
 @pytest.fixture
 def query_log() -> QueryLog:

@@ -7,8 +7,10 @@ import enum
 
 import strawberry
 
+from schema.context import Info
 from server.auth import repo
 from server.auth.principal import Role
+from server.auth.service import acts_for_buyer
 
 
 @strawberry.enum(description="The kind of caller.")
@@ -29,8 +31,16 @@ class Buyer:
     name: str = strawberry.field(description="Organisation name.")
     country: str = strawberry.field(description="ISO 3166-1 alpha-2 country code.")
     currency: str = strawberry.field(description="ISO 4217 code of the currency it is quoted in.")
-    contact_email: str | None = strawberry.field(description="Where the cluster office writes to.")
     created_at: dt.datetime = strawberry.field(description="When it was onboarded.")
+    row: strawberry.Private[repo.Buyer]
+
+    @strawberry.field(
+        description="Where the cluster office writes to. Only the buyer and coordinators see it."
+    )
+    def contact_email(self, info: Info) -> str | None:
+        if not acts_for_buyer(info.context.principal, self.row.id):
+            return None
+        return self.row.contact_email
 
     @classmethod
     def from_row(cls, row: repo.Buyer) -> Buyer:
@@ -39,8 +49,8 @@ class Buyer:
             name=row.name,
             country=row.country,
             currency=row.currency,
-            contact_email=row.contact_email,
             created_at=row.created_at,
+            row=row,
         )
 
 

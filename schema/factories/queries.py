@@ -8,8 +8,8 @@ from typing import Annotated, cast
 import strawberry
 
 from schema.context import Info
+from schema.errors import BadUserInput
 from schema.factories.types import (
-    BadUserInput,
     Certification,
     Factory,
     FactoryConnection,

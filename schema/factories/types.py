@@ -7,31 +7,13 @@ import enum
 from typing import Annotated
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.relay import PageInfo
 
 from schema.context import Info
+from schema.errors import BadUserInput
 from schema.factories import loaders
 from server.errors import ValidationFailed
 from server.factories import repo, service
-
-
-class BadUserInput(GraphQLError):
-    """A query's arguments are wrong: ``extensions.errors`` lists each problem as ``{field, code, message}``.
-
-    Mutations report such problems in their payload; queries have no payload, so they use this error.
-    """
-
-    def __init__(self, failed: ValidationFailed) -> None:
-        super().__init__(
-            "; ".join(e.message for e in failed.errors) or "The arguments are not valid.",
-            extensions={
-                "code": "BAD_USER_INPUT",
-                "errors": [
-                    {"field": e.field, "code": e.code.value, "message": e.message} for e in failed.errors
-                ],
-            },
-        )
 
 
 @strawberry.enum(description="A family of materials; each process accepts some families.")

@@ -8,7 +8,7 @@ import strawberry
 from strawberry.relay import PageInfo
 
 from schema.context import Info
-from schema.factories.types import BadUserInput
+from schema.errors import BadUserInput
 from schema.rfqs.types import Rfq, RfqConnection, RfqEdge, RfqStatus
 from server.errors import ValidationFailed
 from server.rfqs import service

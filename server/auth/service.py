@@ -208,8 +208,9 @@ async def onboard_buyer(
         return buyer, issued
 
 
-def _may_manage_keys_of(principal: Principal, buyer_id: UUID) -> bool:
-    """The one rule for API keys: a coordinator manages any buyer's keys, a buyer only its own."""
+def acts_for_buyer(principal: Principal, buyer_id: UUID) -> bool:
+    """The buyer itself or the cluster office: who manages a buyer's API keys and sees its contact address
+    (never factory owners, never another buyer)."""
     return principal.is_coordinator or (principal.is_buyer and principal.buyer_id == buyer_id)
 
 
@@ -221,7 +222,7 @@ async def create_api_key(
     target = buyer_id or principal.buyer_id
     if target is None:
         raise fail("buyerId", ErrorCode.REQUIRED, "Say which buyer the key is for.")
-    if not _may_manage_keys_of(principal, target):
+    if not acts_for_buyer(principal, target):
         raise Forbidden("A buyer may only create keys for itself.")
     errors = Errors()
     name = clean_text(errors, "name", name, max_length=100)
@@ -238,7 +239,7 @@ async def revoke_api_key(pool: Pool, principal: Principal, *, api_key_id: UUID) 
     principal.require_role(Role.BUYER, Role.COORDINATOR)
     async with transaction(pool) as conn:
         key = await repo.api_key_by_id(conn, api_key_id=api_key_id)
-        if key is None or not _may_manage_keys_of(principal, key.buyer_id):
+        if key is None or not acts_for_buyer(principal, key.buyer_id):
             # Another buyer's key is reported exactly like a missing one: ids reveal nothing.
             raise NotFound("No such API key.")
         return await repo.revoke_api_key(conn, api_key_id=api_key_id)
@@ -262,7 +263,7 @@ async def list_api_keys(pool: Pool, principal: Principal, *, buyer_id: str | Non
     target = parse_uuid(buyer_id) if buyer_id is not None else principal.buyer_id
     if target is None:
         raise NotFound("No such buyer.")
-    if not _may_manage_keys_of(principal, target):
+    if not acts_for_buyer(principal, target):
         raise Forbidden("A buyer may only list its own keys.")
     async with pool.acquire() as conn:
         return await repo.api_keys_by_buyer_ids(conn, buyer_ids=[target])

@@ -20,7 +20,7 @@ from server.db import Connection, Pool, transaction
 from server.errors import ErrorCode, Forbidden, NotFound, ValidationFailed, fail
 from server.factories import repo
 from server.pagination import decode_cursor, encode_cursor, page_size
-from server.validation import Errors, check_range, clean_text, parse_uuid
+from server.validation import Errors, check_range, check_storable, clean_text, is_storable, parse_uuid
 
 # Certificates expire and weeks start on the factories' calendar: Japan has one time zone and no DST.
 JST = dt.timezone(dt.timedelta(hours=9), "JST")
@@ -187,7 +187,7 @@ def _search_of(principal: Principal, where: FactoryFilter) -> repo.FactorySearch
     def text(field: str, value: str | None, *, upper: bool = False, lower: bool = False) -> str | None:
         if value is None or not value.strip():
             return None
-        cleaned = _clean(errors, f"filter.{field}", value, max_length=MAX_NAME)
+        cleaned = clean_text(errors, f"filter.{field}", value, max_length=MAX_NAME)
         return cleaned.upper() if upper else cleaned.lower() if lower else cleaned
 
     process_code = text("processCode", where.process_code, lower=True)
@@ -220,7 +220,7 @@ def _cursor_key(cursor: str) -> tuple[str, UUID]:
     """The (name_en, id) key inside an ``after`` cursor; INVALID when it is not one of ours."""
     name, raw_id = decode_cursor(cursor, length=2)
     factory_id = parse_uuid(raw_id) if isinstance(raw_id, str) else None
-    if not isinstance(name, str) or factory_id is None or "\x00" in name or _unencodable(name):
+    if not isinstance(name, str) or factory_id is None or not is_storable(name):
         raise fail("after", ErrorCode.INVALID, "This cursor is not valid.")
     return name, factory_id
 
@@ -278,30 +278,9 @@ class _Profile:
     description: str
 
 
-def _storable(errors: Errors, field: str, text: str) -> str:
-    """INVALID for what PostgreSQL cannot store in text: NUL characters and lone surrogates."""
-    if "\x00" in text or _unencodable(text):
-        errors.add(field, ErrorCode.INVALID, f"{field} contains characters that cannot be stored.")
-    return text
-
-
-def _unencodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
 def _has(errors: Errors, field: str) -> bool:
     """Some error is already reported on ``field``."""
     return any(e.field == field for e in errors)
-
-
-def _clean(errors: Errors, field: str, value: str | None, *, max_length: int, required: bool = True) -> str:
-    return _storable(
-        errors, field, clean_text(errors, field, value, max_length=max_length, required=required)
-    )
 
 
 def _check_number(
@@ -332,18 +311,20 @@ def _clean_profile(
     prefecture_code = _normalise_prefecture(prefecture or "")
     if not prefecture_code:
         errors.add("prefecture", ErrorCode.REQUIRED, "prefecture is required.")
-    _storable(errors, "prefecture", prefecture_code)
+    check_storable(errors, "prefecture", prefecture_code)
     _check_number(errors, "employees", employees, low=1, high=1_000_000)
     _check_number(errors, "foundedYear", founded_year, low=1600, high=today().year)
     return _Profile(
-        name_ja=_clean(errors, "nameJa", name_ja, max_length=MAX_NAME),
-        name_en=_clean(errors, "nameEn", name_en, max_length=MAX_NAME),
+        name_ja=clean_text(errors, "nameJa", name_ja, max_length=MAX_NAME),
+        name_en=clean_text(errors, "nameEn", name_en, max_length=MAX_NAME),
         prefecture=prefecture_code,
-        city=_clean(errors, "city", city, max_length=MAX_CITY),
-        cluster=_clean(errors, "cluster", cluster, max_length=MAX_CLUSTER, required=False) or None,
+        city=clean_text(errors, "city", city, max_length=MAX_CITY),
+        cluster=clean_text(errors, "cluster", cluster, max_length=MAX_CLUSTER, required=False) or None,
         employees=employees,
         founded_year=founded_year,
-        description=_clean(errors, "description", description, max_length=MAX_DESCRIPTION, required=False),
+        description=clean_text(
+            errors, "description", description, max_length=MAX_DESCRIPTION, required=False
+        ),
     )
 
 
@@ -359,7 +340,7 @@ def _clean_certifications(
     seen: set[str] = set()
     for i, held in enumerate(certifications):
         field = f"certifications.{i}"
-        code = _storable(errors, f"{field}.code", held.code.strip().upper())
+        code = check_storable(errors, f"{field}.code", held.code.strip().upper())
         if code in seen:
             errors.add(f"{field}.code", ErrorCode.INVALID, f"{code} is listed twice.")
         seen.add(code)
@@ -509,7 +490,7 @@ def _clean_code(errors: Errors, field: str, value: str, *, upper: bool) -> str:
         errors.add(field, ErrorCode.REQUIRED, f"{field} is required.")
     elif len(code) > 40:
         errors.add(field, ErrorCode.TOO_LONG, f"{field} is at most 40 characters.")
-    return _storable(errors, field, code)
+    return check_storable(errors, field, code)
 
 
 async def _known_process(conn: Connection, errors: Errors, process_code: str) -> repo.Process | None:

@@ -106,15 +106,6 @@ class _Reference:
 # --- input checks -------------------------------------------------------------------------------------
 
 
-def _text(errors: Errors, path: str, value: str | None, *, max_length: int, required: bool = True) -> str:
-    """:func:`clean_text`, and INVALID for control characters PostgreSQL text cannot hold (NUL)."""
-    text = clean_text(errors, path, value, max_length=max_length, required=required)
-    if "\x00" in text:
-        errors.add(path, ErrorCode.INVALID, f"{path} contains a NUL character.")
-        return ""
-    return text
-
-
 def _code(value: str, *, upper: bool) -> str | None:
     """A catalogue code, stripped and case-folded (materials and certifications are upper case, processes
     lower case), or None when it cannot be one, so that it is never sent to SQL."""
@@ -229,16 +220,16 @@ def _clean_operations(
                 ErrorCode.MATERIAL_MISMATCH,
                 f"{process.name_en} does not work {material.family} materials such as {material.name_en}.",
             )
-        notes = _text(errors, f"{op_path}.notes", op.notes, max_length=2000, required=False)
+        notes = clean_text(errors, f"{op_path}.notes", op.notes, max_length=2000, required=False)
         operations.append(repo.NewOperation(position=j + 1, process_code=code or "", notes=notes))
     return tuple(operations)
 
 
 def _clean_line(errors: Errors, i: int, line: LineInput, ref: _Reference) -> repo.NewLine:
     path = f"lines.{i}"
-    name = _text(errors, f"{path}.name", line.name, max_length=200)
-    part_number = _text(errors, f"{path}.partNumber", line.part_number, max_length=100, required=False)
-    notes = _text(errors, f"{path}.notes", line.notes, max_length=2000, required=False)
+    name = clean_text(errors, f"{path}.name", line.name, max_length=200)
+    part_number = clean_text(errors, f"{path}.partNumber", line.part_number, max_length=100, required=False)
+    notes = clean_text(errors, f"{path}.notes", line.notes, max_length=2000, required=False)
     material_code = _code(line.material, upper=True)
     material = ref.materials.get(material_code) if material_code is not None else None
     if material is None:
@@ -321,7 +312,7 @@ def _clean_idempotency_key(errors: Errors, key: str | None) -> str | None:
     if key is None:
         return None
     found = len(errors)
-    key = _text(errors, "idempotencyKey", key, max_length=MAX_IDEMPOTENCY_KEY_LENGTH)
+    key = clean_text(errors, "idempotencyKey", key, max_length=MAX_IDEMPOTENCY_KEY_LENGTH)
     return key if len(errors) == found else None
 
 
@@ -362,8 +353,8 @@ async def submit_rfq(
             if record is not None:
                 return await _replay(conn, record, digest)
 
-        title = _text(errors, "title", data.title, max_length=200)
-        description = _text(errors, "description", data.description, max_length=10_000, required=False)
+        title = clean_text(errors, "title", data.title, max_length=200)
+        description = clean_text(errors, "description", data.description, max_length=10_000, required=False)
         if data.currency is None:
             currency = await repo.buyer_currency(conn, buyer_id=buyer_id) or ""
         else:

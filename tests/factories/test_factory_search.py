@@ -268,12 +268,6 @@ async def test_private_fields_in_a_list_follow_each_factory(
 # --- batching -----------------------------------------------------------------------------------------
 
 
-def _statements_of_the_app(queries: list[str]) -> list[str]:
-    """Leave out what asyncpg runs by itself: connection resets and type introspection."""
-    own = ("pg_advisory_unlock_all", "typeinfo_tree", "set_config('jit'")
-    return [q for q in queries if not any(marker in q for marker in own)]
-
-
 async def test_query_count_does_not_grow_with_page_size(
     gql: GraphQLClient, pool: db.Pool, owner: Caller, buyer: Caller, query_log: QueryLog
 ) -> None:
@@ -297,7 +291,7 @@ async def test_query_count_does_not_grow_with_page_size(
         edges = body["data"]["factories"]["edges"]
         assert len(edges) == first
         assert all(len(e["node"]["capabilities"]) == 2 for e in edges)
-        counts.append(len(_statements_of_the_app(query_log.queries)))
+        counts.append(len(query_log.app_queries))
         query_log.queries.clear()
     assert counts[0] == counts[1]
     # the caller's API key (look-up and touch), the page, capabilities, processes, certifications, prefectures
