@@ -68,6 +68,10 @@ def _cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
     if not args.demo:
         print("machikoba seed: say what to seed (--demo)", file=sys.stderr)
         return 2
+    if not settings.is_dev:
+        # The demo credentials are public (README): never load them into a production database.
+        print("machikoba seed: --demo is refused when MACHIKOBA_ENV=prod", file=sys.stderr)
+        return 2
     from server.demo import seed_demo
 
     summary = asyncio.run(_with_pool(settings, seed_demo))
