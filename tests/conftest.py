@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -72,6 +73,12 @@ class TestDatabase:
 
     async def connect(self) -> asyncpg.Connection:
         return await asyncpg.connect(self.admin_dsn, database=self.name)
+
+    @property
+    def dsn(self) -> str:
+        """A DSN naming this database, for code that takes ``DATABASE_URL`` (the CLI)."""
+        parts = urlsplit(self.admin_dsn)
+        return urlunsplit(parts._replace(path=f"/{self.name}"))
 
 
 @pytest.fixture

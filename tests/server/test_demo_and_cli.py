@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from server import db
+import pytest
+
+from server import cli, db
+from server.auth.principal import Principal, Role
+from server.auth.service import principal_from_token
 from server.demo import seed_demo
 from server.demo.seed import DEMO_BUYERS
-from tests.conftest import GraphQLClient
+from tests.conftest import GraphQLClient, TestDatabase
 
 OTA_FIVE_AXIS = """
 { factories(filter: {cluster: "Ota", processCode: "five_axis_machining"}, first: 100) {
@@ -55,6 +60,49 @@ def test_demo_seed_is_refused_in_production(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "refused" in result.stderr
     assert not (tmp_path / "pg").exists()
+
+
+def test_cli_creates_coordinator_and_buyer_whose_key_works(
+    database: TestDatabase, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # given the CLI pointed at a database
+    monkeypatch.setenv("DATABASE_URL", database.dsn)
+    # when the cluster office creates a coordinator and onboards a buyer
+    assert (
+        cli.main(
+            [
+                "user",
+                "create",
+                "--role",
+                "coordinator",
+                "--email",
+                "Boss@Office.example",
+                "--password",
+                "long enough pw",
+            ]
+        )
+        == 0
+    )
+    assert (
+        cli.main(["buyer", "create", "--name", "Nordic Pumps AB", "--country", "se", "--currency", "sek"])
+        == 0
+    )
+    # then both exist, and the printed key authenticates as that buyer
+    out = capsys.readouterr().out
+    assert "created coordinator boss@office.example" in out
+    secret = out.split("API key (shown once, keep it secret): ")[1].split()[0]
+
+    async def principal() -> Principal:
+        pool = await db.create_pool(database.dsn)
+        try:
+            return await principal_from_token(pool, f"Bearer {secret}")
+        finally:
+            await pool.close()
+
+    assert asyncio.run(principal()).role is Role.BUYER
+    # and bad input is a clear error with exit code 2
+    assert cli.main(["buyer", "create", "--name", "X", "--country", "XX", "--currency", "SEK"]) == 2
+    assert "country" in capsys.readouterr().err
 
 
 async def test_demo_seed_loads_once_and_answers_the_readme_query(pool: db.Pool, gql: GraphQLClient) -> None:
