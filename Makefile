@@ -27,7 +27,7 @@ lint:
 	$(BIN)/ruff format --check .
 
 types:
-	$(BIN)/mypy server schema solver tests
+	$(BIN)/mypy server schema solver tests bench
 
 pytest:
 	$(BIN)/machikoba export-schema -o /tmp/machikoba-schema.graphql >/dev/null

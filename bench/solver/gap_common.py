@@ -1,0 +1,101 @@
+"""Shared helpers for the GAP benchmarks: instance paths, reference values, machine information."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from solver.gap import GapInstance, read_gap_file
+
+DATA = Path(os.environ.get("MACHIKOBA_GAP_DATA", "/work/shared/bench/gap"))
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+
+#: Minimisation optima of gap1..gap12 (README of the benchmark folder).
+ORLIB_OPTIMA: dict[int, tuple[int, ...]] = {
+    1: (261, 269, 256, 274, 251),
+    2: (277, 269, 260, 269, 267),
+    3: (438, 415, 446, 430, 411),
+    4: (423, 424, 426, 395, 406),
+    5: (403, 389, 383, 384, 396),
+    6: (525, 527, 519, 516, 521),
+    7: (646, 662, 662, 645, 649),
+    8: (797, 783, 800, 789, 792),
+    9: (482, 476, 496, 497, 488),
+    10: (638, 638, 654, 635, 639),
+    11: (573, 583, 589, 578, 581),
+    12: (974, 956, 941, 954, 945),
+}
+
+SIZES = ("05100", "05200", "10100", "10200", "20100", "20200")
+SETS = ("a", "b", "c", "d", "e")
+
+
+def _load_reference() -> dict[str, int]:
+    """Best known solution value per A-E instance (fontanf data.csv, minimisation)."""
+    ref: dict[str, int] = {}
+    with (DATA / "reference" / "fontanf_data.csv").open() as fh:
+        for row in csv.DictReader(fh):
+            name = row["Path"].split("/")[-1]
+            if row["Dataset"] in ("chu1997", "yagiura2004") and name[0] in "abcde" and name[1:] in SIZES:
+                ref[name] = int(row["Best known solution value"])
+    return ref
+
+
+REFERENCE = _load_reference()
+
+
+def path_of(name: str) -> Path:
+    """File of an A-E instance name like ``d10100``."""
+    folder = "yagiura_typeE" if name.startswith("e") else "chu1997_single"
+    return DATA / folder / name
+
+
+def load_named(name: str) -> GapInstance:
+    """Load an A-E instance by name (``d10100``) or an OR-Library one (``gap12-3``)."""
+    if name.startswith("gap"):
+        base, k = name.split("-")
+        return read_gap_file(DATA / "orlib" / f"{base}.txt", int(k))
+    return read_gap_file(path_of(name))
+
+
+def machine_info() -> dict[str, Any]:
+    """Platform, CPU model, cores, load average, solver versions and date for the results files."""
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+
+    def ver(pkg: str) -> str:
+        try:
+            return metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    return {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "loadavg": [round(x, 2) for x in os.getloadavg()],
+        "ortools": ver("ortools"),
+        "highspy": ver("highspy"),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+
+
+def machine_markdown(info: dict[str, Any]) -> str:
+    """One markdown line describing the machine."""
+    return (
+        f"Machine: {info['cpu']}, {info['cores']} cores, {info['platform']}, Python {info['python']}; "
+        f"ortools {info['ortools']}, highspy {info['highspy']}; "
+        f"load average {info['loadavg']}; {info['date']}"
+    )
