@@ -26,6 +26,12 @@ async def prefectures_by_code(pool: Pool, codes: list[str]) -> list[repo.Prefect
     return [rows.get(c) for c in codes]
 
 
+async def materials_by_code(pool: Pool, codes: list[str]) -> list[repo.Material | None]:
+    async with pool.acquire() as conn:
+        rows = {m.code: m for m in await repo.materials_by_codes(conn, codes=codes)}
+    return [rows.get(c) for c in codes]
+
+
 async def processes_by_code(pool: Pool, codes: list[str]) -> list[repo.Process | None]:
     async with pool.acquire() as conn:
         rows = {p.code: p for p in await repo.processes_by_codes(conn, codes=codes)}

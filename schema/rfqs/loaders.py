@@ -25,8 +25,3 @@ async def operations_by_line_id(pool: Pool, line_ids: list[UUID]) -> list[list[r
     for op in await service.operations_by_line_ids(pool, line_ids):
         grouped[op.rfq_line_id].append(op)
     return [grouped.get(i, []) for i in line_ids]
-
-
-async def materials_by_code(pool: Pool, codes: list[str]) -> list[repo.Material | None]:
-    rows = {m.code: m for m in await service.materials_by_codes(pool, codes)}
-    return [rows.get(c) for c in codes]

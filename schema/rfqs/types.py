@@ -17,9 +17,9 @@ from strawberry.relay import PageInfo
 from schema.auth.queries import buyers_by_id
 from schema.auth.types import Buyer
 from schema.context import Info
-from schema.factories.loaders import processes_by_code
-from schema.factories.types import Material, MaterialFamily, Process
-from schema.rfqs.loaders import lines_by_rfq_id, materials_by_code, operations_by_line_id
+from schema.factories.loaders import materials_by_code, processes_by_code
+from schema.factories.types import Material, Process
+from schema.rfqs.loaders import lines_by_rfq_id, operations_by_line_id
 from server.auth.principal import Principal
 from server.rfqs import repo, rules
 
@@ -94,9 +94,7 @@ class RfqLine:
     async def material(self, info: Info) -> Material:
         row = await info.context.loader(materials_by_code).load(self.material_code)
         assert row is not None  # a foreign key guarantees it
-        return Material(
-            code=row.code, name_ja=row.name_ja, name_en=row.name_en, family=MaterialFamily(row.family)
-        )
+        return Material.from_row(row)
 
     @strawberry.field(description="The routing: the operations the part goes through, in order.")
     async def operations(self, info: Info) -> list[RfqOperation]:

@@ -62,23 +62,6 @@ class IdempotencyRecord:
 
 
 @dataclass(frozen=True)
-class Material:
-    code: str
-    name_ja: str
-    name_en: str
-    family: str
-
-
-@dataclass(frozen=True)
-class Process:
-    code: str
-    name_ja: str
-    name_en: str
-    category: str
-    material_families: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class NewOperation:
     position: int
     process_code: str
@@ -139,29 +122,6 @@ def _line(row: Any) -> RfqLine:
 
 
 # --- reference data -----------------------------------------------------------------------------------
-
-
-async def materials_by_codes(conn: Connection, *, codes: list[str]) -> list[Material]:
-    rows = await conn.fetch(
-        "SELECT code, name_ja, name_en, family FROM materials WHERE code = ANY($1::text[])", codes
-    )
-    return [Material(**dict(r)) for r in rows]
-
-
-async def processes_by_codes(conn: Connection, *, codes: list[str]) -> list[Process]:
-    rows = await conn.fetch(
-        """
-        SELECT code, name_ja, name_en, category, material_families
-        FROM processes WHERE code = ANY($1::text[])
-        """,
-        codes,
-    )
-    return [Process(**{**dict(r), "material_families": tuple(r["material_families"] or ())}) for r in rows]
-
-
-async def known_certifications(conn: Connection, *, codes: list[str]) -> set[str]:
-    rows = await conn.fetch("SELECT code FROM certifications WHERE code = ANY($1::text[])", codes)
-    return {r["code"] for r in rows}
 
 
 async def buyer_currency(conn: Connection, *, buyer_id: UUID) -> str | None:

@@ -20,6 +20,8 @@ from uuid import UUID
 from server.auth.principal import Principal, Role
 from server.db import Connection, Pool, transaction
 from server.errors import ErrorCode, NotFound, ValidationFailed, fail
+from server.factories import repo as catalogue
+from server.factories.service import accepts
 from server.pagination import decode_cursor, encode_cursor, page_size
 from server.rfqs import repo, rules
 from server.validation import Errors, check_range, clean_country, clean_currency, clean_text
@@ -98,8 +100,8 @@ class RfqPage:
 class _Reference:
     """The catalogue entries an input refers to, looked up in one go."""
 
-    materials: dict[str, repo.Material] = field(default_factory=dict)
-    processes: dict[str, repo.Process] = field(default_factory=dict)
+    materials: dict[str, catalogue.Material] = field(default_factory=dict)
+    processes: dict[str, catalogue.Process] = field(default_factory=dict)
     certifications: set[str] = field(default_factory=set)
 
 
@@ -186,14 +188,14 @@ def _referenced_codes(data: RfqInput) -> tuple[list[str], list[str], list[str]]:
 async def _load_reference(conn: Connection, data: RfqInput) -> _Reference:
     materials, processes, certifications = _referenced_codes(data)
     return _Reference(
-        materials={m.code: m for m in await repo.materials_by_codes(conn, codes=materials)},
-        processes={p.code: p for p in await repo.processes_by_codes(conn, codes=processes)},
-        certifications=await repo.known_certifications(conn, codes=certifications),
+        materials={m.code: m for m in await catalogue.materials_by_codes(conn, codes=materials)},
+        processes={p.code: p for p in await catalogue.processes_by_codes(conn, codes=processes)},
+        certifications={c.code for c in await catalogue.certifications_by_codes(conn, codes=certifications)},
     )
 
 
 def _clean_operations(
-    errors: Errors, path: str, line: LineInput, material: repo.Material | None, ref: _Reference
+    errors: Errors, path: str, line: LineInput, material: catalogue.Material | None, ref: _Reference
 ) -> tuple[repo.NewOperation, ...]:
     if not line.operations:
         errors.add(f"{path}.operations", ErrorCode.REQUIRED, "Give the line at least one operation.")
@@ -214,7 +216,7 @@ def _clean_operations(
                 ErrorCode.UNKNOWN_PROCESS,
                 f"{op.process_code!r} is not a known process.",
             )
-        elif material is not None and material.family not in process.material_families:
+        elif material is not None and not accepts(process, material):
             errors.add(
                 f"{op_path}.processCode",
                 ErrorCode.MATERIAL_MISMATCH,
@@ -488,11 +490,6 @@ async def operations_by_line_ids(pool: Pool, line_ids: list[UUID]) -> list[repo.
     """Operations of already visible lines, by line then routing position."""
     async with pool.acquire() as conn:
         return await repo.operations_by_line_ids(conn, line_ids=line_ids)
-
-
-async def materials_by_codes(pool: Pool, codes: list[str]) -> list[repo.Material]:
-    async with pool.acquire() as conn:
-        return await repo.materials_by_codes(conn, codes=codes)
 
 
 __all__ = [
