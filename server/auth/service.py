@@ -50,11 +50,18 @@ class IssuedApiKey:
     secret: str
 
 
-def _check_password(errors: Errors, password: str) -> None:
+def _clean_account(email: str, password: str, display_name: str) -> tuple[str, str]:
+    """A new account's email and display name, cleaned; every problem with the three raised at once."""
+    errors = Errors()
+    email = clean_email(errors, "email", email)
+    display_name = clean_text(errors, "displayName", display_name, max_length=200, required=False)
     if len(password) < MIN_PASSWORD_LENGTH:
         errors.add("password", ErrorCode.WEAK_PASSWORD, f"Use at least {MIN_PASSWORD_LENGTH} characters.")
     elif len(password) > 200:
         errors.add("password", ErrorCode.TOO_LONG, "password is at most 200 characters.")
+    if errors:
+        raise ValidationFailed(errors)
+    return email, display_name
 
 
 async def _insert_user(
@@ -89,12 +96,7 @@ async def sign_up_factory_owner(
     principal.require_valid()
     if principal.role is not Role.ANONYMOUS:
         raise Forbidden("Sign out before creating another account.")
-    errors = Errors()
-    email = clean_email(errors, "email", email)
-    display_name = clean_text(errors, "displayName", display_name, max_length=200, required=False)
-    _check_password(errors, password)
-    if errors:
-        raise ValidationFailed(errors)
+    email, display_name = _clean_account(email, password, display_name)
     async with transaction(pool) as conn:
         user = await _insert_user(
             conn, email=email, password=password, role=Role.FACTORY_OWNER, display_name=display_name
@@ -149,12 +151,7 @@ async def principal_from_token(pool: Pool, authorization: str | None) -> Princip
 
 async def create_coordinator(pool: Pool, *, email: str, password: str, display_name: str) -> repo.User:
     """Create a coordinator account. Reached from the CLI only: no API caller may create one."""
-    errors = Errors()
-    email = clean_email(errors, "email", email)
-    display_name = clean_text(errors, "displayName", display_name, max_length=200, required=False)
-    _check_password(errors, password)
-    if errors:
-        raise ValidationFailed(errors)
+    email, display_name = _clean_account(email, password, display_name)
     async with transaction(pool) as conn:
         return await _insert_user(
             conn, email=email, password=password, role=Role.COORDINATOR, display_name=display_name
