@@ -27,6 +27,7 @@ each package keeps:
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -114,23 +115,44 @@ def _hard_due(problem: Problem, pkg: WorkPackage) -> int | None:
 _Window = tuple[tuple[tuple[int, int], ...], int, int]
 
 
-def _window(problem: Problem, factory: str, process: str, first_week: int, due: int | None) -> _Window:
-    caps = problem.capacity_by_bucket.get((factory, process), {})
-    weeks = tuple(sorted((w, free_mh(h)) for w, h in caps.items() if w >= first_week and free_mh(h) > 0))
-    window = sum(c for w, c in weeks if due is None or 7 * w < due)
-    rate = max((free_mh(h) for h in caps.values()), default=0)
-    return weeks, window, rate
+class _Buckets:
+    """Free hours per (factory, process), indexed once: sorted weeks with free hours, prefix sums, rate.
+
+    A window (weeks from ``first_week``, free hours before ``due``) is then two bisections, not a scan.
+    """
+
+    def __init__(self, problem: Problem) -> None:
+        self.table: dict[tuple[str, str], tuple[list[int], list[int], tuple[tuple[int, int], ...], int]] = {}
+        for key, caps in problem.capacity_by_bucket.items():
+            frees = sorted((w, free_mh(h)) for w, h in caps.items())
+            rate = max((c for _, c in frees), default=0)
+            weeks = tuple((w, c) for w, c in frees if c > 0)
+            prefix = [0]
+            for _, c in weeks:
+                prefix.append(prefix[-1] + c)
+            self.table[key] = ([w for w, _ in weeks], prefix, weeks, rate)
+        self.cache: dict[tuple[str, str, int, int | None], _Window] = {}
+
+    def window(self, factory: str, process: str, first_week: int, due: int | None) -> _Window:
+        key = (factory, process, first_week, due)
+        hit = self.cache.get(key)
+        if hit is not None:
+            return hit
+        entry = self.table.get((factory, process))
+        if entry is None:
+            out: _Window = ((), 0, 0)
+        else:
+            ws, prefix, weeks, rate = entry
+            lo = bisect_left(ws, first_week)
+            hi = len(ws) if due is None else max(lo, bisect_left(ws, (due + 6) // 7))  # weeks with 7w < due
+            out = (weeks[lo:], prefix[hi] - prefix[lo], rate)
+        self.cache[key] = out
+        return out
 
 
-def _pair(
-    problem: Problem, offer: Offer, pkg: WorkPackage, cache: dict[tuple[object, ...], _Window]
-) -> PairData:
+def _pair(problem: Problem, offer: Offer, pkg: WorkPackage, due: int | None, buckets: _Buckets) -> PairData:
     factory = problem.factory_by_id[offer.factory]
-    due = _hard_due(problem, pkg)
-    key = (offer.factory, pkg.process, offer.earliest_start_day // 7, due)
-    if key not in cache:
-        cache[key] = _window(problem, offer.factory, pkg.process, offer.earliest_start_day // 7, due)
-    weeks, window, rate = cache[key]
+    weeks, window, rate = buckets.window(offer.factory, pkg.process, offer.earliest_start_day // 7, due)
     setup = need_mh(offer.setup_hours)
     unit = need_mh(offer.hours_per_unit)
     max_qty = pkg.quantity if offer.max_quantity is None else min(pkg.quantity, offer.max_quantity)
@@ -147,22 +169,26 @@ def _pair(
 _FILTERS = ("excluded", "certification", "max_quantity", "earliest_start", "capacity")
 
 
-def _rejection(problem: Problem, pair: PairData) -> str | None:
-    """The first filter that rejects the pair, or ``None`` if it is eligible."""
-    pkg, factory, offer = pair.package, pair.factory, pair.offer
+def _rejection(problem: Problem, pkg: WorkPackage, offer: Offer, factory: Factory) -> str | None:
+    """The first of the cheap filters (no capacity figures needed) that rejects the offer, or ``None``."""
     if factory.id in problem.policy.excluded:
         return "excluded"
     if not pkg.required_certifications <= factory.certifications:
         return "certification"
     smallest = pkg.quantity if not pkg.splittable else pkg.min_lot
-    if pair.max_qty < smallest:
+    if offer.max_quantity is not None and offer.max_quantity < smallest:
         return "max_quantity"
     due = _hard_due(problem, pkg)
     if due is not None and offer.earliest_start_day >= due:
         return "earliest_start"
-    if pair.window_mh < pair.setup_mh + pair.unit_mh * smallest:
-        return "capacity"
     return None
+
+
+def _short_of_capacity(pair: PairData) -> bool:
+    """Whether the pair's free hours before the due date cannot hold its smallest lot (setup included)."""
+    pkg = pair.package
+    smallest = pkg.quantity if not pkg.splittable else pkg.min_lot
+    return pair.window_mh < pair.setup_mh + pair.unit_mh * smallest
 
 
 def _removed_words(problem: Problem, pkg: WorkPackage, counts: dict[str, int], last: str) -> str:
@@ -206,20 +232,23 @@ def analyse(problem: Problem, k: int | None = DEFAULT_CANDIDATES) -> Eligibility
     """Filter every offer for eligibility and prune each package to its candidates (see module doc)."""
     eligible: dict[str, tuple[PairData, ...]] = {}
     removed: dict[str, tuple[str, str]] = {}
-    cache: dict[tuple[object, ...], _Window] = {}
+    buckets = _Buckets(problem)
     for pkg in problem.packages:
         keep: list[PairData] = []
         counts: dict[str, int] = defaultdict(int)
         last = "excluded"
+        due = _hard_due(problem, pkg)
         for offer in problem.offers_by_package.get(pkg.id, ()):
-            pair = _pair(problem, offer, pkg, cache)
-            why = _rejection(problem, pair)
+            why = _rejection(problem, pkg, offer, problem.factory_by_id[offer.factory])
             if why is None:
-                keep.append(pair)
-            else:
-                counts[why] += 1
-                if _FILTERS.index(why) >= _FILTERS.index(last):
-                    last = why
+                pair = _pair(problem, offer, pkg, due, buckets)
+                if not _short_of_capacity(pair):
+                    keep.append(pair)
+                    continue
+                why = "capacity"
+            counts[why] += 1
+            if _FILTERS.index(why) >= _FILTERS.index(last):
+                last = why
         keep.sort(key=lambda p: (p.est_unit_cost, p.factory.id))
         eligible[pkg.id] = tuple(keep)
         if not keep:

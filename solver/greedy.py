@@ -1,9 +1,13 @@
 """A greedy first consortium, used to hint CP-SAT (time to first solution decides everything at scale).
 
-Lines are planned earliest due first; each operation goes to its cheapest candidates, each starting when
-every factory of the previous operation has shipped (plus transport days), booking free hours week by week
-and respecting lots, offer limits, durations and the due date. The plan may leave a package short; the
-hint is then partial and CP-SAT completes it. Policy rules (members, shares…) are not considered.
+Lines are planned earliest due first; each operation goes to the candidates of least marginal cost per
+unit (price, plus setup, the coordination cost of a factory not yet a member and transport from the
+previous operation's factories, spread over what the candidate can take), each starting when every factory
+of the previous operation has shipped (plus transport days), booking free hours week by week and
+respecting lots, offer limits, durations and the due date. A line that does not fit is planned again with
+per-operation deadlines paced over the time left, then with the candidates that finish first; the plan
+that leaves the fewest units short is kept. A short plan gives a partial hint that CP-SAT completes.
+Policy rules (member counts, shares, pins…) are not considered.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass, field
 
 from solver.eligibility import PairData
 from solver.model import Built
-from solver.problem import Problem
+from solver.problem import Problem, WorkPackage
 
 __all__ = ["Planned", "greedy_plan", "hint_plan", "hint_quantities"]
 
@@ -62,55 +66,137 @@ def greedy_plan(
         dues = [p.due_day for p in problem.lines[line] if p.due_day is not None]
         return horizon if soft or not dues else max(dues)
 
+    members: set[str] = set()
     for line in sorted(problem.lines, key=lambda ln: (due_of(ln), ln)):
-        pkgs = problem.lines[line]
-        line_due = due_of(line)
-        prev: list[tuple[str, int]] = []
-        for n, pkg in enumerate(pkgs):
-            latest = line_due - (len(pkgs) - 1 - n) if scheduled else horizon
-            todo = pkg.quantity
-            done: list[tuple[str, int]] = []
-            for pair in candidates.get(pkg.id, ()):
-                if todo == 0:
-                    break
-                f = pair.factory.id
-                start = max(
-                    [pair.offer.earliest_start_day]
-                    + [e + problem.transport_between(pf, f)[0] for pf, e in prev]
-                )
-                weeks = (
-                    [w for w, _ in pair.weeks if 7 * w + 6 >= start and 7 * w < latest]
-                    if scheduled
-                    else [w for w, _ in pair.weeks]
-                )
-                room = sum(left[f, pkg.process, w] for w in weeks)
-                take = _take(pair, todo, room)
-                if take == 0:
-                    continue
-                need = pair.setup_mh + pair.unit_mh * take
-                book: dict[int, int] = {}
-                rest = need
-                for w in weeks:
-                    x = min(rest, left[f, pkg.process, w])
-                    if x > 0:
-                        book[w] = x
-                        rest -= x
-                    if rest == 0:
-                        break
-                end = start + 1
-                if scheduled and book:
-                    end = max(end, 7 * max(book) + 1)
-                    if pair.rate_mh > 0:
-                        end = max(end, start + math.ceil(7 * need / pair.rate_mh))
-                    if end > latest:
-                        continue
-                for w, x in book.items():
-                    left[f, pkg.process, w] -= x
-                plan[f, pkg.id] = Planned(take, start, end, book)
-                done.append((f, end))
-                todo -= take
-            prev = done
+        best: tuple[int, dict[Key, Planned], dict[tuple[str, str, int], int]] | None = None
+        for mode in _MODES if scheduled else ("cheap",):
+            trial = dict(left)
+            got, short = _plan_line(
+                problem, candidates, problem.lines[line], due_of(line), trial, mode, scheduled, members
+            )
+            if best is None or short < best[0]:
+                best = (short, got, trial)
+            if short == 0:
+                break
+        assert best is not None
+        plan.update(best[1])
+        members.update(f for f, _ in best[1])
+        left = best[2]
     return plan
+
+
+_MODES = ("cheap", "paced", "fast")
+
+
+def _plan_line(
+    problem: Problem,
+    candidates: Mapping[str, tuple[PairData, ...]],
+    pkgs: tuple[WorkPackage, ...],
+    line_due: int,
+    left: dict[tuple[str, str, int], int],
+    mode: str,
+    scheduled: bool,
+    members: set[str],
+) -> tuple[dict[Key, Planned], int]:
+    """Plan one line's operations in order, booking ``left``; returns the plan and the units left short.
+
+    ``cheap``: cheapest candidates first, each operation may use the time up to the line's due date less
+    a day per later operation; ``paced``: the same, but operation k must end by its share of the time
+    left; ``fast``: the candidates that would finish first, first.
+    """
+    horizon = 7 * problem.horizon_weeks
+    plan: dict[Key, Planned] = {}
+    short = 0
+    prev: list[tuple[str, int]] = []
+    for n, pkg in enumerate(pkgs):
+        latest = line_due - (len(pkgs) - 1 - n) if scheduled else horizon
+        if mode == "paced" and scheduled:
+            begin = max((e for _, e in prev), default=0)
+            share = (line_due - begin) / (len(pkgs) - n)
+            latest = min(latest, max(begin + 1, int(begin + share)))
+        todo = pkg.quantity
+        done: list[tuple[str, int]] = []
+        options = []
+        for pair in candidates.get(pkg.id, ()):
+            f = pair.factory.id
+            start = max(
+                [pair.offer.earliest_start_day] + [e + problem.transport_between(pf, f)[0] for pf, e in prev]
+            )
+            options.append((pair, start))
+        if mode == "fast":
+            options.sort(key=lambda o: (_finish(o[0], o[1], o[0].package.quantity, left), o[0].est_unit_cost))
+        else:
+            options.sort(key=lambda o: _marginal(problem, o[0], todo, prev, members | {f for f, _ in done}))
+        for pair, start in options:
+            if todo == 0:
+                break
+            f = pair.factory.id
+            weeks = (
+                [w for w, _ in pair.weeks if 7 * w + 6 >= start and 7 * w < latest]
+                if scheduled
+                else [w for w, _ in pair.weeks]
+            )
+            room = sum(left[f, pkg.process, w] for w in weeks)
+            take = _take(pair, todo, room)
+            if take == 0:
+                continue
+            need = pair.setup_mh + pair.unit_mh * take
+            book: dict[int, int] = {}
+            rest = need
+            for w in weeks:
+                x = min(rest, left[f, pkg.process, w])
+                if x > 0:
+                    book[w] = x
+                    rest -= x
+                if rest == 0:
+                    break
+            end = start + 1
+            if scheduled and book:
+                end = max(end, 7 * max(book) + 1)
+                if pair.rate_mh > 0:
+                    end = max(end, start + math.ceil(7 * need / pair.rate_mh))
+                if end > latest:
+                    continue
+            for w, x in book.items():
+                left[f, pkg.process, w] -= x
+            plan[f, pkg.id] = Planned(take, start, end, book)
+            done.append((f, end))
+            todo -= take
+        short += todo
+        prev = done
+    return plan, short
+
+
+def _marginal(
+    problem: Problem, pair: PairData, todo: int, prev: list[tuple[str, int]], members: set[str]
+) -> float:
+    """Estimated cost per unit of giving ``pair`` what it can take of ``todo`` units: price, setup,
+    coordination if the factory is not a member yet, and transport from the previous operation."""
+    f = pair.factory.id
+    fixed = pair.offer.setup_cost + sum(problem.transport_between(pf, f)[1] for pf, _ in prev)
+    if f not in members:
+        fixed += problem.policy.coordination_cost
+    units = max(1, min(todo, pair.unit_capacity))
+    return pair.offer.unit_price + fixed / units
+
+
+def _finish(pair: PairData, start: int, qty: int, left: Mapping[tuple[str, str, int], int]) -> int:
+    """The day ``pair`` would finish ``qty`` units (or as many as fit) starting on ``start``."""
+    rest = pair.setup_mh + pair.unit_mh * min(qty, pair.max_qty)
+    last = start // 7
+    for w, _ in pair.weeks:
+        if 7 * w + 6 < start:
+            continue
+        rest -= left.get((pair.factory.id, pair.package.process, w), 0)
+        last = w
+        if rest <= 0:
+            break
+    end = max(start + 1, 7 * last + 1)
+    if pair.rate_mh > 0:
+        end = max(
+            end, start + math.ceil(7 * (pair.setup_mh + pair.unit_mh * min(qty, pair.max_qty)) / pair.rate_mh)
+        )
+    return end + (1000 if rest > 0 else 0)
 
 
 def hint_quantities(b: Built, quantities: Mapping[Key, int]) -> None:
@@ -141,8 +227,7 @@ def hint_plan(problem: Problem, b: Built, plan: Mapping[Key, Planned]) -> None:
     members = {f for f, _ in used}
     for f, m in b.member.items():
         model.add_hint(m, f in members)
-    for (f1, p1, f2, p2), x in b.handoff.items():
-        model.add_hint(x, (f1, p1) in used and (f2, p2) in used)
+    _hint_routing(problem, b, plan)
     ends: dict[str, int] = {}
     for line, pkgs in problem.lines.items():
         last = [p.end for (_, pid), p in plan.items() if pid == pkgs[-1].id]
@@ -159,5 +244,34 @@ def hint_plan(problem: Problem, b: Built, plan: Mapping[Key, Planned]) -> None:
             model.add_hint(b.late[line], lateness)
     for (fa, fb), t in b.together.items():
         model.add_hint(t, fa in members and fb in members)
+    if b.production_total is not None:
+        value = sum(b.pairs[k].offer.unit_price * p.quantity for k, p in plan.items() if k in b.pairs)
+        model.add_hint(b.production_total, value)
     if b.makespan is not None:
         model.add_hint(b.makespan, max(ends.values(), default=0))
+
+
+def _hint_routing(problem: Problem, b: Built, plan: Mapping[Key, Planned]) -> None:
+    """Hint the routing's ready days and transport costs from ``plan``."""
+    nxt_of: dict[str, str] = {}
+    for pkgs in problem.lines.values():
+        for k in range(len(pkgs) - 1):
+            nxt_of[pkgs[k].id] = pkgs[k + 1].id
+    by_package: dict[str, list[str]] = {}
+    for f, pid in plan:
+        by_package.setdefault(pid, []).append(f)
+    for (f, pid), t in b.transport.items():
+        cost = 0
+        if (f, pid) in plan:
+            cost = sum(problem.transport_between(f, g)[1] for g in by_package.get(nxt_of[pid], ()))
+        b.model.add_hint(t, cost)
+    if not b.ready or b.prefecture_days is None:
+        return
+    prev_of = {v: k for k, v in nxt_of.items()}
+    for (pid, prefecture), ready in b.ready.items():
+        lo = int(ready.proto.domain[0])
+        value = lo
+        for f in by_package.get(prev_of[pid], ()):
+            days = b.prefecture_days(problem.factory_by_id[f].prefecture, prefecture)
+            value = max(value, plan[f, prev_of[pid]].end + days)
+        b.model.add_hint(ready, value)

@@ -4,7 +4,9 @@ Two shapes:
 
 * **scheduled** (due dates, routings of several operations, several capacity weeks, or a time-based
   preset): per pair a used literal ``u``, a quantity ``q``, start/end days ``s``/``e``, and per week of
-  its window booked hours ``h`` with an "active" literal ``a``;
+  its window booked hours ``h`` with an "active" literal ``a``; per operation and prefecture a ``ready``
+  day and per pair a ``transport`` cost towards the next operation (see :func:`_routing`: both grow with
+  the candidates, not with their square);
 * **assignment** (no due dates, single-operation lines, one capacity week, ``cheapest`` or
   ``fewest_members``): per pair only ``u`` (and ``q`` when splittable) with one linear capacity row per
   factory and process — for a GAP instance exactly the textbook assignment model.
@@ -52,11 +54,14 @@ class Built:
     hours: dict[tuple[str, str, int], cp_model.IntVar] = field(default_factory=dict)
     active: dict[tuple[str, str, int], cp_model.IntVar] = field(default_factory=dict)
     member: dict[str, cp_model.IntVar] = field(default_factory=dict)
-    handoff: dict[tuple[str, str, str, str], cp_model.IntVar] = field(default_factory=dict)
+    transport: dict[Key, cp_model.IntVar] = field(default_factory=dict)
+    ready: dict[tuple[str, str], cp_model.IntVar] = field(default_factory=dict)
+    prefecture_days: Callable[[str, str], int] | None = None  # transport days by prefectures
     together: dict[tuple[str, str], cp_model.IntVar] = field(default_factory=dict)
     line_end: dict[str, cp_model.IntVar] = field(default_factory=dict)
     late: dict[str, cp_model.IntVar] = field(default_factory=dict)
     makespan: cp_model.IntVar | None = None
+    production_total: cp_model.IntVar | None = None  # only with a max_share rule
     costs: dict[str, cp_model.LinearExpr] = field(default_factory=dict)
     groups: dict[Group, cp_model.IntVar] = field(default_factory=dict)
     week0: int = 0
@@ -206,47 +211,54 @@ def _schedule(problem: Problem, b: Built, *, explain: bool, hard_due: bool, grou
     model = b.model
     horizon = b.horizon_day
     # Variables: start/end days of each pair, booked hours and an "active" literal per week of its window.
+    new_int, new_bool, add = model.new_int_var, model.new_bool_var, model.add
+    latest = problem.latest_end
+    hours_vars, active_vars = b.hours, b.active
     for key, pair in b.pairs.items():
         f, pid = key
-        u = b.u[key]
-        due = problem.latest_end[pid] if (hard_due and not explain) else None
+        due = latest[pid] if (hard_due and not explain) else None
         last_end = horizon if due is None else min(horizon, due)
         earliest = pair.offer.earliest_start_day
-        s = model.new_int_var(earliest, max(earliest, last_end - 1), f"s[{f},{pid}]")
-        e = model.new_int_var(earliest + 1, max(earliest + 1, last_end), f"e[{f},{pid}]")
+        s = new_int(earliest, max(earliest, last_end - 1), f"s[{f},{pid}]")
+        e = new_int(earliest + 1, max(earliest + 1, last_end), f"e[{f},{pid}]")
         b.start[key], b.end[key] = s, e
-        # An assignment lasts at least one day.
-        model.add(e >= s + 1)
         need = _max_need(pair)
+        smallest = pair.package.min_lot if pair.package.splittable else pair.package.quantity
+        if need == 0 or pair.rate_mh == 0 or pair.setup_mh + pair.unit_mh * smallest == 0:
+            # An assignment lasts at least one day (otherwise implied by its hours at the best rate).
+            add(e >= s + 1)
         if need == 0:
             continue
         hs: list[cp_model.IntVar] = []
         for w, cap in pair.weeks:
             if due is not None and 7 * w >= due:
-                continue
-            h = model.new_int_var(0, min(cap, need), f"h[{f},{pid},{w}]")
-            a = model.new_bool_var(f"a[{f},{pid},{w}]")
-            b.hours[f, pid, w], b.active[f, pid, w] = h, a
+                break  # weeks are sorted
+            top = cap if cap < need else need
+            h = new_int(0, top, f"h[{f},{pid},{w}]")
+            a = new_bool(f"a[{f},{pid},{w}]")
+            hours_vars[f, pid, w] = h
+            active_vars[f, pid, w] = a
             hs.append(h)
-            # Hours are booked only in weeks the work occupies, and only for a used pair.
-            model.add(h <= (need if explain else min(cap, need)) * a)
-            model.add_implication(a, u)
-            model.add(s <= 7 * w + 6).only_enforce_if(a)
-            model.add(e >= 7 * w + 1).only_enforce_if(a)
+            # Hours are booked only in weeks the work occupies (an unused pair books none: see below).
+            add(h <= (need if explain else top) * a)
+            add(s <= 7 * w + 6).only_enforce_if(a)
+            add(e >= 7 * w + 1).only_enforce_if(a)
         # Setup hours plus hours per unit × quantity are booked, spread over the occupied weeks.
-        model.add(cp_model.LinearExpr.sum(hs) == _hours_expr(b, key))
+        hours = _hours_expr(b, key)
+        add(cp_model.LinearExpr.sum(hs) == hours)
         # The work lasts at least its hours at the factory's best weekly rate for that process.
         if pair.rate_mh > 0:
-            model.add(pair.rate_mh * (e - s) >= 7 * _hours_expr(b, key))
+            add(pair.rate_mh * (e - s) >= 7 * hours)
 
     # Capacity: a factory's booked hours per process and week fit its free hours.
     buckets: dict[tuple[str, str, int], list[cp_model.IntVar]] = defaultdict(list)
     caps: dict[tuple[str, str, int], int] = {}
+    for (f, pid, w), h in b.hours.items():
+        process = b.pairs[f, pid].package.process
+        buckets[f, process, w].append(h)
     for key, pair in b.pairs.items():
         for w, cap in pair.weeks:
             caps[key[0], pair.package.process, w] = cap
-    for (f, pid, w), h in b.hours.items():
-        buckets[f, b.pairs[f, pid].package.process, w].append(h)
     for (f, process, w), hs in buckets.items():
         cap = caps[f, process, w]
         if not explain and len(hs) == 1:
@@ -256,27 +268,16 @@ def _schedule(problem: Problem, b: Built, *, explain: bool, hard_due: bool, grou
         if lit is not None:
             ct.only_enforce_if(lit)
 
-    # Routing: operation k starts after operation k-1 ends at every factory that did it, plus transport
-    # days between them; each used hand-off between two factories pays its transport cost once.
-    transport_terms: list[cp_model.IntVar] = []
-    transport_costs: list[int] = []
     by_package: dict[str, list[Key]] = defaultdict(list)
     for key in b.pairs:
         by_package[key[1]].append(key)
+    days_between = b.prefecture_days = _prefecture_days(problem)
     for pkgs in problem.lines.values():
         for prev, nxt in pairwise(pkgs):
-            for k1 in by_package[prev.id]:
-                for k2 in by_package[nxt.id]:
-                    days, cost = problem.transport_between(k1[0], k2[0])
-                    u1, u2 = b.u[k1], b.u[k2]
-                    model.add(b.start[k2] >= b.end[k1] + days).only_enforce_if(u1, u2)
-                    if cost > 0:
-                        x = model.new_bool_var(f"x[{k1[0]},{prev.id},{k2[0]},{nxt.id}]")
-                        model.add_bool_or(~u1, ~u2, x)
-                        b.handoff[k1[0], prev.id, k2[0], nxt.id] = x
-                        transport_terms.append(x)
-                        transport_costs.append(cost)
-    b.costs["transport"] = cp_model.LinearExpr.weighted_sum(transport_terms, transport_costs)
+            _routing(problem, b, by_package[prev.id], by_package[nxt.id], days_between)
+    b.costs["transport"] = cp_model.LinearExpr.weighted_sum(
+        list(b.transport.values()), [1] * len(b.transport)
+    )
 
     # Due dates: a line's packages end by their due day (hard), or the line pays per day late (soft).
     pol = problem.policy
@@ -312,6 +313,80 @@ def _schedule(problem: Problem, b: Built, *, explain: bool, hard_due: bool, grou
             for k in by_package[pkgs[-1].id]:
                 model.add(end >= b.end[k]).only_enforce_if(b.u[k])
             model.add(makespan >= end)
+
+
+def _prefecture_days(problem: Problem) -> Callable[[str, str], int]:
+    """Transport days between two different factories, by their prefectures (links in both directions)."""
+    days: dict[tuple[str, str], int] = {}
+    for t in problem.transport:
+        days.setdefault((t.to_prefecture, t.from_prefecture), t.days)
+    for t in problem.transport:
+        days[t.from_prefecture, t.to_prefecture] = t.days
+    default = problem.default_transport_days
+    return lambda a, z: days.get((a, z), default)
+
+
+def _routing(
+    problem: Problem, b: Built, prev: list[Key], nxt: list[Key], days_between: Callable[[str, str], int]
+) -> None:
+    """Routing from the candidates ``prev`` of one operation to the candidates ``nxt`` of the next.
+
+    Operation k starts after operation k-1 ends at every factory that did it, plus the transport days
+    between them (none at the same factory). Transport days depend only on the two prefectures, so the
+    constraint goes through one "ready" day per prefecture of the next operation's candidates,
+    ``ready[k, P] >= e[f, k-1] + days(f, P)`` for each used f and ``s[g, k] >= ready[k, P(g)]`` for each
+    used g in P: |prev| × |P| + |nxt| constraints instead of |prev| × |nxt|. Where a factory in P holds both
+    operations and hand-offs within P take days, its own output needs none, so P's pairs are modelled
+    one by one instead.
+
+    Each used hand-off pays its transport cost once: ``transport[f, k-1] >= Σ cost(f, g) · u[g, k]``
+    when ``u[f, k-1]`` (one bounded variable per candidate of k-1, not one literal per pair).
+    """
+    model = b.model
+    if not prev or not nxt:
+        return
+    pref = {k[0]: b.pairs[k].factory.prefecture for k in (*prev, *nxt)}
+    by_pref: dict[str, list[Key]] = defaultdict(list)
+    for k in nxt:
+        by_pref[pref[k[0]]].append(k)
+    prev_factories = {k[0] for k in prev}
+    horizon = b.horizon_day
+    for p_to, group_keys in by_pref.items():
+        same_days = days_between(p_to, p_to)
+        pairwise_only = same_days > 0 and any(g in prev_factories for g, _ in group_keys)
+        if pairwise_only or len(group_keys) == 1:
+            for k2 in group_keys:
+                for k1 in prev:
+                    days = problem.transport_between(k1[0], k2[0])[0]
+                    model.add(b.start[k2] >= b.end[k1] + days).only_enforce_if(b.u[k1], b.u[k2])
+            continue
+        days_to = {k1: days_between(pref[k1[0]], p_to) for k1 in prev}
+        lo = -max(days_to.values())
+        ready = model.new_int_var(lo, horizon + max(days_to.values()), f"ready[{nxt[0][1]},{p_to}]")
+        b.ready[nxt[0][1], p_to] = ready
+        for k1 in prev:
+            model.add(ready >= b.end[k1] + days_to[k1]).only_enforce_if(b.u[k1])
+        for k2 in group_keys:
+            model.add(b.start[k2] >= ready).only_enforce_if(b.u[k2])
+    cost_of: dict[tuple[str, str], int] = {}
+    for k1 in prev:
+        costs = []
+        for k2 in nxt:
+            if k1[0] == k2[0]:
+                costs.append(0)
+                continue
+            link = (pref[k1[0]], pref[k2[0]])
+            if link not in cost_of:
+                cost_of[link] = problem.transport_between(k1[0], k2[0])[1]
+            costs.append(cost_of[link])
+        top = sum(costs)
+        if top == 0:
+            continue
+        t = model.new_int_var(0, top, f"transport[{k1[0]},{k1[1]}]")
+        b.transport[k1] = t
+        model.add(t >= cp_model.LinearExpr.weighted_sum([b.u[k2] for k2 in nxt], costs)).only_enforce_if(
+            b.u[k1]
+        )
 
 
 def _members(problem: Problem, b: Built, *, explain: bool, group: _GroupFn) -> None:
@@ -358,6 +433,7 @@ def _members(problem: Problem, b: Built, *, explain: bool, group: _GroupFn) -> N
         share = int(pol.max_share * SHARE_SCALE + 1e-9)
         top = sum(p.offer.unit_price * p.max_qty for p in b.pairs.values())
         total = model.new_int_var(0, top, "production_total")
+        b.production_total = total
         model.add(
             total
             == cp_model.LinearExpr.weighted_sum(

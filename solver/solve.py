@@ -6,12 +6,14 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from ortools.sat.python import cp_model
 
 from solver.eligibility import DEFAULT_CANDIDATES, PairData, analyse
 from solver.explain import explain_infeasible, precheck
 from solver.greedy import greedy_plan, hint_plan, hint_quantities
+from solver.lns import improve
 from solver.model import Built, build_model
 from solver.problem import Problem
 from solver.solution import (
@@ -35,6 +37,12 @@ TIDY_SHARE = 0.1  # share of the time (at most TIDY_MAX_S) to pull the schedule 
 TIDY_MAX_S = 1.0
 EXPLAIN_MIN_S = 2.0  # time always allowed to explain an infeasible problem
 LARGE_MODEL_VARS = 15_000  # above this, scheduled models skip CP-SAT's presolve
+LNS_MIN_LINES = 6  # scheduled models with this many lines and variables finish with LNS (solver/lns.py)
+LNS_MIN_VARS = 3_000
+WARM_SHARE = 0.1  # ... after a whole-model solve of this share of the time (WARM_MIN_S … WARM_MAX_S)
+WARM_MIN_S = 1.0
+WARM_MAX_S = 5.0
+LNS_MIN_S = 0.5  # time the LNS needs to be worth starting
 
 
 class _Callback(cp_model.CpSolverSolutionCallback):
@@ -60,14 +68,17 @@ class _Run:
     objective: float | None = None
     bound: float | None = None
     first: float | None = None
+    built: Built | None = None  # the model ``solver`` solved, when not the full one (LNS)
 
 
-def _solver(time_limit_s: float, workers: int, seed: int, b: Built | None = None) -> cp_model.CpSolver:
+def _solver(
+    time_limit_s: float, workers: int, seed: int, b: Built | None = None, *, presolve: bool = True
+) -> cp_model.CpSolver:
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.05, time_limit_s)
     solver.parameters.num_workers = max(1, workers)
     solver.parameters.random_seed = seed
-    if b is not None and b.scheduled and len(b.model.proto.variables) > LARGE_MODEL_VARS:
+    if not presolve or (b is not None and b.scheduled and len(b.model.proto.variables) > LARGE_MODEL_VARS):
         # Presolve of large scheduled models takes seconds and delays the (hinted) first solution.
         solver.parameters.cp_model_presolve = False
     return solver
@@ -94,17 +105,31 @@ def _objective(problem: Problem, b: Built, criterion: str) -> cp_model.LinearExp
     return b.total_cost
 
 
+def _use_lns(problem: Problem, b: Built) -> bool:
+    """LNS pays off on large scheduled models of several lines (small ones are solved outright)."""
+    return (
+        b.scheduled and len(problem.lines) >= LNS_MIN_LINES and len(b.model.proto.variables) >= LNS_MIN_VARS
+    )
+
+
 def _run_phases(
     problem: Problem,
     b: Built,
+    candidates: Mapping[str, tuple[PairData, ...]],
     *,
     deadline: float,
     t0: float,
     workers: int,
     seed: int,
     on_progress: ProgressFn | None,
+    extra: Callable[[Built], None] = lambda _: None,
 ) -> _Run:
-    """Solve ``b`` by the policy's preset (lexicographic presets in two phases)."""
+    """Solve ``b`` by the policy's preset (lexicographic presets in two phases).
+
+    On large scheduled models the last phase runs CP-SAT on the whole model briefly (first solution from
+    the hint, and a bound), then :func:`solver.lns.improve` until the deadline. ``extra`` adds the
+    caller's own constraints to the LNS's sub-models (they are already in ``b``).
+    """
     preset = problem.policy.preset
     phases: list[str] = {
         "cheapest": ["cost"],
@@ -115,14 +140,25 @@ def _run_phases(
     first: float | None = None
     all_optimal = True
     run = _Run(cp_model.UNKNOWN, None)
+    bounds: list[tuple[str, int]] = []
     for n, criterion in enumerate(phases):
+        last = n == len(phases) - 1
+        lns = last and _use_lns(problem, b)
         remaining = deadline - time.perf_counter()
-        limit = remaining * PRIMARY_SHARE if n < len(phases) - 1 else remaining
+        limit = remaining if last else remaining * PRIMARY_SHARE
+        if lns:
+            limit = min(limit, max(WARM_MIN_S, min(WARM_MAX_S, WARM_SHARE * remaining)))
         objective = _objective(problem, b, criterion)
         b.model.minimize(objective)
-        solver = _solver(limit, workers, seed, b)
+        # Before the LNS, the whole model only needs the hinted first solution and a bound: no presolve.
+        solver = _solver(limit, workers, seed, b, presolve=not lns)
         callback = _Callback(t0, criterion, on_progress)
         status = solver.solve(b.model, callback)
+        while lns and status == cp_model.UNKNOWN and deadline - time.perf_counter() > LNS_MIN_S:
+            # No solution yet (the hint broke a rule the greedy ignores): give the whole model more time.
+            limit = min(2 * limit, deadline - time.perf_counter())
+            solver = _solver(limit, workers, seed, b)
+            status = solver.solve(b.model, callback)
         if first is None:
             first = callback.first
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -132,11 +168,70 @@ def _run_phases(
         all_optimal = all_optimal and status == cp_model.OPTIMAL
         value = round(solver.objective_value)
         run = _Run(status, solver, solver.objective_value, solver.best_objective_bound, first)
-        if n < len(phases) - 1:
+        if not last:
             b.model.add(objective <= value)
+            bounds.append((criterion, value))
             _hint_all(b, solver)
+        elif lns and status == cp_model.FEASIBLE and deadline - time.perf_counter() >= LNS_MIN_S:
+            run = _lns(
+                problem,
+                b,
+                candidates,
+                solver,
+                run,
+                criterion,
+                bounds,
+                extra,
+                deadline,
+                t0,
+                workers,
+                seed,
+                on_progress,
+            )
+            all_optimal = False
     run.status = cp_model.OPTIMAL if all_optimal else cp_model.FEASIBLE
     return run
+
+
+def _lns(
+    problem: Problem,
+    b: Built,
+    candidates: Mapping[str, tuple[PairData, ...]],
+    solver: cp_model.CpSolver,
+    run: _Run,
+    criterion: str,
+    bounds: Sequence[tuple[str, int]],
+    extra: Callable[[Built], None],
+    deadline: float,
+    t0: float,
+    workers: int,
+    seed: int,
+    on_progress: ProgressFn | None,
+) -> _Run:
+    def setup(sub: Built) -> None:
+        # The earlier phases' optima stay bounds, the caller's constraints stay, the objective is the same.
+        for crit, value in bounds:
+            sub.model.add(_objective(problem, sub, crit) <= value)
+        extra(sub)
+        sub.model.minimize(_objective(problem, sub, criterion))
+
+    def improved(objective: float) -> None:
+        if on_progress is not None:
+            bound = min(objective, run.bound if run.bound is not None else objective)
+            on_progress(Progress(objective, bound, time.perf_counter() - t0, criterion))
+
+    res = improve(
+        problem,
+        candidates,
+        b,
+        solver,
+        setup,
+        deadline=deadline,
+        workers=workers,
+        seed=seed,
+        on_improve=improved,
+    )
+    return _Run(cp_model.FEASIBLE, res.solver, res.objective, run.bound, run.first, built=res.built)
 
 
 def _tidy(
@@ -200,10 +295,15 @@ def _extract(
     # optimum): count them from the chosen pairs and days instead.
     pol = problem.policy
     used = {(a.factory, a.package) for a in assignments}
+    by_package: dict[str, list[str]] = defaultdict(list)
+    for f, pid in sorted(used):
+        by_package[pid].append(f)
     transport = sum(
         problem.transport_between(f1, f2)[1]
-        for f1, p1, f2, p2 in b.handoff
-        if (f1, p1) in used and (f2, p2) in used
+        for pkgs in problem.lines.values()
+        for prev, nxt in pairwise(pkgs)
+        for f1 in by_package[prev.id]
+        for f2 in by_package[nxt.id]
     )
     members = {f for f, _ in used}
     cohesion = -sum(
@@ -304,18 +404,31 @@ def _solve_candidates(
 ) -> Solution | None:
     """One solve over ``candidates``; ``None`` when proven infeasible."""
     b = build_model(problem, candidates, with_members=bool(exclude_member_sets))
-    # Each alternative differs from earlier ones in at least one member.
-    for members in exclude_member_sets:
-        b.model.add(
-            cp_model.LinearExpr.sum([(1 - m) if f in members else m for f, m in b.member.items()]) >= 1
-        )
+
+    def exclude(model_b: Built) -> None:
+        # Each alternative differs from earlier ones in at least one member.
+        for members in exclude_member_sets:
+            model_b.model.add(
+                cp_model.LinearExpr.sum([(1 - m) if f in members else m for f, m in model_b.member.items()])
+                >= 1
+            )
+
+    exclude(b)
     if hint is not None:
         hint_quantities(b, hint)
     else:
         hint_plan(problem, b, greedy_plan(problem, candidates, scheduled=b.scheduled))
     tidy_s = min(TIDY_MAX_S, TIDY_SHARE * (deadline - t0)) if b.scheduled else 0.0
     run = _run_phases(
-        problem, b, deadline=deadline - tidy_s, t0=t0, workers=workers, seed=seed, on_progress=on_progress
+        problem,
+        b,
+        candidates,
+        deadline=deadline - tidy_s,
+        t0=t0,
+        workers=workers,
+        seed=seed,
+        on_progress=on_progress,
+        extra=exclude,
     )
     if run.status == cp_model.INFEASIBLE:
         return None
@@ -323,11 +436,12 @@ def _solve_candidates(
         if run.status == cp_model.MODEL_INVALID:
             raise RuntimeError(f"internal error: invalid CP-SAT model ({b.model.validate()})")
         return _solution(problem, "unknown", t0, pruned=pruned, first=run.first)
+    solved = run.built or b
     schedule = None
     if b.scheduled:
         limit = max(0.05, min(tidy_s, deadline + tidy_s - time.perf_counter()))
-        schedule = _tidy(problem, b, run.solver, time_limit_s=limit, workers=workers, seed=seed)
-    assignments, costs = _extract(problem, b, run.solver, schedule)
+        schedule = _tidy(problem, solved, run.solver, time_limit_s=limit, workers=workers, seed=seed)
+    assignments, costs = _extract(problem, solved, run.solver, schedule)
     status: Status = "optimal" if run.status == cp_model.OPTIMAL and not pruned else "feasible"
     # The objective is recomputed from the extracted solution (the tidy pass may only improve it).
     objective = float(costs.total)

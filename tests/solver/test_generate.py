@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import replace
 
 import pytest
@@ -43,13 +42,11 @@ def test_pruning_keeps_pinned_factories(monkeypatch: pytest.MonkeyPatch) -> None
     assert dearest in {c.factory.id for c in cands[pid]}
 
 
-def test_large_model_builds_quickly() -> None:
-    # given
+def test_large_model_holds_only_pruned_pairs() -> None:
+    # given (build time is measured in bench/solver/consortium.py, not asserted here)
     p = generate_problem(2000, 200, 0)
-    t0 = time.perf_counter()
     # when
     elig = analyse(p)
     b = build_model(p, elig.candidates)
-    # then: generous bound for a shared 2-core machine (about 1.5 s measured alone)
-    assert time.perf_counter() - t0 < 5.0
+    # then: the model grows with the candidates kept, not with factories x packages
     assert len(b.pairs) < 4000
