@@ -85,34 +85,6 @@ def _write(text: str, output: str | None) -> None:
         raise _BadInput(f"{output}: cannot write ({exc.strerror or exc})") from None
 
 
-def _gap_to_problem(inst: Any) -> Problem:
-    """Fallback until ``solver.gap`` provides ``gap_to_problem``: agents are factories with one capacity
-    bucket (process ``gap``, week 0), jobs unsplittable packages of quantity 1."""
-    from solver.problem import Capacity, Factory, Offer, WorkPackage
-
-    m, n = len(inst.capacities), len(inst.costs[0])
-    return Problem(
-        factories=tuple(Factory(f"A{i}", "gap") for i in range(m)),
-        packages=tuple(WorkPackage(f"J{j}", f"J{j}", 0, "gap", 1, splittable=False) for j in range(n)),
-        offers=tuple(
-            Offer(f"A{i}", f"J{j}", inst.costs[i][j], hours_per_unit=float(inst.resources[i][j]))
-            for i in range(m)
-            for j in range(n)
-        ),
-        capacity=tuple(Capacity(f"A{i}", "gap", 0, float(inst.capacities[i])) for i in range(m)),
-        name=getattr(inst, "name", ""),
-    )
-
-
-def _gap_assignment(problem: Problem, solution: Solution) -> list[int]:
-    agent = {f.id: i for i, f in enumerate(problem.factories)}
-    job = {p.id: j for j, p in enumerate(problem.packages)}
-    out = [-1] * len(problem.packages)
-    for a in solution.assignments:
-        out[job[a.package]] = agent[a.factory]
-    return out
-
-
 def _solve_gap(args: argparse.Namespace) -> int:
     from solver import gap
 
@@ -120,9 +92,8 @@ def _solve_gap(args: argparse.Namespace) -> int:
         inst = gap.read_gap_file(args.orlib_gap, args.instance)
     except (OSError, ValueError) as exc:
         raise _BadInput(str(exc)) from None
-    to_problem = getattr(gap, "gap_to_problem", _gap_to_problem)
-    to_assignment = getattr(gap, "gap_assignment", _gap_assignment)
-    problem = to_problem(inst)
+    # The general solver on the GAP read as a consortium problem (its kernel search applies).
+    problem = gap.gap_to_problem(inst)
     sol = solve(problem, time_limit_s=args.time_limit, workers=args.workers, seed=args.seed)
     out = {
         "status": sol.status,
@@ -131,7 +102,7 @@ def _solve_gap(args: argparse.Namespace) -> int:
         "gap": sol.gap,
         "wall_s": sol.wall_s,
         "first_solution_s": sol.first_solution_s,
-        "assignment": to_assignment(problem, sol) if sol.has_consortium else [],
+        "assignment": gap.gap_assignment(problem, sol) if sol.has_consortium else [],
         "file": str(args.orlib_gap),
         "instance": args.instance,
     }

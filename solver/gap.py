@@ -21,6 +21,9 @@ Beasley types A-D, Yagiura type E). ``solve_gap`` is the tuned CP-SAT pipeline (
    0.3, 0.6, 1.2, 2.5, 5, each phase hinted with the incumbent and bounded by its cost;
 5. CP-SAT on the whole reduced-cost-fixed model for the remaining time (improvement and proof).
 
+The general solver runs the same mechanism on any assignment-shaped consortium model (:mod:`solver.kernel`,
+whose reduced-cost fixing and phase timing this pipeline shares), so ``solver.solve(gap_to_problem(inst))``
+is the path of ``machikoba solve --orlib-gap``; ``solve_gap`` stays as the tuned reference on the raw arrays.
 ``highs_gap`` solves the same MIP with HiGHS for comparison; ``gap_to_problem`` / ``gap_assignment`` map an
 instance to and from the general consortium solver (:mod:`solver.solve`).
 """
@@ -37,6 +40,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from ortools.sat.python import cp_model
+
+from solver.kernel import fixable, integral_bound, phase_limit
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -740,7 +745,7 @@ def _solve(inst: GapInstance, cfg: _Config, *, time_limit_s: float, workers: int
             cands.append(rounded)
             info["lp_round"] = cost(rounded)
     inc: IntArray | None = min(cands, key=cost) if cands else None
-    lb = None if lp is None else math.ceil(lp.bound - 1e-6)
+    lb = None if lp is None else integral_bound(lp.bound)
     info["t_pre"] = round(time.perf_counter() - t0, 3)
 
     def result(status: GapStatus, bound: float | None) -> GapResult:
@@ -753,7 +758,9 @@ def _solve(inst: GapInstance, cfg: _Config, *, time_limit_s: float, workers: int
         """Pairs that may appear in a solution no worse than the incumbent (reduced-cost fixing)."""
         allowed = np.ones((m, n), dtype=bool)
         if lp is not None and cfg.rc_fixing and inc is not None:
-            allowed[(lp.bound + lp.reduced) > cost(inc) + 1e-6 * max(1.0, abs(lp.bound))] = False
+            ub = cost(inc)
+            fix = np.vectorize(lambda d: fixable(lp.bound, float(d), ub), otypes=[bool])
+            allowed[fix(lp.reduced)] = False
             allowed[inc, cols] = True
         return allowed
 
@@ -817,14 +824,13 @@ def _solve(inst: GapInstance, cfg: _Config, *, time_limit_s: float, workers: int
     # 3. kernel search: restrict each job to agents of small LP reduced cost, growing the kernel
     if lp is not None and inc is not None and cfg.kernel_deltas:
         kernel_end = time.perf_counter() + cfg.kernel_share * (deadline - time.perf_counter())
-        weights = [1.0 + k for k in range(len(cfg.kernel_deltas))]
         for k, delta in enumerate(cfg.kernel_deltas):
             if cfg.kernel_relative:
                 delta *= cost(inc) - lp.bound
             allowed = valid_allowed() & (lp.reduced <= delta + 1e-9)
             allowed[inc, cols] = True
             # a phase solved early hands its time on to the next ones
-            limit = (kernel_end - time.perf_counter()) * weights[k] / sum(weights[k:])
+            limit = phase_limit(kernel_end, k, len(cfg.kernel_deltas))
             if cfg.kernel_restart_s <= 0:
                 st, _ = run(allowed, limit, cfg.kernel_params)
             else:

@@ -13,6 +13,9 @@ from ortools.sat.python import cp_model
 from solver.eligibility import DEFAULT_CANDIDATES, PairData, analyse
 from solver.explain import explain_infeasible, precheck
 from solver.greedy import greedy_plan, hint_plan, hint_quantities
+from solver.kernel import KERNEL_MAX_PAIRS
+from solver.kernel import applies as kernel_applies
+from solver.kernel import search as kernel_search
 from solver.lns import improve
 from solver.model import Built, build_model
 from solver.problem import Problem
@@ -234,6 +237,32 @@ def _lns(
     return _Run(cp_model.FEASIBLE, res.solver, res.objective, run.bound, run.first, built=res.built)
 
 
+def _run_kernel(
+    problem: Problem,
+    b: Built,
+    *,
+    deadline: float,
+    t0: float,
+    workers: int,
+    seed: int,
+    on_progress: ProgressFn | None,
+) -> _Run:
+    """Minimise the total cost of an assignment-shaped model by the LP-guided kernel search
+    (:mod:`solver.kernel`)."""
+    b.model.minimize(b.total_cost)
+    res = kernel_search(
+        problem,
+        b,
+        deadline=deadline,
+        t0=t0,
+        workers=workers,
+        seed=seed,
+        new_solver=lambda limit: _solver(limit, workers, seed, b),
+        callback=lambda: _Callback(t0, "cost", on_progress),
+    )
+    return _Run(res.status, res.solver, res.objective, res.bound, res.first)
+
+
 def _tidy(
     problem: Problem, b: Built, solver: cp_model.CpSolver, *, time_limit_s: float, workers: int, seed: int
 ) -> tuple[Built, cp_model.CpSolver] | None:
@@ -419,17 +448,22 @@ def _solve_candidates(
     else:
         hint_plan(problem, b, greedy_plan(problem, candidates, scheduled=b.scheduled))
     tidy_s = min(TIDY_MAX_S, TIDY_SHARE * (deadline - t0)) if b.scheduled else 0.0
-    run = _run_phases(
-        problem,
-        b,
-        candidates,
-        deadline=deadline - tidy_s,
-        t0=t0,
-        workers=workers,
-        seed=seed,
-        on_progress=on_progress,
-        extra=exclude,
-    )
+    if kernel_applies(problem) and not exclude_member_sets:
+        run = _run_kernel(
+            problem, b, deadline=deadline, t0=t0, workers=workers, seed=seed, on_progress=on_progress
+        )
+    else:
+        run = _run_phases(
+            problem,
+            b,
+            candidates,
+            deadline=deadline - tidy_s,
+            t0=t0,
+            workers=workers,
+            seed=seed,
+            on_progress=on_progress,
+            extra=exclude,
+        )
     if run.status == cp_model.INFEASIBLE:
         return None
     if run.solver is None:
@@ -514,15 +548,24 @@ def _solve(
             problem, "infeasible", t0, pruned=False, explanation=Explanation(summary, tuple(reasons))
         )
     common = {"t0": t0, "workers": workers, "seed": seed, "on_progress": on_progress, "hint": hint}
+    candidates, pruned = elig.candidates, elig.pruned
+    if (
+        pruned
+        and not exclude_member_sets
+        and kernel_applies(problem)
+        and elig.eligible_pairs <= KERNEL_MAX_PAIRS
+    ):
+        # Exact reduced-cost fixing replaces the heuristic pruning (see solver/kernel.py).
+        candidates, pruned = elig.eligible, False
     sol = _solve_candidates(
         problem,
-        elig.candidates,
-        pruned=elig.pruned,
+        candidates,
+        pruned=pruned,
         deadline=deadline,
         exclude_member_sets=exclude_member_sets,
         **common,  # type: ignore[arg-type]
     )
-    if sol is None and elig.pruned:
+    if sol is None and pruned:
         sol = _solve_candidates(
             problem,
             elig.eligible,

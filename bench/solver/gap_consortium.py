@@ -1,9 +1,11 @@
 """Integration check: the general consortium solver (``solver.solve``) on GAP instances vs ``solve_gap``.
 
-Run: ``.venv/bin/python -m bench.solver.gap_consortium [--time-limit 10] [--hard d10100,d20200,e10200]``.
-For gap1-12 (60 instances, minimisation) and a few hard A-E instances, ``solver.solve(gap_to_problem(inst))``
-is run with default settings, with a ``solve_gap``-greedy hint, and without candidate pruning; objectives,
-statuses and times are compared with ``solve_gap``. Writes ``bench/results/gap_consortium.{json,md}``.
+Run: ``.venv/bin/python -m bench.solver.gap_consortium [--time-limit 10] [--hard d10100,...]``.
+For gap1-12 (60 instances, minimisation) and hard D/E instances, ``solver.solve(gap_to_problem(inst))`` is run
+with default settings (``general``; optionally ``general_hint``: a ``solve_gap``-greedy hint,
+``general_nopr``: no candidate pruning) and compared with ``solve_gap`` and HiGHS (``highs_gap``),
+all in one run, 2 workers.
+Writes ``bench/results/gap_consortium.{json,md}``.
 """
 
 from __future__ import annotations
@@ -23,9 +25,18 @@ from bench.solver.gap_common import (
     machine_markdown,
 )
 from solver import solve
-from solver.gap import GapInstance, gap_assignment, gap_hint, gap_to_problem, greedy_gap, solve_gap
+from solver.gap import (
+    GapInstance,
+    gap_assignment,
+    gap_hint,
+    gap_to_problem,
+    greedy_gap,
+    highs_gap,
+    solve_gap,
+)
 
 VARIANTS = ("general", "general_hint", "general_nopr")
+HARD = "d10100,d20100,d20200,e10100,e10200,e20100,e20200"
 
 
 def run_general(inst: GapInstance, variant: str, time_limit: float) -> dict[str, Any]:
@@ -53,8 +64,9 @@ def main() -> None:
     """Compare on gap1-12 and the hard instances; write the results."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--time-limit", type=float, default=10.0)
-    ap.add_argument("--hard", default="d10100,d20200,e10200")
-    ap.add_argument("--variants", default=",".join(VARIANTS))
+    ap.add_argument("--hard", default=HARD)
+    ap.add_argument("--variants", default="general")
+    ap.add_argument("--highs-orlib", action="store_true", help="also run HiGHS on gap1-12")
     ap.add_argument("--orlib", default="1-12", help="range of gapK files, e.g. 1-12 or 12-12 ('' to skip)")
     ap.add_argument("--out", default="gap_consortium")
     args = ap.parse_args()
@@ -81,22 +93,36 @@ def main() -> None:
         }
         for v in variants:
             row[v] = run_general(inst, v, args.time_limit)
+        if args.highs_orlib or not name.startswith("gap"):
+            t0 = time.perf_counter()
+            hres = highs_gap(inst, time_limit_s=args.time_limit, threads=2)
+            row["highs"] = {
+                "objective": hres.objective,
+                "status": hres.status,
+                "wall_s": round(time.perf_counter() - t0, 3),
+            }
         rows.append(row)
         print(
             f"{name:9s} ref={ref:6d} "
             + " ".join(
                 f"{k}={row[k]['objective']}/{row[k]['status'][:3]}/{row[k]['wall_s']:.2f}s"
-                for k in ("solve_gap", *variants)
+                for k in ("solve_gap", *variants, "highs")
+                if k in row
             ),
             flush=True,
         )
     summary: dict[str, Any] = {}
-    for k in ("solve_gap", *variants):
-        orl = [r for r in rows if r["instance"].startswith("gap")]
-        hard = [r for r in rows if not r["instance"].startswith("gap")]
+    methods = [k for k in ("solve_gap", *variants, "highs") if any(k in r for r in rows)]
+    for k in methods:
+        orl = [r for r in rows if r["instance"].startswith("gap") and k in r]
+        hard = [r for r in rows if not r["instance"].startswith("gap") and k in r]
+        gaps = [
+            100 * (r[k]["objective"] - r["reference"]) / r["reference"] for r in hard if r[k]["objective"]
+        ]
         summary[k] = {
-            "orlib_reach_optimum": sum(r[k]["objective"] == r["reference"] for r in orl),
-            "orlib_proven_optimal": sum(r[k]["status"] == "optimal" for r in orl),
+            "hard_mean_gap_pct": round(statistics.mean(gaps), 3) if gaps else None,
+            "orlib_reach_optimum": sum(r[k]["objective"] == r["reference"] for r in orl) if orl else None,
+            "orlib_proven_optimal": sum(r[k]["status"] == "optimal" for r in orl) if orl else None,
             "orlib_median_s": round(statistics.median([r[k]["wall_s"] for r in orl]), 3) if orl else None,
             "orlib_max_s": round(max([r[k]["wall_s"] for r in orl]), 3) if orl else None,
             "hard_gap_pct": {
@@ -117,32 +143,34 @@ def main() -> None:
         machine_markdown(machine) + f" (load at end {machine['loadavg_end']})",
         "",
         f"`solver.solve(gap_to_problem(inst))`, time limit {args.time_limit} s, 2 workers, vs `solve_gap`. "
-        "general = defaults (greedy hint of the general solver, candidate pruning); general_hint = hint from "
-        "`greedy_gap`; general_nopr = `candidates_per_package=None`.",
+        "general = defaults; general_hint = hint from `greedy_gap`; general_nopr = "
+        "`candidates_per_package=None`; highs = `highs_gap` (HiGHS MIP, 2 threads). Gap % vs best known.",
         "",
         "| method | gap1-12 objective = optimum | proven optimal | median s | max s | "
         + " | ".join(f"{h} gap %" for h in args.hard.split(",") if h)
-        + " |",
-        "|---|---|---|---|---|" + "---|" * len([h for h in args.hard.split(",") if h]),
+        + " | mean gap % |",
+        "|---|---|---|---|---|" + "---|" * (1 + len([h for h in args.hard.split(",") if h])),
     ]
     for k, s in summary.items():
         lines.append(
             f"| {k} | {s['orlib_reach_optimum']} | {s['orlib_proven_optimal']} | {s['orlib_median_s']} | "
-            f"{s['orlib_max_s']} | " + " | ".join(str(v) for v in s["hard_gap_pct"].values()) + " |"
+            f"{s['orlib_max_s']} | "
+            + " | ".join(str(v) for v in s["hard_gap_pct"].values())
+            + f" | {s['hard_mean_gap_pct']} |"
         )
     lines += [
         "",
         "## Per instance (objective / status / wall s)",
         "",
-        "| instance | reference | " + " | ".join(("solve_gap", *variants)) + " |",
-        "|---|---|" + "---|" * (1 + len(variants)),
+        "| instance | reference | " + " | ".join(methods) + " |",
+        "|---|---|" + "---|" * len(methods),
     ]
     for r in rows:
         lines.append(
             f"| {r['instance']} | {r['reference']} | "
             + " | ".join(
-                f"{r[k]['objective']} / {r[k]['status']} / {r[k]['wall_s']:.2f}"
-                for k in ("solve_gap", *variants)
+                f"{r[k]['objective']} / {r[k]['status']} / {r[k]['wall_s']:.2f}" if k in r else "–"
+                for k in methods
             )
             + " |"
         )

@@ -1,0 +1,369 @@
+"""LP-guided search for assignment-shaped cost models: LP relaxation, reduced-cost fixing, kernel phases.
+
+For models whose LP relaxation is tight (see :func:`applies`) an optimal solution uses almost only pairs
+of small LP reduced cost. The search (see ``docs/solver-format.md``, "Kernel search"):
+
+1. a short CP-SAT solve of the whole model (hinted by the greedy plan) gives an incumbent and settles the
+   easy problems;
+2. the LP relaxation of the *same* CP-SAT model (GLOP, :func:`lp_relaxation`) gives a lower bound and a
+   reduced cost per variable; a pair whose use would raise the LP bound above the incumbent cannot be in a
+   solution at least as good and is fixed unused (exact: the model solved is unchanged);
+3. kernel phases: CP-SAT restricted to the pairs of reduced cost at most ``delta`` (plus the incumbent's),
+   ``delta`` growing with :data:`KERNEL_FRACTIONS` of the LP cost per package, each phase hinted with the
+   incumbent and bounded by its cost; a phase solved early hands its time on to the next ones;
+4. CP-SAT on the whole reduced-cost-fixed model for the remaining time (improvement and proof).
+
+:func:`solver.gap.solve_gap` (the OR-Library GAP pipeline) shares the rules below.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ortools.sat.python import cp_model
+
+from solver.model import Built, needs_members, needs_schedule
+from solver.problem import Problem
+
+__all__ = [
+    "FIRST_SHARE",
+    "KERNEL_FRACTIONS",
+    "KERNEL_MAX_PAIRS",
+    "KERNEL_SHARE",
+    "KernelRun",
+    "LpRelaxation",
+    "applies",
+    "fixable",
+    "integral_bound",
+    "kernel_deltas",
+    "lp_relaxation",
+    "lp_rounding",
+    "pair_penalties",
+    "phase_limit",
+    "search",
+    "status_name",
+]
+
+FIRST_SHARE = 0.05  # share of the time for the first whole-model solve
+KERNEL_SHARE = 0.8  # share of the rest for the kernel phases; the final whole-model solve gets the rest
+#: Kernel thresholds as fractions of the LP cost per package (GAP D: 0.3, 0.6, 1.2, 2.5, 5 cost units).
+KERNEL_FRACTIONS = (0.005, 0.01, 0.02, 0.04, 0.08)
+KERNEL_MAX_PAIRS = 20_000  # above this many eligible pairs the heuristic candidate pruning stays
+_INT_LIMIT = 2**53  # CP-SAT domain ends beyond this are infinite for the LP
+
+
+def applies(problem: Problem) -> bool:
+    """Whether the kernel search is used: the model is an assignment model with a tight LP.
+
+    That is: no schedule (see :func:`solver.model.needs_schedule`), the ``cheapest`` preset, no member
+    variables (coordination cost, member counts, shares, cohesion, pinned or lead rules make the LP weak:
+    ``m >= u`` with fixed costs), and no splittable package whose offers have setup cost or setup hours
+    (``q <= max · u`` lets the LP pay a fraction of the setup).
+    """
+    if problem.policy.preset != "cheapest" or needs_schedule(problem) or needs_members(problem):
+        return False
+    splittable = {p.id for p in problem.packages if p.splittable}
+    return not any(
+        o.package in splittable and (o.setup_cost > 0 or o.setup_hours > 0) for o in problem.offers
+    )
+
+
+# --------------------------------------------------------------------------------------------- LP
+
+
+@dataclass(frozen=True)
+class LpRelaxation:
+    """The LP relaxation of a CP-SAT model: ``bound`` in objective units, per proto variable its LP
+    ``values`` and ``reduced`` costs (in objective units)."""
+
+    bound: float
+    values: tuple[float, ...]
+    reduced: tuple[float, ...]
+
+
+def _end(value: int, lp_inf: float) -> float:
+    return -lp_inf if value <= -_INT_LIMIT else lp_inf if value >= _INT_LIMIT else float(value)
+
+
+def lp_relaxation(model: cp_model.CpModel) -> LpRelaxation | None:
+    """Solve the LP relaxation of ``model`` with GLOP; ``None`` if it is infeasible, or if the model holds
+    a constraint without a linear relaxation here (only linear rows without enforcement, ``exactly_one``,
+    ``at_most_one``, ``bool_or`` and single-literal ``bool_and`` implications are relaxed)."""
+    from ortools.linear_solver import pywraplp
+
+    proto = model.proto
+    lp = pywraplp.Solver.CreateSolver("GLOP")
+    inf = lp.infinity()
+    xs = [
+        lp.NumVar(_end(v.domain[0], inf), _end(v.domain[len(v.domain) - 1], inf), "") for v in proto.variables
+    ]
+
+    def row(terms: Sequence[tuple[int, int]], lo: float, hi: float) -> None:
+        """``lo <= sum(coef · ref) <= hi`` for CP-SAT references (a negative ref is ``1 - x``)."""
+        coefs: dict[int, float] = {}
+        const = 0.0
+        for ref, coef in terms:
+            if ref >= 0:
+                coefs[ref] = coefs.get(ref, 0.0) + coef
+            else:
+                const += coef
+                coefs[-ref - 1] = coefs.get(-ref - 1, 0.0) - coef
+        row_ct = lp.Constraint(lo - const if lo > -inf else -inf, hi - const if hi < inf else inf)
+        for idx, value in coefs.items():
+            row_ct.SetCoefficient(xs[idx], value)
+
+    for ct in proto.constraints:
+        enforced = len(ct.enforcement_literal)
+        if ct.has_linear() and not enforced:
+            dom = ct.linear.domain
+            terms = list(zip(ct.linear.vars, ct.linear.coeffs, strict=True))
+            row(terms, _end(dom[0], inf), _end(dom[len(dom) - 1], inf))
+        elif ct.has_exactly_one() and not enforced:
+            row([(ref, 1) for ref in ct.exactly_one.literals], 1.0, 1.0)
+        elif ct.has_at_most_one() and not enforced:
+            row([(ref, 1) for ref in ct.at_most_one.literals], -inf, 1.0)
+        elif ct.has_bool_or() and not enforced:
+            row([(ref, 1) for ref in ct.bool_or.literals], 1.0, inf)
+        elif ct.has_bool_and() and enforced == 1:
+            e = ct.enforcement_literal[0]
+            for ref in ct.bool_and.literals:
+                row([(ref, 1), (e, -1)], 0.0, inf)  # literal >= enforcement
+        else:
+            return None
+    obj = proto.objective
+    if obj.scaling_factor < 0 or proto.has_floating_point_objective():
+        return None
+    scale = obj.scaling_factor or 1.0
+    objective = lp.Objective()
+    const = obj.offset
+    for ref, coef in zip(obj.vars, obj.coeffs, strict=True):
+        if ref >= 0:
+            objective.SetCoefficient(xs[ref], objective.GetCoefficient(xs[ref]) + coef)
+        else:
+            const += coef
+            objective.SetCoefficient(xs[-ref - 1], objective.GetCoefficient(xs[-ref - 1]) - coef)
+    objective.SetMinimization()
+    if lp.Solve() != pywraplp.Solver.OPTIMAL:
+        return None
+    return LpRelaxation(
+        bound=scale * (objective.Value() + const),
+        values=tuple(x.solution_value() for x in xs),
+        reduced=tuple(scale * x.reduced_cost() for x in xs),
+    )
+
+
+def pair_penalties(b: Built, lp: LpRelaxation) -> dict[tuple[str, str], float]:
+    """Per pair, how much using it raises the LP bound at least (its reduced-cost penalty).
+
+    Every variable at a bound of the LP optimum only raises the objective when it moves away from it, by
+    its reduced cost per unit. A used pair has ``u = 1`` and at least the minimum lot ``q``: the penalty
+    is ``d_u · (1 - u*)`` plus ``d_q · (lot - q*)`` for reduced costs ``d`` that are positive.
+    """
+    out: dict[tuple[str, str], float] = {}
+    for key, u in b.u.items():
+        pen = max(0.0, lp.reduced[u.index]) * max(0.0, 1.0 - lp.values[u.index])
+        q = b.q_var.get(key)
+        if q is not None:
+            lot = b.pairs[key].package.min_lot
+            pen += max(0.0, lp.reduced[q.index]) * max(0.0, lot - lp.values[q.index])
+        out[key] = pen
+    return out
+
+
+def lp_rounding(b: Built, lp: LpRelaxation, base: Sequence[int] | None) -> list[int]:
+    """A hint from the LP solution: each unsplittable package to its pair of largest LP value, splittable
+    quantities rounded; other variables from ``base`` (or their lower bound)."""
+    proto = b.model.proto
+    hint = list(base) if base is not None else [int(v.domain[0]) for v in proto.variables]
+    best: dict[str, tuple[float, int]] = {}
+    for key, u in b.u.items():
+        q = b.q_var.get(key)
+        if q is None:
+            value = lp.values[u.index]
+            hint[u.index] = 0
+            if value > best.get(key[1], (-1.0, -1))[0]:
+                best[key[1]] = (value, u.index)
+        else:
+            qty = round(lp.values[q.index])
+            hint[q.index] = qty
+            hint[u.index] = int(qty > 0)
+    for _, idx in best.values():
+        hint[idx] = 1
+    return hint
+
+
+def fixable(bound: float, penalty: float, incumbent: float) -> bool:
+    """Reduced-cost fixing: a pair of this ``penalty`` cannot be in a solution costing at most
+    ``incumbent`` (a small tolerance absorbs the LP's floating point error)."""
+    return bound + penalty > incumbent + 1e-6 * max(1.0, abs(incumbent))
+
+
+def integral_bound(bound: float) -> int:
+    """The LP bound rounded up for an integral objective."""
+    return math.ceil(bound - 1e-6 * max(1.0, abs(bound)))
+
+
+def kernel_deltas(cost_per_package: float) -> tuple[float, ...]:
+    """Growing reduced-cost thresholds of the kernel phases, scaled to the problem's costs."""
+    return tuple(f * cost_per_package for f in KERNEL_FRACTIONS)
+
+
+def phase_limit(end: float, k: int, phases: int) -> float:
+    """Time of kernel phase ``k`` of ``phases`` until ``end``: weights 1 : 2 : … : phases over the phases
+    still to run, so a phase solved early hands its time on."""
+    weights = [1.0 + i for i in range(phases)]
+    return max(0.0, (end - time.perf_counter()) * weights[k] / sum(weights[k:]))
+
+
+# --------------------------------------------------------------------------------------------- search
+
+
+@dataclass
+class KernelRun:
+    """Outcome of :func:`search`: the solver holding the best solution (``None`` if none), its objective,
+    a proven bound, whether it is optimal, and when the first solution came; ``phases`` logs
+    ``(delta, pairs, status, objective, elapsed)``."""
+
+    status: cp_model.CpSolverStatus
+    solver: cp_model.CpSolver | None
+    objective: float | None
+    bound: float | None
+    first: float | None
+    phases: list[tuple[float, int, str, float | None, float]]
+
+
+def _restricted(
+    b: Built, banned: Sequence[int], upper: int | None, hint: Sequence[int] | None
+) -> cp_model.CpModel:
+    """A copy of ``b.model`` with the ``banned`` used literals fixed to 0, objective at most ``upper``,
+    and ``hint`` (a value per variable) as the hint."""
+    model = b.model.clone()
+    proto = model.proto
+    for idx in banned:
+        domain = proto.variables[idx].domain
+        domain.clear()
+        domain.extend([0, 0])
+    if upper is not None:
+        obj = proto.objective
+        ct = proto.constraints.add()
+        ct.linear.vars.extend(obj.vars)
+        ct.linear.coeffs.extend(obj.coeffs)
+        ct.linear.domain.extend([-(2**62), upper - round(obj.offset)])
+    if hint is not None:
+        model.clear_hints()  # type: ignore[no-untyped-call]
+        proto.solution_hint.vars.extend(range(len(hint)))
+        proto.solution_hint.values.extend(hint)
+    return model
+
+
+def search(
+    problem: Problem,
+    b: Built,
+    *,
+    deadline: float,
+    t0: float,
+    workers: int,
+    seed: int,
+    new_solver: Callable[[float], cp_model.CpSolver],
+    callback: Callable[[], cp_model.CpSolverSolutionCallback],
+) -> KernelRun:
+    """Run the kernel search on ``b`` (objective already set, an integral total cost) until ``deadline``.
+
+    ``new_solver(limit)`` makes a configured CP-SAT solver, ``callback()`` a progress callback (its
+    ``first`` attribute, when set, is the time of the first solution).
+    """
+    phases: list[tuple[float, int, str, float | None, float]] = []
+    best: cp_model.CpSolver | None = None
+    inc: int | None = None
+    values: list[int] | None = None
+    firsts: list[float] = []
+
+    def run(model: cp_model.CpModel, limit: float) -> tuple[cp_model.CpSolverStatus, float | None]:
+        nonlocal best, inc, values
+        solver = new_solver(limit)
+        cb = callback()
+        status = solver.solve(model, cb)
+        first = getattr(cb, "first", None)
+        if first is not None:
+            firsts.append(first)
+        if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            obj = round(solver.objective_value)
+            if inc is None or obj < inc:
+                best, inc = solver, obj
+                values = list(solver.response_proto.solution)
+        bound = solver.best_objective_bound if status != cp_model.INFEASIBLE else None
+        return status, bound
+
+    def result(status: cp_model.CpSolverStatus, bound: float | None) -> KernelRun:
+        return KernelRun(status, best, inc, bound, min(firsts, default=None), phases)
+
+    # 1. a short whole-model solve: an incumbent, and the easy problems settled
+    status, bound = run(b.model, FIRST_SHARE * (deadline - time.perf_counter()))
+    phases.append((math.inf, len(b.u), status_name(status), inc, time.perf_counter() - t0))
+    if status in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
+        return result(status, bound)
+
+    # 2. the LP relaxation: bound and reduced-cost penalties; fixing is exact
+    lp = lp_relaxation(b.model)
+    if lp is None:  # no relaxation (or an infeasible LP: CP-SAT proves it on the whole model)
+        status, bound = run(b.model, deadline - time.perf_counter())
+        return result(status, bound)
+    lower = integral_bound(lp.bound)
+    pen = pair_penalties(b, lp)
+    if inc is not None and inc <= lower:
+        return result(cp_model.OPTIMAL, float(inc))
+
+    def kept(delta: float) -> tuple[list[int], int]:
+        """Used literals to fix to 0: reduced-cost fixed, or (kernel) penalty above ``delta``."""
+        banned = []
+        for key, u in b.u.items():
+            if values is not None and values[u.index]:
+                continue  # the incumbent's pairs stay
+            if (inc is not None and fixable(lp.bound, pen[key], inc)) or pen[key] > delta + 1e-9:
+                banned.append(u.index)
+        return banned, len(b.u) - len(banned)
+
+    # 3. kernel phases over growing reduced-cost thresholds
+    deltas = kernel_deltas(max(lp.bound, 0.0) / max(1, len(problem.packages)))
+    kernel_end = time.perf_counter() + KERNEL_SHARE * (deadline - time.perf_counter())
+    for k, delta in enumerate(deltas):
+        banned, size = kept(delta)
+        limit = phase_limit(kernel_end, k, len(deltas))
+        if limit < 0.05:
+            continue
+        # the first kernel starts from the rounded LP solution, the later ones from the incumbent
+        hint = lp_rounding(b, lp, values) if k == 0 else values
+        status, _ = run(_restricted(b, banned, inc, hint), limit)
+        phases.append((delta, size, status_name(status), inc, time.perf_counter() - t0))
+
+    # 4. the whole (reduced-cost-fixed) model: improvement and proof
+    banned, size = kept(math.inf)
+    remaining = deadline - time.perf_counter()
+    if remaining < 0.05:
+        return result(cp_model.FEASIBLE if inc is not None else cp_model.UNKNOWN, float(lower))
+    status, bound = run(_restricted(b, banned, inc, values), remaining)
+    phases.append((math.inf, size, status_name(status), inc, time.perf_counter() - t0))
+    if status in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
+        # with "objective <= incumbent" the optimum of the fixed model is the optimum of the model
+        if inc is None:
+            return result(cp_model.INFEASIBLE, None)
+        return result(cp_model.OPTIMAL, float(inc))
+    bounds = [v for v in (bound, float(lower)) if v is not None]
+    return result(cp_model.FEASIBLE if inc is not None else cp_model.UNKNOWN, max(bounds) if bounds else None)
+
+
+def status_name(status: cp_model.CpSolverStatus) -> str:
+    """Three letters of a CP-SAT status for the phase log."""
+    return _NAMES.get(status, "unk")
+
+
+_NAMES = {
+    cp_model.OPTIMAL: "opt",
+    cp_model.FEASIBLE: "fea",
+    cp_model.INFEASIBLE: "inf",
+    cp_model.UNKNOWN: "unk",
+    cp_model.MODEL_INVALID: "inv",
+}
