@@ -1,7 +1,8 @@
-"""The per-request context: who is calling, the database pool, settings, and fresh DataLoaders."""
+"""The per-request context: who is calling, the database pool, settings, the clock, and fresh DataLoaders."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
@@ -10,6 +11,7 @@ from starlette.requests import Request
 from strawberry.dataloader import DataLoader
 from strawberry.types import Info as StrawberryInfo
 
+from server import clock as clocks
 from server.auth.principal import Principal
 from server.db import Pool
 from server.settings import Settings
@@ -29,6 +31,7 @@ class Context:
     pool: Pool
     settings: Settings
     principal: Principal
+    clock: clocks.Clock = clocks.SYSTEM_CLOCK
     _loaders: dict[Any, DataLoader[Any, Any]] = field(default_factory=dict)
 
     def loader(self, load: BatchLoad[K, V]) -> DataLoader[K, V]:
@@ -47,6 +50,10 @@ class Context:
             existing = DataLoader(load_fn=batch)
             self._loaders[load] = existing
         return cast(DataLoader[K, V], existing)
+
+    def today(self) -> dt.date:
+        """Today in Japan, by the request's clock (see :mod:`server.clock`)."""
+        return clocks.today(self.clock)
 
 
 Info = StrawberryInfo[Context, None]

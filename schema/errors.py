@@ -1,47 +1,40 @@
-"""The error shape every mutation payload shares, and the helper that fills it."""
+"""Where service errors become GraphQL errors: the payload error type, and the one translation of exceptions.
+
+Services raise the plain exceptions of :mod:`server.errors`. Here, and only here, they become what a client
+reads:
+
+- in a mutation, :func:`attempt` turns :class:`ValidationFailed` into the payload's ``errors`` list;
+- anywhere else, :func:`translate_errors` (called by the schema for every result) gives each error the
+  ``extensions.code`` of its exception. An exception that is not one of ours is a bug: it is logged once with
+  a traceback under a fresh error id, and the client gets that id in ``extensions.errorId`` (in production the
+  message is replaced by "Unexpected error", so internals never leak). Expected errors get one INFO line.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+import logging
+import uuid
+from collections.abc import Awaitable, Iterable
 from typing import TypeVar
 
 import strawberry
 from graphql import GraphQLError
 
-from server.errors import ErrorCode, FieldError, ValidationFailed
+from server.errors import ErrorCode, FieldError, ServiceError, ValidationFailed
+
+log = logging.getLogger("machikoba.graphql")
 
 T = TypeVar("T")
+
+INTERNAL_ERROR_CODE = "INTERNAL_SERVER_ERROR"
 
 ErrorCodeEnum = strawberry.enum(
     ErrorCode,
     name="ErrorCode",
     description="Why a mutation refused its input. The message says the same in words.",
 )
-
-# What each code means, for the schema's readers. A code without an entry here fails the schema test.
-ERROR_CODE_DESCRIPTIONS: dict[str, str] = {
-    "INVALID": "The value is not of the expected form.",
-    "REQUIRED": "A value is required here.",
-    "TOO_LONG": "The text is longer than allowed.",
-    "OUT_OF_RANGE": "The number lies outside the allowed range.",
-    "NOT_FOUND": "The referenced object does not exist or is not visible to the caller.",
-    "ALREADY_EXISTS": "An object with this unique value exists already.",
-    "INVALID_CREDENTIALS": "Email or password is not correct.",
-    "WEAK_PASSWORD": "The password is too short.",
-    "UNKNOWN_PROCESS": "No process in the taxonomy has this code.",
-    "UNKNOWN_MATERIAL": "No material has this code.",
-    "MATERIAL_MISMATCH": "The process does not accept this material's family.",
-    "UNKNOWN_COUNTRY": "Not an ISO 3166-1 alpha-2 country code.",
-    "UNKNOWN_CURRENCY": "Not an ISO 4217 currency code.",
-    "UNKNOWN_PREFECTURE": "Not a JIS X 0401 prefecture code (01-47).",
-    "UNKNOWN_CERTIFICATION": "No certification has this code.",
-    "DATE_IN_PAST": "The date lies in the past.",
-    "DATE_ORDER": "The dates are in the wrong order.",
-    "IDEMPOTENCY_CONFLICT": "The idempotency key was used before with a different input.",
-    "INVALID_STATE": "The object's state does not allow this now.",
-}
 for _value in ErrorCodeEnum.__strawberry_definition__.values:  # type: ignore[attr-defined]
-    _value.description = ERROR_CODE_DESCRIPTIONS.get(_value.name)
+    _value.description = ErrorCode[_value.name].description
 
 
 @strawberry.type(description="A problem with a mutation's input. Nothing was written when any is present.")
@@ -54,26 +47,8 @@ class Error:
     message: str = strawberry.field(description="The reason in words, fit to show to a person.")
 
     @classmethod
-    def from_field_error(cls, error: FieldError) -> Error:
-        return cls(field=error.field, code=error.code, message=error.message)
-
-
-class BadUserInput(GraphQLError):
-    """A query's arguments are wrong: ``extensions.errors`` lists each problem as ``{field, code, message}``.
-
-    Mutations report such problems in their payload; queries have no payload, so they use this error.
-    """
-
-    def __init__(self, failed: ValidationFailed) -> None:
-        super().__init__(
-            "; ".join(e.message for e in failed.errors) or "The arguments are not valid.",
-            extensions={
-                "code": "BAD_USER_INPUT",
-                "errors": [
-                    {"field": e.field, "code": e.code.value, "message": e.message} for e in failed.errors
-                ],
-            },
-        )
+    def from_row(cls, row: FieldError) -> Error:
+        return cls(field=row.field, code=row.code, message=row.message)
 
 
 async def attempt(call: Awaitable[T]) -> tuple[T | None, list[Error]]:
@@ -81,7 +56,39 @@ async def attempt(call: Awaitable[T]) -> tuple[T | None, list[Error]]:
     try:
         return await call, []
     except ValidationFailed as failed:
-        return None, [Error.from_field_error(e) for e in failed.errors]
+        return None, [Error.from_row(e) for e in failed.errors]
 
 
-__all__ = ["BadUserInput", "Error", "ErrorCodeEnum", "attempt"]
+def translate_errors(errors: Iterable[GraphQLError], *, mask_unexpected: bool) -> None:
+    """Give each error of a result its ``extensions.code``, and log it; changes the errors in place.
+
+    - Errors of the query document itself (syntax, validation, variables) have no original exception: they
+      are the client's mistake and pass unchanged, with an INFO line.
+    - :class:`ServiceError`: its code (and, for bad input, the list of problems); an INFO line.
+    - Anything else: a new error id, a traceback in the log under that id, ``INTERNAL_SERVER_ERROR`` with the
+      id for the client, and with ``mask_unexpected`` the message replaced.
+    """
+    for error in errors:
+        original = error.original_error
+        if original is None:
+            log.info("rejected query: %s", error.message)
+            continue
+        if isinstance(original, ServiceError):
+            error.extensions = {**(error.extensions or {}), **original.extensions()}
+            log.info("%s at %s: %s", original.code, _path(error), original.message)
+            continue
+        if isinstance(original, GraphQLError) and error.extensions and "code" in error.extensions:
+            continue  # already carries a code of a library we use (e.g. strawberry's own)
+        error_id = uuid.uuid4().hex[:12]
+        log.error("unexpected error %s at %s", error_id, _path(error), exc_info=original)
+        error.extensions = {"code": INTERNAL_ERROR_CODE, "errorId": error_id}
+        if mask_unexpected:
+            error.message = f"Unexpected error (id {error_id})."
+            error.original_error = None
+
+
+def _path(error: GraphQLError) -> str:
+    return ".".join(str(p) for p in error.path) if error.path else "(operation)"
+
+
+__all__ = ["INTERNAL_ERROR_CODE", "Error", "ErrorCodeEnum", "attempt", "translate_errors"]

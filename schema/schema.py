@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, QueryDepthLimiter
+from strawberry.extensions import QueryDepthLimiter
 from strawberry.tools import merge_types
+from strawberry.types import ExecutionContext
 
 from schema.auth.mutations import AuthMutation
 from schema.auth.queries import AuthQuery
+from schema.errors import translate_errors
 from schema.factories.mutations import FactoriesMutation
 from schema.factories.queries import FactoriesQuery
 from schema.rfqs.mutations import RfqMutation
@@ -22,17 +26,31 @@ Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)
 
 
-def _is_unexpected(error: GraphQLError) -> bool:
-    """Mask only errors that carry no code of ours: those are bugs, logged with their id, not shown."""
-    if error.original_error is None:
-        return False  # a syntax or validation error of the query itself
-    return not (error.extensions and "code" in error.extensions)
+class MachikobaSchema(strawberry.Schema):
+    """Strawberry's schema with our error handling.
+
+    Strawberry hands every result's errors to ``process_errors`` (to log them) before the response is
+    built; translating there, in place, means each error is logged once and, when it is a bug, the id in
+    the log is the id the client sees.
+    """
+
+    def __init__(self, *args: Any, mask_errors: bool, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.mask_errors = mask_errors
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        translate_errors(errors, mask_unexpected=self.mask_errors)
 
 
 def build_schema(*, mask_errors: bool) -> strawberry.Schema:
-    """The schema; ``mask_errors`` in production hides internal exception texts from clients."""
+    """The schema; ``mask_errors`` in production hides the texts of unexpected exceptions from clients."""
     # Factories, not instances: Strawberry builds fresh extensions for each request.
-    extensions: list[object] = [lambda: QueryDepthLimiter(max_depth=12)]
-    if mask_errors:
-        extensions.append(lambda: MaskErrors(should_mask_error=_is_unexpected))
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)  # type: ignore[arg-type]
+    extensions: list[Any] = [lambda: QueryDepthLimiter(max_depth=12)]
+    return MachikobaSchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        mask_errors=mask_errors,
+    )

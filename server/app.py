@@ -18,6 +18,7 @@ from strawberry.asgi import GraphQL
 
 from schema.context import Context
 from schema.schema import build_schema
+from server import clock as clocks
 from server import db
 from server.auth.service import principal_from_token
 from server.migrate import migrate
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 class MachikobaGraphQL(GraphQL[Context, None]):
     """Strawberry's ASGI view with our per-request context."""
 
-    def __init__(self, settings: Settings, state: dict[str, Any]) -> None:
+    def __init__(self, settings: Settings, state: dict[str, Any], clock: clocks.Clock) -> None:
         super().__init__(
             build_schema(mask_errors=not settings.is_dev),
             graphql_ide="graphiql" if settings.is_dev else None,
@@ -37,6 +38,7 @@ class MachikobaGraphQL(GraphQL[Context, None]):
         )
         self.settings = settings
         self.state = state
+        self.clock = clock
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         pool: db.Pool = self.state["pool"]
@@ -46,11 +48,17 @@ class MachikobaGraphQL(GraphQL[Context, None]):
             pool=pool,
             settings=self.settings,
             principal=principal,
+            clock=self.clock,
         )
 
 
-def create_app(settings: Settings, *, pool: db.Pool | None = None) -> Starlette:
-    """The application. Given a ``pool`` (tests), it uses it; otherwise the lifespan opens one."""
+def create_app(
+    settings: Settings, *, pool: db.Pool | None = None, clock: clocks.Clock = clocks.SYSTEM_CLOCK
+) -> Starlette:
+    """The application. Given a ``pool`` (tests), it uses it; otherwise the lifespan opens one.
+
+    ``clock`` is what "today" means for every request (tests fix it with :class:`server.clock.FixedClock`).
+    """
     state: dict[str, Any] = {"pool": pool}
 
     @contextlib.asynccontextmanager
@@ -79,7 +87,7 @@ def create_app(settings: Settings, *, pool: db.Pool | None = None) -> Starlette:
             await conn.fetchval("SELECT 1")
         return JSONResponse({"status": "ok"})
 
-    graphql_app = MachikobaGraphQL(settings, state)
+    graphql_app = MachikobaGraphQL(settings, state, clock)
     return Starlette(
         routes=[
             Route("/graphql", graphql_app, methods=["GET", "POST"]),

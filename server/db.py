@@ -7,6 +7,7 @@ import json
 import logging
 import warnings
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,25 @@ log = logging.getLogger(__name__)
 Pool = asyncpg.Pool
 # What repositories take: a plain connection or one borrowed from the pool.
 Connection = asyncpg.Connection | PoolConnectionProxy
+
+
+@dataclass
+class SqlArgs:
+    """Positional parameters of a query being composed: ``add(value)`` returns its ``$n`` placeholder.
+
+    Every repository that builds a WHERE clause from optional filters or a visibility scope uses this, so
+    values never enter SQL text::
+
+        args = SqlArgs()
+        where = f"f.cluster = {args.add(cluster)}"
+        await conn.fetch(f"SELECT … WHERE {where}", *args.values)
+    """
+
+    values: list[Any] = field(default_factory=list)
+
+    def add(self, value: Any) -> str:
+        self.values.append(value)
+        return f"${len(self.values)}"
 
 
 def start_embedded(data_dir: Path) -> str:

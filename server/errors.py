@@ -1,9 +1,15 @@
-"""Errors shared by every domain service.
+"""Errors shared by every domain service: plain exceptions, no GraphQL.
 
-Expected failures (bad input, a rule the caller broke) are collected as :class:`FieldError` values and raised
-together as :class:`ValidationFailed`: the service's transaction rolls back and the GraphQL layer returns them
-in the payload's ``errors`` list. Authentication and authorisation failures are GraphQL errors with an
-``extensions.code``, since a client handles them in one place, not per mutation.
+Two kinds, each with its code and the code's description side by side, so adding a code is one edit:
+
+- :class:`ErrorCode` — why an *input* was refused. Services collect :class:`FieldError` values and raise them
+  together as :class:`ValidationFailed`; the transaction rolls back. A mutation returns them in its payload's
+  ``errors`` list; a query (which has no payload) returns them as one ``BAD_USER_INPUT`` error.
+- :class:`ServiceError` subclasses — why the *call* was refused as a whole (``UNAUTHENTICATED``,
+  ``FORBIDDEN``, ``NOT_FOUND`` …). A client handles these in one place, not per mutation.
+
+The CLI and background workers call services directly and see these exceptions as they are; the GraphQL
+layer translates them once, in :mod:`schema.errors`.
 """
 
 from __future__ import annotations
@@ -11,32 +17,42 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-from graphql import GraphQLError
+from typing import ClassVar
 
 
 class ErrorCode(enum.Enum):
-    """Machine-readable reason of a payload error; the message says it in words."""
+    """Machine-readable reason of a payload error; the message says it in words.
 
-    INVALID = "INVALID"
-    REQUIRED = "REQUIRED"
-    TOO_LONG = "TOO_LONG"
-    OUT_OF_RANGE = "OUT_OF_RANGE"
-    NOT_FOUND = "NOT_FOUND"
-    ALREADY_EXISTS = "ALREADY_EXISTS"
-    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
-    WEAK_PASSWORD = "WEAK_PASSWORD"
-    UNKNOWN_PROCESS = "UNKNOWN_PROCESS"
-    UNKNOWN_MATERIAL = "UNKNOWN_MATERIAL"
-    MATERIAL_MISMATCH = "MATERIAL_MISMATCH"
-    UNKNOWN_COUNTRY = "UNKNOWN_COUNTRY"
-    UNKNOWN_CURRENCY = "UNKNOWN_CURRENCY"
-    UNKNOWN_PREFECTURE = "UNKNOWN_PREFECTURE"
-    UNKNOWN_CERTIFICATION = "UNKNOWN_CERTIFICATION"
-    DATE_IN_PAST = "DATE_IN_PAST"
-    DATE_ORDER = "DATE_ORDER"
-    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
-    INVALID_STATE = "INVALID_STATE"
+    Each member is ``(code, description)``; the description is the schema's documentation of the code.
+    """
+
+    INVALID = ("INVALID", "The value is not of the expected form.")
+    REQUIRED = ("REQUIRED", "A value is required here.")
+    TOO_LONG = ("TOO_LONG", "The text is longer than allowed.")
+    OUT_OF_RANGE = ("OUT_OF_RANGE", "The number lies outside the allowed range.")
+    NOT_FOUND = ("NOT_FOUND", "The referenced object does not exist or is not visible to the caller.")
+    ALREADY_EXISTS = ("ALREADY_EXISTS", "An object with this unique value exists already.")
+    INVALID_CREDENTIALS = ("INVALID_CREDENTIALS", "Email or password is not correct.")
+    WEAK_PASSWORD = ("WEAK_PASSWORD", "The password is too short.")
+    UNKNOWN_PROCESS = ("UNKNOWN_PROCESS", "No process in the taxonomy has this code.")
+    UNKNOWN_MATERIAL = ("UNKNOWN_MATERIAL", "No material has this code.")
+    MATERIAL_MISMATCH = ("MATERIAL_MISMATCH", "The process does not accept this material's family.")
+    UNKNOWN_COUNTRY = ("UNKNOWN_COUNTRY", "Not an ISO 3166-1 alpha-2 country code.")
+    UNKNOWN_CURRENCY = ("UNKNOWN_CURRENCY", "Not an ISO 4217 currency code.")
+    UNKNOWN_PREFECTURE = ("UNKNOWN_PREFECTURE", "Not a JIS X 0401 prefecture code (01-47).")
+    UNKNOWN_CERTIFICATION = ("UNKNOWN_CERTIFICATION", "No certification has this code.")
+    UNKNOWN_CLUSTER = ("UNKNOWN_CLUSTER", "No registered factory belongs to a cluster of this name.")
+    DATE_IN_PAST = ("DATE_IN_PAST", "The date lies in the past.")
+    DATE_ORDER = ("DATE_ORDER", "The dates are in the wrong order.")
+    IDEMPOTENCY_CONFLICT = (
+        "IDEMPOTENCY_CONFLICT",
+        "The idempotency key was used before with a different input.",
+    )
+    INVALID_STATE = ("INVALID_STATE", "The object's state does not allow this now.")
+
+    def __init__(self, code: str, description: str) -> None:
+        self.code = code
+        self.description = description
 
 
 @dataclass(frozen=True)
@@ -48,35 +64,64 @@ class FieldError:
     message: str
 
 
-class ValidationFailed(Exception):
-    """Raised by a service with every problem it found; nothing was written."""
+class ServiceError(Exception):
+    """A refusal of the whole call. ``code`` is the GraphQL error's ``extensions.code``."""
+
+    code: ClassVar[str]
+    description: ClassVar[str]
+    default_message: ClassVar[str]
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+    def extensions(self) -> dict[str, object]:
+        """What a client reads besides the message (always the code)."""
+        return {"code": self.code}
+
+
+class Unauthenticated(ServiceError):
+    code = "UNAUTHENTICATED"
+    description = "No valid credentials: missing, malformed, expired or revoked token."
+    default_message = "Sign in or send a valid API key."
+
+
+class Forbidden(ServiceError):
+    code = "FORBIDDEN"
+    description = "Valid credentials, but this caller may not do this or see this."
+    default_message = "You are not allowed to do this."
+
+
+class NotFound(ServiceError):
+    code = "NOT_FOUND"
+    description = "The object does not exist, or is not visible to this caller (the two are not told apart)."
+    default_message = "Not found."
+
+
+class ValidationFailed(ServiceError):
+    """Raised by a service with every problem it found in the input; nothing was written."""
+
+    code = "BAD_USER_INPUT"
+    description = (
+        "A query's arguments are wrong; `extensions.errors` lists each problem as `{field, code, message}`."
+    )
+    default_message = "The arguments are not valid."
 
     def __init__(self, errors: Iterable[FieldError]) -> None:
         self.errors = list(errors)
-        super().__init__("; ".join(f"{e.field}: {e.message}" for e in self.errors))
+        super().__init__("; ".join(e.message for e in self.errors) or None)
+
+    def extensions(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "errors": [{"field": e.field, "code": e.code.code, "message": e.message} for e in self.errors],
+        }
+
+
+SERVICE_ERRORS: tuple[type[ServiceError], ...] = (Unauthenticated, Forbidden, NotFound, ValidationFailed)
+"""Every ``extensions.code`` a client may meet, besides ``INTERNAL_SERVER_ERROR``."""
 
 
 def fail(field: str | None, code: ErrorCode, message: str) -> ValidationFailed:
     """Shorthand for a single-error :class:`ValidationFailed`: ``raise fail("email", ...)``."""
     return ValidationFailed([FieldError(field, code, message)])
-
-
-class Unauthenticated(GraphQLError):
-    """No valid credentials: missing, malformed, expired or revoked token."""
-
-    def __init__(self, message: str = "Sign in or send a valid API key.") -> None:
-        super().__init__(message, extensions={"code": "UNAUTHENTICATED"})
-
-
-class Forbidden(GraphQLError):
-    """Valid credentials, but this caller may not do this or see this."""
-
-    def __init__(self, message: str = "You are not allowed to do this.") -> None:
-        super().__init__(message, extensions={"code": "FORBIDDEN"})
-
-
-class NotFound(GraphQLError):
-    """The object does not exist, or is not visible to this caller (the two are not told apart)."""
-
-    def __init__(self, message: str = "Not found.") -> None:
-        super().__init__(message, extensions={"code": "NOT_FOUND"})

@@ -8,7 +8,6 @@ from typing import Annotated, cast
 import strawberry
 
 from schema.context import Info
-from schema.errors import BadUserInput
 from schema.factories.types import (
     Certification,
     Factory,
@@ -18,7 +17,6 @@ from schema.factories.types import (
     Process,
     ProcessCategory,
 )
-from server.errors import ValidationFailed
 from server.factories import service
 
 
@@ -116,14 +114,11 @@ class FactoriesQuery:
             str | None, strawberry.argument(description="`endCursor` of the previous page.")
         ] = None,
     ) -> FactoryConnection:
-        try:
-            page = await service.search_factories(
-                info.context.pool,
-                info.context.principal,
-                where=filter.to_service() if filter else service.FactoryFilter(),
-                first=first,
-                after=after,
-            )
-        except ValidationFailed as failed:
-            raise BadUserInput(failed) from None
+        page = await service.search_factories(
+            info.context.pool,
+            info.context.principal,
+            where=filter.to_service() if filter else service.FactoryFilter(),
+            first=first,
+            after=after,
+        )
         return FactoryConnection.from_page(page)

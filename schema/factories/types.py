@@ -10,9 +10,7 @@ import strawberry
 from strawberry.relay import PageInfo
 
 from schema.context import Info
-from schema.errors import BadUserInput
 from schema.factories import loaders
-from server.errors import ValidationFailed
 from server.factories import repo, service
 
 
@@ -261,10 +259,7 @@ class Factory:
     ) -> list[CapacityWeek] | None:
         if not service.may_see_private(info.context.principal, self.row):
             return None
-        try:
-            week_from, count = service.capacity_window(from_week, weeks)
-        except ValidationFailed as failed:
-            raise BadUserInput(failed) from None
+        week_from, count = service.capacity_window(from_week, weeks)
         week_to = week_from + dt.timedelta(weeks=count)
         capabilities = await info.context.loader(loaders.capabilities_by_factory).load(self.row.id)
         overrides = await info.context.loader(loaders.capacity_overrides_by_range).load(

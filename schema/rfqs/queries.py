@@ -8,9 +8,7 @@ import strawberry
 from strawberry.relay import PageInfo
 
 from schema.context import Info
-from schema.errors import BadUserInput
 from schema.rfqs.types import Rfq, RfqConnection, RfqEdge, RfqStatus
-from server.errors import ValidationFailed
 from server.rfqs import service
 from server.validation import parse_uuid
 
@@ -69,12 +67,9 @@ class RfqQuery:
             if buyer_id is None:
                 principal.require_signed_in()
                 return RfqConnection(edges=[], page_info=_page_info(has_next_page=False, cursors=[]))
-        try:
-            page = await service.list_rfqs(
-                info.context.pool, principal, status=status, buyer_id=buyer_id, first=first, after=after
-            )
-        except ValidationFailed as failed:
-            raise BadUserInput(failed) from None
+        page = await service.list_rfqs(
+            info.context.pool, principal, status=status, buyer_id=buyer_id, first=first, after=after
+        )
         return RfqConnection(
             edges=[
                 RfqEdge(node=Rfq.of(r, principal), cursor=c)

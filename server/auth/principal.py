@@ -62,8 +62,13 @@ class Principal:
         """Refuse callers whose role is not one of ``roles``."""
         self.require_signed_in()
         if self.role not in roles:
-            allowed = ", ".join(r.value.replace("_", " ") for r in roles)
-            raise Forbidden(f"Only a {allowed} may do this.")
+            raise Forbidden(f"Only {role_list(roles)} may do this.")
+
+
+def role_list(roles: tuple[Role, ...]) -> str:
+    """``(BUYER, COORDINATOR)`` → "a buyer or a coordinator", for messages people read."""
+    names = [f"a {r.value.replace('_', ' ')}" for r in roles]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
 
 
 ANONYMOUS = Principal(role=Role.ANONYMOUS)
