@@ -42,7 +42,9 @@ class MachikobaGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         pool: db.Pool = self.state["pool"]
-        principal = await principal_from_token(pool, request.headers.get("authorization"))
+        principal = await principal_from_token(
+            pool, request.headers.get("authorization"), now=self.clock.now()
+        )
         return Context(
             request=request if isinstance(request, Request) else None,
             pool=pool,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +35,11 @@ class Settings:
     port: int = 8000
     cors_origins: tuple[str, ...] = ("http://localhost:5173", "http://127.0.0.1:5173")
     session_ttl_hours: int = 24 * 14
-    solver_time_limit_s: float = 10.0
+
+    @property
+    def session_ttl(self) -> dt.timedelta:
+        """How long a session token stays valid after sign-in."""
+        return dt.timedelta(hours=self.session_ttl_hours)
 
     @property
     def is_dev(self) -> bool:
@@ -56,6 +61,13 @@ class Settings:
             tuple(o.strip() for o in env.get("MACHIKOBA_CORS_ORIGINS", "").split(",") if o.strip())
             or cls.cors_origins
         )
+        ttl_text = env.get("MACHIKOBA_SESSION_TTL_HOURS", str(cls.session_ttl_hours))
+        try:
+            session_ttl_hours = int(ttl_text)
+        except ValueError as exc:
+            raise SettingsError(f"MACHIKOBA_SESSION_TTL_HOURS must be an integer, not {ttl_text!r}") from exc
+        if session_ttl_hours < 1:
+            raise SettingsError("MACHIKOBA_SESSION_TTL_HOURS must be at least 1")
         data_dir = env.get("MACHIKOBA_DATA_DIR")
         return cls(
             database_url=env.get("DATABASE_URL") or None,
@@ -64,4 +76,5 @@ class Settings:
             host=env.get("MACHIKOBA_HOST", "127.0.0.1"),
             port=port,
             cors_origins=origins,
+            session_ttl_hours=session_ttl_hours,
         )

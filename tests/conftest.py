@@ -6,6 +6,7 @@ The migrations run once into a template database; each test gets ``CREATE DATABA
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import uuid
 import warnings
@@ -19,7 +20,7 @@ import asyncpg
 import httpx
 import pytest
 
-from server import db
+from server import clock, db
 from server.app import create_app
 from server.auth import service as auth_service
 from server.auth.principal import Principal, Role
@@ -28,6 +29,17 @@ from server.settings import Settings
 
 TEMPLATE_DB = "machikoba_test_template"
 PASSWORD = "correct horse battery"
+SESSION_TTL = dt.timedelta(days=14)
+
+
+def utc_now() -> dt.datetime:
+    """Now, for calls that take the time; tests needing a fixed day pass their own."""
+    return clock.SYSTEM_CLOCK.now()
+
+
+def jst_today() -> dt.date:
+    """Today in Japan, the day services judge dates by (called inside tests, never at import)."""
+    return clock.today(clock.SYSTEM_CLOCK)
 
 
 @pytest.fixture(scope="session")
@@ -182,8 +194,10 @@ class Caller:
 
 async def _sign_in(pool: db.Pool, email: str) -> Caller:
     anonymous = Principal(Role.ANONYMOUS)
-    signed = await auth_service.log_in(pool, anonymous, email=email, password=PASSWORD)
-    principal = await auth_service.principal_from_token(pool, f"Bearer {signed.token}")
+    signed = await auth_service.log_in(
+        pool, anonymous, email=email, password=PASSWORD, now=utc_now(), session_ttl=SESSION_TTL
+    )
+    principal = await auth_service.principal_from_token(pool, f"Bearer {signed.token}", now=utc_now())
     return Caller(signed.token, principal)
 
 
@@ -199,9 +213,15 @@ async def make_factory_owner(pool: db.Pool, email: str) -> Caller:
     """Sign up a factory owner (no factory yet) and return its session."""
     anonymous = Principal(Role.ANONYMOUS)
     signed = await auth_service.sign_up_factory_owner(
-        pool, anonymous, email=email, password=PASSWORD, display_name=email.split("@")[0]
+        pool,
+        anonymous,
+        email=email,
+        password=PASSWORD,
+        display_name=email.split("@")[0],
+        now=utc_now(),
+        session_ttl=SESSION_TTL,
     )
-    principal = await auth_service.principal_from_token(pool, f"Bearer {signed.token}")
+    principal = await auth_service.principal_from_token(pool, f"Bearer {signed.token}", now=utc_now())
     return Caller(signed.token, principal)
 
 
@@ -221,7 +241,7 @@ async def make_buyer(pool: db.Pool, coordinator: Caller, name: str, country: str
     _, issued = await auth_service.onboard_buyer(
         pool, coordinator.principal, name=name, country=country, currency=currency, contact_email=None
     )
-    principal = await auth_service.principal_from_token(pool, f"Bearer {issued.secret}")
+    principal = await auth_service.principal_from_token(pool, f"Bearer {issued.secret}", now=utc_now())
     return Caller(issued.secret, principal)
 
 

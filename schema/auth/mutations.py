@@ -10,9 +10,9 @@ import strawberry
 from schema.auth.types import ApiKey, Buyer, User
 from schema.context import Info
 from schema.errors import Error, attempt
+from schema.ids import parse_id, parse_optional_id
+from schema.permissions import BuyerOrCoordinator, CoordinatorOnly
 from server.auth import service
-from server.errors import NotFound
-from server.validation import parse_uuid
 
 
 @strawberry.input(description="A new factory owner's account.")
@@ -97,6 +97,8 @@ class AuthMutation:
                 email=input.email,
                 password=input.password,
                 display_name=input.display_name,
+                now=info.context.clock.now(),
+                session_ttl=info.context.settings.session_ttl,
             )
         )
         if signed is None:
@@ -113,7 +115,12 @@ class AuthMutation:
     ) -> AccountSessionPayload:
         signed, errors = await attempt(
             service.log_in(
-                info.context.pool, info.context.principal, email=input.email, password=input.password
+                info.context.pool,
+                info.context.principal,
+                email=input.email,
+                password=input.password,
+                now=info.context.clock.now(),
+                session_ttl=info.context.settings.session_ttl,
             )
         )
         if signed is None:
@@ -128,7 +135,8 @@ class AuthMutation:
         return AccountLogOutPayload(ok=not errors, errors=errors)
 
     @strawberry.mutation(
-        description="Onboard a buyer organisation and issue its first API key. Coordinators."
+        description="Onboard a buyer organisation and issue its first API key. Coordinators.",
+        permission_classes=[CoordinatorOnly],
     )
     async def buyer_onboard(
         self,
@@ -156,17 +164,16 @@ class AuthMutation:
             errors=[],
         )
 
-    @strawberry.mutation(description="Create an API key: a buyer for itself, a coordinator for any buyer.")
+    @strawberry.mutation(
+        description="Create an API key: a buyer for itself, a coordinator for any buyer.",
+        permission_classes=[BuyerOrCoordinator],
+    )
     async def api_key_create(
         self,
         info: Info,
         input: Annotated[ApiKeyCreateInput, strawberry.argument(description="The input; see its fields.")],
     ) -> ApiKeyCreatePayload:
-        buyer_id = None
-        if input.buyer_id is not None:
-            buyer_id = parse_uuid(input.buyer_id)
-            if buyer_id is None:
-                raise NotFound("No such buyer.")
+        buyer_id = parse_optional_id(input.buyer_id, kind="buyer")
         issued, errors = await attempt(
             service.create_api_key(
                 info.context.pool, info.context.principal, buyer_id=buyer_id, name=input.name
@@ -176,13 +183,13 @@ class AuthMutation:
             return ApiKeyCreatePayload(api_key=None, secret=None, errors=errors)
         return ApiKeyCreatePayload(api_key=ApiKey.from_row(issued.api_key), secret=issued.secret, errors=[])
 
-    @strawberry.mutation(description="Revoke an API key; it stops working at once.")
+    @strawberry.mutation(
+        description="Revoke an API key; it stops working at once.", permission_classes=[BuyerOrCoordinator]
+    )
     async def api_key_revoke(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The key's id.")]
     ) -> ApiKeyRevokePayload:
-        key_id = parse_uuid(id)
-        if key_id is None:
-            raise NotFound("No such API key.")
+        key_id = parse_id(id, kind="API key")
         key, errors = await attempt(
             service.revoke_api_key(info.context.pool, info.context.principal, api_key_id=key_id)
         )

@@ -3,35 +3,25 @@
 from __future__ import annotations
 
 from typing import Annotated
-from uuid import UUID
 
 import strawberry
 
+from schema.auth.loaders import buyers_by_id, users_by_id
 from schema.auth.types import ApiKey, Buyer, CallerRole, Me, User
 from schema.context import Info
-from server.auth import repo, service
-from server.auth.principal import Role
-from server.db import Pool
-
-
-async def users_by_id(pool: Pool, ids: list[UUID]) -> list[repo.User | None]:
-    async with pool.acquire() as conn:
-        rows = {r.id: r for r in await repo.users_by_ids(conn, ids=ids)}
-    return [rows.get(i) for i in ids]
-
-
-async def buyers_by_id(pool: Pool, ids: list[UUID]) -> list[repo.Buyer | None]:
-    async with pool.acquire() as conn:
-        rows = {r.id: r for r in await repo.buyers_by_ids(conn, ids=ids)}
-    return [rows.get(i) for i in ids]
+from schema.ids import parse_optional_id
+from schema.permissions import BuyerOrCoordinator, CoordinatorOnly, ValidCredentials
+from server.auth import service
 
 
 @strawberry.type
 class AuthQuery:
-    @strawberry.field(description="The caller: role, and the person or buyer behind the credentials.")
+    @strawberry.field(
+        description="The caller: role, and the person or buyer behind the credentials.",
+        permission_classes=[ValidCredentials],
+    )
     async def me(self, info: Info) -> Me:
         principal = info.context.principal
-        principal.require_valid()
         user = buyer = None
         if principal.user_id is not None:
             row = await info.context.loader(users_by_id).load(principal.user_id)
@@ -41,13 +31,16 @@ class AuthQuery:
             buyer = Buyer.from_row(brow) if brow else None
         return Me(role=CallerRole.of(principal.role), user=user, buyer=buyer)
 
-    @strawberry.field(description="All buyer organisations. Coordinators only.")
+    @strawberry.field(
+        description="All buyer organisations. Coordinators only.", permission_classes=[CoordinatorOnly]
+    )
     async def buyers(self, info: Info) -> list[Buyer]:
         rows = await service.list_buyers(info.context.pool, info.context.principal)
         return [Buyer.from_row(b) for b in rows]
 
     @strawberry.field(
-        description="API keys of a buyer: a buyer sees its own (argument omitted); a coordinator names one."
+        description="API keys of a buyer: a buyer sees its own (argument omitted); a coordinator names one.",
+        permission_classes=[BuyerOrCoordinator],
     )
     async def api_keys(
         self,
@@ -57,8 +50,10 @@ class AuthQuery:
             strawberry.argument(description="The buyer whose keys to list; coordinators must give it."),
         ] = None,
     ) -> list[ApiKey]:
-        keys = await service.list_api_keys(info.context.pool, info.context.principal, buyer_id=buyer_id)
+        keys = await service.list_api_keys(
+            info.context.pool, info.context.principal, buyer_id=parse_optional_id(buyer_id, kind="buyer")
+        )
         return [ApiKey.from_row(k) for k in keys]
 
 
-__all__ = ["AuthQuery", "Role", "buyers_by_id", "users_by_id"]
+__all__ = ["AuthQuery"]

@@ -10,7 +10,7 @@ import strawberry
 from schema.context import Info
 from server.auth import repo
 from server.auth.principal import Role
-from server.auth.service import acts_for_buyer
+from server.auth.rules import acts_for_buyer
 
 
 @strawberry.enum(description="The kind of caller.")

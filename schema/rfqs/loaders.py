@@ -10,18 +10,20 @@ from collections import defaultdict
 from uuid import UUID
 
 from server.db import Pool
-from server.rfqs import repo, service
+from server.rfqs import repo
 
 
 async def lines_by_rfq_id(pool: Pool, rfq_ids: list[UUID]) -> list[list[repo.RfqLine]]:
     grouped: dict[UUID, list[repo.RfqLine]] = defaultdict(list)
-    for line in await service.lines_by_rfq_ids(pool, rfq_ids):
-        grouped[line.rfq_id].append(line)
+    async with pool.acquire() as conn:
+        for line in await repo.lines_by_rfq_ids(conn, rfq_ids=rfq_ids):
+            grouped[line.rfq_id].append(line)
     return [grouped.get(i, []) for i in rfq_ids]
 
 
 async def operations_by_line_id(pool: Pool, line_ids: list[UUID]) -> list[list[repo.RfqOperation]]:
     grouped: dict[UUID, list[repo.RfqOperation]] = defaultdict(list)
-    for op in await service.operations_by_line_ids(pool, line_ids):
-        grouped[op.rfq_line_id].append(op)
+    async with pool.acquire() as conn:
+        for op in await repo.operations_by_line_ids(conn, line_ids=line_ids):
+            grouped[op.rfq_line_id].append(op)
     return [grouped.get(i, []) for i in line_ids]

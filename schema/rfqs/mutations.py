@@ -10,9 +10,10 @@ import strawberry
 
 from schema.context import Info
 from schema.errors import Error, attempt
+from schema.ids import parse_id
+from schema.permissions import BuyerOnly, BuyerOrCoordinator
 from schema.rfqs.types import Rfq
 from server.rfqs import service
-from server.validation import parse_uuid
 
 
 @strawberry.input(description="One step of a line's routing.")
@@ -113,7 +114,8 @@ class RfqCancelPayload:
 @strawberry.type
 class RfqMutation:
     @strawberry.mutation(
-        description="Submit an RFQ with all its lines and routings in one call. Buyers (API key) only."
+        description="Submit an RFQ with all its lines and routings in one call. Buyers (API key) only.",
+        permission_classes=[BuyerOnly],
     )
     async def rfq_submit(
         self,
@@ -123,17 +125,23 @@ class RfqMutation:
         principal = info.context.principal
         row, errors = await attempt(
             service.submit_rfq(
-                info.context.pool, principal, input.to_service(), idempotency_key=input.idempotency_key
+                info.context.pool,
+                principal,
+                input.to_service(),
+                today=info.context.today(),
+                idempotency_key=input.idempotency_key,
             )
         )
-        return RfqSubmitPayload(rfq=Rfq.of(row, principal) if row else None, errors=errors)
+        return RfqSubmitPayload(rfq=Rfq.from_row(row, principal=principal) if row else None, errors=errors)
 
     @strawberry.mutation(
-        description="Cancel an open RFQ: its buyer or a coordinator. Another buyer's RFQ is NOT_FOUND."
+        description="Cancel an open RFQ: its buyer or a coordinator. Another buyer's RFQ is NOT_FOUND.",
+        permission_classes=[BuyerOrCoordinator],
     )
     async def rfq_cancel(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The RFQ's id.")]
     ) -> RfqCancelPayload:
         principal = info.context.principal
-        row, errors = await attempt(service.cancel_rfq(info.context.pool, principal, rfq_id=parse_uuid(id)))
-        return RfqCancelPayload(rfq=Rfq.of(row, principal) if row else None, errors=errors)
+        rfq_id = parse_id(id, kind="RFQ")
+        row, errors = await attempt(service.cancel_rfq(info.context.pool, principal, rfq_id=rfq_id))
+        return RfqCancelPayload(rfq=Rfq.from_row(row, principal=principal) if row else None, errors=errors)

@@ -1,7 +1,7 @@
 """GraphQL types of the rfqs domain: RFQs, their lines and routings, and RFQ pages.
 
 What a caller sees of an RFQ is decided by :mod:`server.rfqs.rules` when the object is built
-(:meth:`Rfq.of`); the field resolvers below only apply those decisions.
+(:meth:`Rfq.from_row`); the field resolvers below only apply those decisions.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from decimal import Decimal
 from uuid import UUID
 
 import strawberry
-from strawberry.relay import PageInfo
 
-from schema.auth.queries import buyers_by_id
+from schema.auth.loaders import buyers_by_id
 from schema.auth.types import Buyer
 from schema.context import Info
 from schema.factories.loaders import materials_by_code, processes_by_code
 from schema.factories.types import Material, Process
+from schema.ids import to_id
 from schema.rfqs.loaders import lines_by_rfq_id, operations_by_line_id
 from server.auth.principal import Principal
 from server.rfqs import repo, rules
@@ -76,7 +76,7 @@ class RfqLine:
     @classmethod
     def from_row(cls, row: repo.RfqLine, *, show_target_price: bool) -> RfqLine:
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=to_id(row.id),
             position=row.position,
             part_number=row.part_number,
             name=row.name,
@@ -126,10 +126,10 @@ class Rfq:
     show_target_price: strawberry.Private[bool]
 
     @classmethod
-    def of(cls, row: repo.Rfq, principal: Principal) -> Rfq:
+    def from_row(cls, row: repo.Rfq, *, principal: Principal) -> Rfq:
         """The RFQ as ``principal`` may see it (field-level rules from :mod:`server.rfqs.rules`)."""
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=to_id(row.id),
             title=row.title,
             description=row.description,
             currency=row.currency,
@@ -160,15 +160,3 @@ class Rfq:
     async def lines(self, info: Info) -> list[RfqLine]:
         rows = await info.context.loader(lines_by_rfq_id).load(self.row.id)
         return [RfqLine.from_row(r, show_target_price=self.show_target_price) for r in rows]
-
-
-@strawberry.type(description="An RFQ in a page, with the cursor that continues after it.")
-class RfqEdge:
-    node: Rfq = strawberry.field(description="The RFQ.")
-    cursor: str = strawberry.field(description="Opaque cursor: pass as `after` to continue after this RFQ.")
-
-
-@strawberry.type(description="A page of RFQs, newest first.")
-class RfqConnection:
-    edges: list[RfqEdge] = strawberry.field(description="The RFQs of this page.")
-    page_info: PageInfo = strawberry.field(description="Whether and how to get the next page.")

@@ -176,6 +176,14 @@ async def create_buyer(
     return buyer_id
 
 
+async def buyer_name_taken(conn: Connection, *, name: str) -> bool:
+    """Whether a buyer organisation has this name, ignoring case (the unique index's rule)."""
+    taken: bool = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM organisations WHERE kind = 'buyer' AND lower(name) = lower($1))", name
+    )
+    return taken
+
+
 async def buyers_by_ids(conn: Connection, *, ids: list[UUID]) -> list[Buyer]:
     rows = await conn.fetch(_BUYER_SELECT + " WHERE b.id = ANY($1)", ids)
     return [Buyer(**dict(r)) for r in rows]

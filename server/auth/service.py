@@ -14,6 +14,7 @@ import asyncpg
 
 from server.auth import repo
 from server.auth.principal import ANONYMOUS, Principal, Role
+from server.auth.rules import acts_for_buyer
 from server.auth.tokens import (
     API_KEY_DISPLAY_CHARS,
     API_KEY_PREFIX,
@@ -27,10 +28,9 @@ from server.auth.tokens import (
 )
 from server.db import Connection, Pool, transaction
 from server.errors import ErrorCode, Forbidden, NotFound, ValidationFailed, fail
-from server.validation import Errors, clean_country, clean_currency, clean_email, clean_text, parse_uuid
+from server.validation import Errors, clean_country, clean_currency, clean_email, clean_text
 
 MIN_PASSWORD_LENGTH = 10
-DEFAULT_SESSION_TTL = dt.timedelta(days=14)
 
 
 @dataclass(frozen=True)
@@ -81,16 +81,23 @@ async def _insert_user(
 
 
 async def _start_session(
-    conn: Connection, user: repo.User, ttl: dt.timedelta = DEFAULT_SESSION_TTL
+    conn: Connection, user: repo.User, *, now: dt.datetime, ttl: dt.timedelta
 ) -> SignedIn:
     token = new_token(SESSION_PREFIX)
-    expires_at = dt.datetime.now(dt.UTC) + ttl
+    expires_at = now + ttl
     await repo.create_session(conn, user_id=user.id, token_hash=token_hash(token), expires_at=expires_at)
     return SignedIn(user=user, token=token, expires_at=expires_at)
 
 
 async def sign_up_factory_owner(
-    pool: Pool, principal: Principal, *, email: str, password: str, display_name: str
+    pool: Pool,
+    principal: Principal,
+    *,
+    email: str,
+    password: str,
+    display_name: str,
+    now: dt.datetime,
+    session_ttl: dt.timedelta,
 ) -> SignedIn:
     """Create a factory owner's account and sign it in. Open to anonymous callers."""
     principal.require_valid()
@@ -101,10 +108,18 @@ async def sign_up_factory_owner(
         user = await _insert_user(
             conn, email=email, password=password, role=Role.FACTORY_OWNER, display_name=display_name
         )
-        return await _start_session(conn, user)
+        return await _start_session(conn, user, now=now, ttl=session_ttl)
 
 
-async def log_in(pool: Pool, principal: Principal, *, email: str, password: str) -> SignedIn:
+async def log_in(
+    pool: Pool,
+    principal: Principal,
+    *,
+    email: str,
+    password: str,
+    now: dt.datetime,
+    session_ttl: dt.timedelta,
+) -> SignedIn:
     """Check an email and password; open a session. The error does not say which of the two was wrong."""
     principal.require_valid()
     async with transaction(pool) as conn:
@@ -112,7 +127,7 @@ async def log_in(pool: Pool, principal: Principal, *, email: str, password: str)
         valid = verify_password(user.password_hash if user else DUMMY_PASSWORD_HASH, password)
         if user is None or not valid:
             raise fail(None, ErrorCode.INVALID_CREDENTIALS, "Email or password is not correct.")
-        return await _start_session(conn, user)
+        return await _start_session(conn, user, now=now, ttl=session_ttl)
 
 
 async def log_out(pool: Pool, principal: Principal) -> None:
@@ -123,7 +138,7 @@ async def log_out(pool: Pool, principal: Principal) -> None:
         await repo.revoke_session(conn, session_id=principal.session_id)
 
 
-async def principal_from_token(pool: Pool, authorization: str | None) -> Principal:
+async def principal_from_token(pool: Pool, authorization: str | None, *, now: dt.datetime) -> Principal:
     """Resolve an ``Authorization`` header to a principal; invalid credentials give ``auth_error``."""
     if not authorization:
         return ANONYMOUS
@@ -139,7 +154,7 @@ async def principal_from_token(pool: Pool, authorization: str | None) -> Princip
             row = await repo.session_principal(conn, token_hash=token_hash(token))
             if row is None or row.revoked_at is not None:
                 return Principal(Role.ANONYMOUS, auth_error="This session has ended; sign in again.")
-            if row.expires_at <= dt.datetime.now(dt.UTC):
+            if row.expires_at <= now:
                 return Principal(Role.ANONYMOUS, auth_error="This session has expired; sign in again.")
             return Principal(Role(row.role), user_id=row.user_id, session_id=row.session_id)
         key = await repo.api_key_principal(conn, key_hash=token_hash(token))
@@ -196,19 +211,19 @@ async def onboard_buyer(
     if errors:
         raise ValidationFailed(errors)
     async with transaction(pool) as conn:
-        org_id = await repo.create_organisation(conn, kind="buyer", name=name)
+        if await repo.buyer_name_taken(conn, name=name):
+            raise fail("name", ErrorCode.ALREADY_EXISTS, f"A buyer named {name!r} exists already.")
+        try:
+            org_id = await repo.create_organisation(conn, kind="buyer", name=name)
+        except asyncpg.UniqueViolationError:
+            # A concurrent onboarding of the same name committed between the check and the insert.
+            raise fail("name", ErrorCode.ALREADY_EXISTS, f"A buyer named {name!r} exists already.") from None
         buyer_id = await repo.create_buyer(
             conn, organisation_id=org_id, country=country, currency=currency, contact_email=contact_email
         )
         issued = await _issue_api_key(conn, principal, buyer_id=buyer_id, name=first_key_name)
         (buyer,) = await repo.buyers_by_ids(conn, ids=[buyer_id])
         return buyer, issued
-
-
-def acts_for_buyer(principal: Principal, buyer_id: UUID) -> bool:
-    """The buyer itself or the cluster office: who manages a buyer's API keys and sees its contact address
-    (never factory owners, never another buyer)."""
-    return principal.is_coordinator or (principal.is_buyer and principal.buyer_id == buyer_id)
 
 
 async def create_api_key(
@@ -242,11 +257,6 @@ async def revoke_api_key(pool: Pool, principal: Principal, *, api_key_id: UUID) 
         return await repo.revoke_api_key(conn, api_key_id=api_key_id)
 
 
-async def buyers_by_ids(pool: Pool, ids: list[UUID]) -> list[repo.Buyer]:
-    async with pool.acquire() as conn:
-        return await repo.buyers_by_ids(conn, ids=ids)
-
-
 async def list_buyers(pool: Pool, principal: Principal) -> list[repo.Buyer]:
     """Every buyer organisation. Coordinators only."""
     principal.require_role(Role.COORDINATOR)
@@ -254,12 +264,12 @@ async def list_buyers(pool: Pool, principal: Principal) -> list[repo.Buyer]:
         return await repo.list_buyers(conn)
 
 
-async def list_api_keys(pool: Pool, principal: Principal, *, buyer_id: str | None) -> list[repo.ApiKey]:
+async def list_api_keys(pool: Pool, principal: Principal, *, buyer_id: UUID | None) -> list[repo.ApiKey]:
     """A buyer's keys, newest last: its own for a buyer, the named buyer's for a coordinator."""
     principal.require_role(Role.BUYER, Role.COORDINATOR)
-    target = parse_uuid(buyer_id) if buyer_id is not None else principal.buyer_id
+    target = buyer_id or principal.buyer_id
     if target is None:
-        raise NotFound("No such buyer.")
+        raise fail("buyerId", ErrorCode.REQUIRED, "buyerId is required: say whose API keys to list.")
     if not acts_for_buyer(principal, target):
         raise Forbidden("A buyer may only list its own keys.")
     async with pool.acquire() as conn:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from server import clock
 from server.auth import repo as auth_repo
 from server.auth import service as auth_service
 from server.auth.principal import Principal, Role
@@ -236,7 +237,7 @@ async def seed_demo(pool: Pool, *, today: dt.date | None = None) -> str:
 
     Each step checks for its own rows, so a run that stopped half-way is completed by the next one.
     """
-    today = today or dt.date.today()
+    today = today or clock.today(clock.SYSTEM_CLOCK)
     done: list[str] = []
     factories = demo_factories()
     async with transaction(pool) as conn:
@@ -257,7 +258,7 @@ async def seed_demo(pool: Pool, *, today: dt.date | None = None) -> str:
                 "SELECT EXISTS (SELECT 1 FROM rfqs WHERE buyer_id = $1)", buyer.buyer_id
             )
         if not has_rfqs:
-            await rfq_service.submit_rfq(pool, buyer, rfq)
+            await rfq_service.submit_rfq(pool, buyer, rfq, today=today)
             submitted += 1
     if submitted:
         done.append(f"{submitted} RFQs")

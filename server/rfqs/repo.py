@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, assert_never
 from uuid import UUID
 
-from server.db import Connection
+from server.db import Connection, SqlArgs
+from server.rfqs.rules import EveryRfq, OpenRfqsMatchingOwner, RfqScope, RfqsOfBuyer
 
 
 @dataclass(frozen=True)
@@ -86,17 +87,6 @@ class NewLine:
     operations: tuple[NewOperation, ...]
 
 
-@dataclass
-class SqlArgs:
-    """Positional parameters of a query being composed: ``add(value)`` returns its ``$n`` placeholder."""
-
-    values: list[Any] = field(default_factory=list)
-
-    def add(self, value: Any) -> str:
-        self.values.append(value)
-        return f"${len(self.values)}"
-
-
 _RFQ_COLUMNS = """
     r.id, r.buyer_id, r.title, r.description, r.currency, r.incoterm, r.destination_country, r.due_date,
     r.bid_deadline, r.nda_required, r.disclose_buyer, r.status, r.created_at, r.cancelled_at
@@ -119,6 +109,33 @@ def _line(row: Any) -> RfqLine:
     values = dict(row)
     values["required_certifications"] = tuple(values["required_certifications"])
     return RfqLine(**values)
+
+
+# --- visibility ---------------------------------------------------------------------------------------
+
+
+def scope_condition(scope: RfqScope, args: SqlArgs, *, alias: str = "r") -> str:
+    """The SQL predicate over ``rfqs AS <alias>`` that holds for the RFQs in ``scope``."""
+    r = alias
+    match scope:
+        case EveryRfq():
+            return "TRUE"
+        case RfqsOfBuyer(buyer_id=buyer_id):
+            return f"{r}.buyer_id = {args.add(buyer_id)}"
+        case OpenRfqsMatchingOwner(owner_user_id=owner):
+            return f"""
+                {r}.status = 'open' AND EXISTS (
+                    SELECT 1
+                    FROM rfq_lines vl
+                    JOIN rfq_operations vo ON vo.rfq_line_id = vl.id
+                    JOIN capabilities vc
+                      ON vc.process_code = vo.process_code AND vl.material = ANY (vc.materials)
+                    JOIN factories vf ON vf.id = vc.factory_id
+                    WHERE vl.rfq_id = {r}.id AND vf.owner_user_id = {args.add(owner)}
+                )
+            """
+        case _:
+            assert_never(scope)
 
 
 # --- reference data -----------------------------------------------------------------------------------
@@ -245,30 +262,47 @@ async def rfqs_by_ids(conn: Connection, *, ids: list[UUID]) -> list[Rfq]:
     return [_rfq(r) for r in rows]
 
 
-async def visible_rfq(conn: Connection, *, rfq_id: UUID, visible: str, args: SqlArgs) -> Rfq | None:
-    """The RFQ ``rfq_id`` when the predicate ``visible`` (over alias ``r``, parameters in ``args``) holds."""
+async def visible_rfq(conn: Connection, *, rfq_id: UUID, scope: RfqScope) -> Rfq | None:
+    """The RFQ ``rfq_id`` when it lies in ``scope``."""
+    args = SqlArgs()
+    visible = scope_condition(scope, args)
     row = await conn.fetchrow(
         f"SELECT {_RFQ_COLUMNS} FROM rfqs r WHERE r.id = {args.add(rfq_id)} AND ({visible})", *args.values
     )
     return _rfq(row) if row else None
 
 
+@dataclass(frozen=True)
+class RfqSearch:
+    """Which RFQs a list holds: the caller's scope and the filters it gave."""
+
+    scope: RfqScope
+    status: str | None = None
+    buyer_id: UUID | None = None
+
+
+def _search_conditions(search: RfqSearch, args: SqlArgs) -> list[str]:
+    conditions = [f"({scope_condition(search.scope, args)})"]
+    if search.status is not None:
+        conditions.append(f"r.status = {args.add(search.status)}")
+    if search.buyer_id is not None:
+        conditions.append(f"r.buyer_id = {args.add(search.buyer_id)}")
+    return conditions
+
+
+async def count_rfqs(conn: Connection, *, search: RfqSearch) -> int:
+    args = SqlArgs()
+    where = " AND ".join(_search_conditions(search, args))
+    count: int = await conn.fetchval(f"SELECT count(*) FROM rfqs r WHERE {where}", *args.values)
+    return count
+
+
 async def list_rfqs(
-    conn: Connection,
-    *,
-    visible: str,
-    args: SqlArgs,
-    status: str | None,
-    buyer_id: UUID | None,
-    after: tuple[dt.datetime, UUID] | None,
-    limit: int,
+    conn: Connection, *, search: RfqSearch, after: tuple[dt.datetime, UUID] | None, limit: int
 ) -> list[Rfq]:
-    """Up to ``limit`` RFQs satisfying ``visible`` and the filters, newest first, after keyset ``after``."""
-    conditions = [f"({visible})"]
-    if status is not None:
-        conditions.append(f"r.status = {args.add(status)}")
-    if buyer_id is not None:
-        conditions.append(f"r.buyer_id = {args.add(buyer_id)}")
+    """Up to ``limit`` RFQs of ``search``, newest first, after keyset ``after``."""
+    args = SqlArgs()
+    conditions = _search_conditions(search, args)
     if after is not None:
         conditions.append(f"(r.created_at, r.id) < ({args.add(after[0])}, {args.add(after[1])})")
     rows = await conn.fetch(

@@ -22,7 +22,7 @@ from server.db import Connection, Pool, transaction
 from server.errors import ErrorCode, NotFound, ValidationFailed, fail
 from server.factories import repo as catalogue
 from server.factories.service import accepts
-from server.pagination import decode_cursor, encode_cursor, page_size
+from server.pagination import Page, decode_cursor, page_of, page_size
 from server.rfqs import repo, rules
 from server.validation import Errors, check_range, clean_country, clean_currency, clean_text
 
@@ -81,19 +81,6 @@ class RfqInput:
     currency: str | None = None  # None: the buyer's own currency
     nda_required: bool = False
     disclose_buyer: bool = False
-
-
-@dataclass(frozen=True)
-class RfqPage:
-    """One page of RFQs, newest first; ``cursors[i]`` continues after ``rfqs[i]``."""
-
-    rfqs: list[repo.Rfq]
-    cursors: list[str]
-    has_next_page: bool
-
-    @property
-    def end_cursor(self) -> str | None:
-        return self.cursors[-1] if self.cursors else None
 
 
 @dataclass
@@ -334,9 +321,11 @@ async def _replay(conn: Connection, record: repo.IdempotencyRecord, digest: str)
 
 
 async def submit_rfq(
-    pool: Pool, principal: Principal, data: RfqInput, idempotency_key: str | None = None
+    pool: Pool, principal: Principal, data: RfqInput, *, today: dt.date, idempotency_key: str | None = None
 ) -> repo.Rfq:
     """Store a buyer's RFQ with all its lines and routings in one transaction, or nothing at all.
+
+    ``today`` is today in Japan (:mod:`server.clock`): the due date and bid deadline may not lie before it.
 
     Buyers only. With ``idempotency_key``, a retry with the same input returns the RFQ stored the first time
     (even from another server process); the same key with a different input is IDEMPOTENCY_CONFLICT.
@@ -365,7 +354,7 @@ async def submit_rfq(
         if incoterm not in INCOTERMS:
             errors.add("incoterm", ErrorCode.INVALID, f"Use an Incoterms 2020 code: {', '.join(INCOTERMS)}.")
         country = clean_country(errors, "destinationCountry", data.destination_country)
-        _check_dates(errors, data, dt.datetime.now(dt.UTC).date())
+        _check_dates(errors, data, today)
         lines: list[repo.NewLine] = []
         if not data.lines:
             errors.add("lines", ErrorCode.REQUIRED, "Give the RFQ at least one line.")
@@ -404,14 +393,9 @@ async def submit_rfq(
         return rfq
 
 
-async def cancel_rfq(pool: Pool, principal: Principal, *, rfq_id: UUID | None) -> repo.Rfq:
-    """Cancel an open RFQ: its owning buyer or a coordinator. INVALID_STATE when it is no longer open.
-
-    ``rfq_id`` None (a malformed id) is NOT_FOUND, like any id the caller may not manage.
-    """
+async def cancel_rfq(pool: Pool, principal: Principal, *, rfq_id: UUID) -> repo.Rfq:
+    """Cancel an open RFQ: its owning buyer or a coordinator. INVALID_STATE when it is no longer open."""
     principal.require_role(Role.BUYER, Role.COORDINATOR)
-    if rfq_id is None:
-        raise NotFound("No such RFQ.")
     async with transaction(pool) as conn:
         rfq = await repo.rfq_for_update(conn, rfq_id=rfq_id)
         if rfq is None or not rules.may_manage_rfq(principal, rfq):
@@ -424,14 +408,11 @@ async def cancel_rfq(pool: Pool, principal: Principal, *, rfq_id: UUID | None) -
         return await repo.cancel_rfq(conn, rfq_id=rfq_id)
 
 
-async def get_rfq(pool: Pool, principal: Principal, *, rfq_id: UUID | None) -> repo.Rfq:
+async def get_rfq(pool: Pool, principal: Principal, *, rfq_id: UUID) -> repo.Rfq:
     """One RFQ the caller may see; NOT_FOUND when it does not exist or is not visible (not told apart)."""
-    args = repo.SqlArgs()
-    visible = rules.visible_rfqs_clause(principal, args)
-    if rfq_id is None:
-        raise NotFound("No such RFQ.")
+    scope = rules.visible_rfqs(principal)
     async with pool.acquire() as conn:
-        rfq = await repo.visible_rfq(conn, rfq_id=rfq_id, visible=visible, args=args)
+        rfq = await repo.visible_rfq(conn, rfq_id=rfq_id, scope=scope)
     if rfq is None:
         raise NotFound("No such RFQ.")
     return rfq
@@ -454,42 +435,27 @@ async def list_rfqs(
     buyer_id: UUID | None = None,
     first: int | None = None,
     after: str | None = None,
-) -> RfqPage:
+) -> Page[repo.Rfq]:
     """The RFQs the caller may see, newest first, one keyset page at a time."""
-    args = repo.SqlArgs()
-    visible = rules.visible_rfqs_clause(principal, args)
+    scope = rules.visible_rfqs(principal)
     limit = page_size(first)
     if status is not None and status not in STATUSES:
         raise fail("filter.status", ErrorCode.INVALID, f"Use one of: {', '.join(STATUSES)}.")
     keyset = _decode_after(after) if after is not None else None
+    search = repo.RfqSearch(scope=scope, status=status, buyer_id=buyer_id)
     async with pool.acquire() as conn:
-        rows = await repo.list_rfqs(
-            conn, visible=visible, args=args, status=status, buyer_id=buyer_id, after=keyset, limit=limit + 1
-        )
-    page = rows[:limit]
-    return RfqPage(
-        rfqs=page,
-        cursors=[encode_cursor([r.created_at.isoformat(), str(r.id)]) for r in page],
-        has_next_page=len(rows) > limit,
+        rows = await repo.list_rfqs(conn, search=search, after=keyset, limit=limit + 1)
+
+    async def total_count() -> int:
+        async with pool.acquire() as conn:
+            return await repo.count_rfqs(conn, search=search)
+
+    return page_of(
+        rows,
+        limit=limit,
+        cursor_key=lambda r: [r.created_at.isoformat(), str(r.id)],
+        total_count=total_count,
     )
-
-
-async def rfqs_by_ids(pool: Pool, ids: list[UUID]) -> list[repo.Rfq]:
-    """RFQs by id, unchecked: for loaders behind a field whose parent was already scoped."""
-    async with pool.acquire() as conn:
-        return await repo.rfqs_by_ids(conn, ids=ids)
-
-
-async def lines_by_rfq_ids(pool: Pool, rfq_ids: list[UUID]) -> list[repo.RfqLine]:
-    """Lines of already visible RFQs, by RFQ then position."""
-    async with pool.acquire() as conn:
-        return await repo.lines_by_rfq_ids(conn, rfq_ids=rfq_ids)
-
-
-async def operations_by_line_ids(pool: Pool, line_ids: list[UUID]) -> list[repo.RfqOperation]:
-    """Operations of already visible lines, by line then routing position."""
-    async with pool.acquire() as conn:
-        return await repo.operations_by_line_ids(conn, line_ids=line_ids)
 
 
 __all__ = [
@@ -497,7 +463,6 @@ __all__ = [
     "LineInput",
     "OperationInput",
     "RfqInput",
-    "RfqPage",
     "cancel_rfq",
     "get_rfq",
     "list_rfqs",

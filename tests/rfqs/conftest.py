@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from server import db
-from tests.conftest import Caller, GraphQLClient
+from tests.conftest import Caller, GraphQLClient, jst_today
 
 RFQ_FIELDS = """
   id title currency incoterm destinationCountry dueDate bidDeadline ndaRequired discloseBuyer status
@@ -27,7 +27,7 @@ mutation($input: RfqSubmitInput!) {{
 
 
 def days(n: int) -> str:
-    return (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=n)).isoformat()
+    return (jst_today() + dt.timedelta(days=n)).isoformat()
 
 
 SHAFT = {

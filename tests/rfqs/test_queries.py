@@ -174,7 +174,9 @@ async def test_buyer_filter(
     buyer_id = me["data"]["me"]["buyer"]["id"]
     assert await listed_ids(gql, coordinator, filter={"buyerId": buyer_id}) == [mine]
     assert await listed_ids(gql, other_buyer, filter={"buyerId": buyer_id}) == []
-    assert await listed_ids(gql, coordinator, filter={"buyerId": "garbage"}) == []
+    # a malformed id names nothing: NOT_FOUND, like every id argument (schema/ids.py)
+    body = await gql(RFQS, {"filter": {"buyerId": "garbage"}}, token=coordinator.token)
+    assert error_code(body) == "NOT_FOUND"
 
 
 async def test_bad_page_arguments_are_coded_errors(gql: GraphQLClient, buyer: Caller) -> None:

@@ -13,7 +13,7 @@ import pytest
 from server import db
 from server.errors import ErrorCode, ValidationFailed
 from server.rfqs import service
-from tests.conftest import Caller, GraphQLClient, error_code, make_buyer
+from tests.conftest import Caller, GraphQLClient, error_code, jst_today, make_buyer
 from tests.rfqs.conftest import BRACKET, SHAFT, days, row_counts, submit
 
 
@@ -243,7 +243,7 @@ async def test_without_a_key_every_submit_is_new(gql: GraphQLClient, buyer: Call
 
 
 def _service_input(title: str = "Gearbox parts") -> service.RfqInput:
-    today = dt.datetime.now(dt.UTC).date()
+    today = jst_today()
     return service.RfqInput(
         title=title,
         incoterm="DAP",
@@ -268,7 +268,10 @@ async def test_concurrent_submits_with_one_key_store_one_rfq(pool: db.Pool, buye
     data = _service_input()
     # when
     results = await asyncio.gather(
-        *(service.submit_rfq(pool, buyer.principal, data, idempotency_key="race") for _ in range(4))
+        *(
+            service.submit_rfq(pool, buyer.principal, data, today=jst_today(), idempotency_key="race")
+            for _ in range(4)
+        )
     )
     # then
     assert len({r.id for r in results}) == 1
@@ -277,8 +280,12 @@ async def test_concurrent_submits_with_one_key_store_one_rfq(pool: db.Pool, buye
 
 async def test_concurrent_submits_with_one_key_and_different_inputs(pool: db.Pool, buyer: Caller) -> None:
     results = await asyncio.gather(
-        service.submit_rfq(pool, buyer.principal, _service_input("A"), idempotency_key="race"),
-        service.submit_rfq(pool, buyer.principal, _service_input("B"), idempotency_key="race"),
+        service.submit_rfq(
+            pool, buyer.principal, _service_input("A"), today=jst_today(), idempotency_key="race"
+        ),
+        service.submit_rfq(
+            pool, buyer.principal, _service_input("B"), today=jst_today(), idempotency_key="race"
+        ),
         return_exceptions=True,
     )
     stored = [r for r in results if not isinstance(r, BaseException)]
@@ -292,5 +299,5 @@ async def test_concurrent_submits_with_one_key_and_different_inputs(pool: db.Poo
 async def test_seeder_can_call_the_service(pool: db.Pool, coordinator: Caller) -> None:
     # The demo seeder submits through the same service with plain dataclasses.
     buyer = await make_buyer(pool, coordinator, "Lion City Instruments", "SG")
-    rfq = await service.submit_rfq(pool, buyer.principal, _service_input())
+    rfq = await service.submit_rfq(pool, buyer.principal, _service_input(), today=jst_today())
     assert (rfq.currency, rfq.status) == ("SGD", "open")

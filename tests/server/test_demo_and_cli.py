@@ -15,7 +15,7 @@ from server.auth.principal import Principal, Role
 from server.auth.service import principal_from_token
 from server.demo import seed_demo
 from server.demo.seed import DEMO_BUYERS
-from tests.conftest import GraphQLClient, TestDatabase
+from tests.conftest import GraphQLClient, TestDatabase, utc_now
 
 OTA_FIVE_AXIS = """
 { factories(filter: {cluster: "Ota", processCode: "five_axis_machining"}, first: 100) {
@@ -95,7 +95,7 @@ def test_cli_creates_coordinator_and_buyer_whose_key_works(
     async def principal() -> Principal:
         pool = await db.create_pool(database.dsn)
         try:
-            return await principal_from_token(pool, f"Bearer {secret}")
+            return await principal_from_token(pool, f"Bearer {secret}", now=utc_now())
         finally:
             await pool.close()
 
