@@ -6,6 +6,7 @@ Each check appends to an error list instead of raising, so that one call reports
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from uuid import UUID
 
 import pycountry
@@ -71,12 +72,18 @@ def check_range(
         return
     if (low is not None and value < low) or (high is not None and value > high):
         if low is not None and high is not None:
-            bounds = f"between {low:g} and {high:g}"
+            bounds = f"between {plain_number(low)} and {plain_number(high)}"
         elif low is not None:
-            bounds = f"at least {low:g}"
+            bounds = f"at least {plain_number(low)}"
         else:
-            bounds = f"at most {high:g}"
+            bounds = f"at most {plain_number(high)}"
         errors.add(field, ErrorCode.OUT_OF_RANGE, f"{field} must be {bounds}.")
+
+
+def plain_number(value: float | int | Decimal) -> str:
+    """A number as people write it in a message: ``1000000``, ``0.001``, ``12.5`` (never ``1e+06``)."""
+    text = format(Decimal(str(value)).normalize(), "f")
+    return text
 
 
 def clean_country(errors: Errors, field: str, value: str) -> str:
