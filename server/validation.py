@@ -75,8 +75,10 @@ def check_range(
             bounds = f"between {plain_number(low)} and {plain_number(high)}"
         elif low is not None:
             bounds = f"at least {plain_number(low)}"
-        else:
+        elif high is not None:
             bounds = f"at most {plain_number(high)}"
+        else:  # unreachable: some bound was crossed
+            return
         errors.add(field, ErrorCode.OUT_OF_RANGE, f"{field} must be {bounds}.")
 
 
