@@ -51,6 +51,11 @@ class Context:
             self._loaders[load] = existing
         return cast(DataLoader[K, V], existing)
 
+    def client_address(self) -> str | None:
+        """The peer address of the HTTP connection (the login throttle counts failures per address)."""
+        client = self.request.client if self.request is not None else None
+        return client.host if client is not None else None
+
     def today(self) -> dt.date:
         """Today in Japan, by the request's clock (see :mod:`server.clock`)."""
         return clocks.today(self.clock)

@@ -43,7 +43,10 @@ class MachikobaGraphQL(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         pool: db.Pool = self.state["pool"]
         principal = await principal_from_token(
-            pool, request.headers.get("authorization"), now=self.clock.now()
+            pool,
+            request.headers.get("authorization"),
+            now=self.clock.now(),
+            sessions=self.settings.session_policy,
         )
         return Context(
             request=request if isinstance(request, Request) else None,

@@ -98,6 +98,19 @@ class NotFound(ServiceError):
     default_message = "Not found."
 
 
+class RateLimited(ServiceError):
+    code = "RATE_LIMITED"
+    description = "Too many attempts; `extensions.retryAfter` says how many seconds to wait."
+    default_message = "Too many attempts; wait before trying again."
+
+    def __init__(self, message: str | None = None, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+    def extensions(self) -> dict[str, object]:
+        return {"code": self.code, "retryAfter": self.retry_after_s}
+
+
 class ValidationFailed(ServiceError):
     """Raised by a service with every problem it found in the input; nothing was written."""
 
@@ -118,7 +131,13 @@ class ValidationFailed(ServiceError):
         }
 
 
-SERVICE_ERRORS: tuple[type[ServiceError], ...] = (Unauthenticated, Forbidden, NotFound, ValidationFailed)
+SERVICE_ERRORS: tuple[type[ServiceError], ...] = (
+    Unauthenticated,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    ValidationFailed,
+)
 """Every ``extensions.code`` a client may meet, besides ``INTERNAL_SERVER_ERROR``."""
 
 

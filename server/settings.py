@@ -22,6 +22,16 @@ def _default_data_dir() -> Path:
 
 
 @dataclass(frozen=True)
+class SessionPolicy:
+    """A session ends ``ttl`` after sign-in, or after ``idle`` without use; a person holds at most
+    ``per_user`` sessions (signing in once more ends the oldest)."""
+
+    ttl: dt.timedelta = dt.timedelta(days=14)
+    idle: dt.timedelta = dt.timedelta(hours=72)
+    per_user: int = 10
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything the service reads from its environment.
 
@@ -35,11 +45,17 @@ class Settings:
     port: int = 8000
     cors_origins: tuple[str, ...] = ("http://localhost:5173", "http://127.0.0.1:5173")
     session_ttl_hours: int = 24 * 14
+    session_idle_hours: int = 72
+    sessions_per_user: int = 10
 
     @property
-    def session_ttl(self) -> dt.timedelta:
-        """How long a session token stays valid after sign-in."""
-        return dt.timedelta(hours=self.session_ttl_hours)
+    def session_policy(self) -> SessionPolicy:
+        """How long sessions last and how many a person may hold."""
+        return SessionPolicy(
+            ttl=dt.timedelta(hours=self.session_ttl_hours),
+            idle=dt.timedelta(hours=self.session_idle_hours),
+            per_user=self.sessions_per_user,
+        )
 
     @property
     def is_dev(self) -> bool:
@@ -61,13 +77,6 @@ class Settings:
             tuple(o.strip() for o in env.get("MACHIKOBA_CORS_ORIGINS", "").split(",") if o.strip())
             or cls.cors_origins
         )
-        ttl_text = env.get("MACHIKOBA_SESSION_TTL_HOURS", str(cls.session_ttl_hours))
-        try:
-            session_ttl_hours = int(ttl_text)
-        except ValueError as exc:
-            raise SettingsError(f"MACHIKOBA_SESSION_TTL_HOURS must be an integer, not {ttl_text!r}") from exc
-        if session_ttl_hours < 1:
-            raise SettingsError("MACHIKOBA_SESSION_TTL_HOURS must be at least 1")
         data_dir = env.get("MACHIKOBA_DATA_DIR")
         return cls(
             database_url=env.get("DATABASE_URL") or None,
@@ -76,5 +85,21 @@ class Settings:
             host=env.get("MACHIKOBA_HOST", "127.0.0.1"),
             port=port,
             cors_origins=origins,
-            session_ttl_hours=session_ttl_hours,
+            session_ttl_hours=_positive_int(env, "MACHIKOBA_SESSION_TTL_HOURS", cls.session_ttl_hours),
+            session_idle_hours=_positive_int(env, "MACHIKOBA_SESSION_IDLE_HOURS", cls.session_idle_hours),
+            sessions_per_user=_positive_int(env, "MACHIKOBA_SESSIONS_PER_USER", cls.sessions_per_user),
         )
+
+
+def _positive_int(env: dict[str, str], name: str, default: int) -> int:
+    """``env[name]`` as an integer of at least 1, or ``default`` when unset."""
+    text = env.get(name)
+    if text is None or not text.strip():
+        return default
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer, not {text!r}") from exc
+    if value < 1:
+        raise SettingsError(f"{name} must be at least 1, not {value}")
+    return value

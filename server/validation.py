@@ -59,7 +59,7 @@ def clean_text(
 def clean_email(errors: Errors, field: str, value: str) -> str:
     """The address in lower case; INVALID when it does not look like an email address."""
     email = value.strip().lower()
-    if len(email) > 254 or not _EMAIL.match(email):
+    if len(email) > 254 or not email.isprintable() or not is_storable(email) or not _EMAIL.match(email):
         errors.add(field, ErrorCode.INVALID, "Enter a valid email address.")
     return email
 

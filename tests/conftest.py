@@ -25,11 +25,10 @@ from server.app import create_app
 from server.auth import service as auth_service
 from server.auth.principal import Principal, Role
 from server.migrate import migrate
-from server.settings import Settings
+from server.settings import SessionPolicy, Settings
 
 TEMPLATE_DB = "machikoba_test_template"
 PASSWORD = "correct horse battery"
-SESSION_TTL = dt.timedelta(days=14)
 
 
 def utc_now() -> dt.datetime:
@@ -195,7 +194,7 @@ class Caller:
 async def _sign_in(pool: db.Pool, email: str) -> Caller:
     anonymous = Principal(Role.ANONYMOUS)
     signed = await auth_service.log_in(
-        pool, anonymous, email=email, password=PASSWORD, now=utc_now(), session_ttl=SESSION_TTL
+        pool, anonymous, email=email, password=PASSWORD, now=utc_now(), sessions=SessionPolicy()
     )
     principal = await auth_service.principal_from_token(pool, f"Bearer {signed.token}", now=utc_now())
     return Caller(signed.token, principal)
@@ -219,7 +218,7 @@ async def make_factory_owner(pool: db.Pool, email: str) -> Caller:
         password=PASSWORD,
         display_name=email.split("@")[0],
         now=utc_now(),
-        session_ttl=SESSION_TTL,
+        sessions=SessionPolicy(),
     )
     principal = await auth_service.principal_from_token(pool, f"Bearer {signed.token}", now=utc_now())
     return Caller(signed.token, principal)

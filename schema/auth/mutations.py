@@ -67,6 +67,11 @@ class ApiKeyCreateInput:
     buyer_id: strawberry.ID | None = strawberry.field(
         default=None, description="The buyer; a buyer omits it (its own), a coordinator gives it."
     )
+    expires_at: dt.datetime | None = strawberry.field(
+        default=None,
+        description="When the key stops working by itself (optional). A key created with a key that "
+        "expires may not outlive it, and inherits its expiry when this is omitted.",
+    )
 
 
 @strawberry.type(description="Result of creating an API key.")
@@ -98,7 +103,8 @@ class AuthMutation:
                 password=input.password,
                 display_name=input.display_name,
                 now=info.context.clock.now(),
-                session_ttl=info.context.settings.session_ttl,
+                sessions=info.context.settings.session_policy,
+                client_address=info.context.client_address(),
             )
         )
         if signed is None:
@@ -120,7 +126,8 @@ class AuthMutation:
                 email=input.email,
                 password=input.password,
                 now=info.context.clock.now(),
-                session_ttl=info.context.settings.session_ttl,
+                sessions=info.context.settings.session_policy,
+                client_address=info.context.client_address(),
             )
         )
         if signed is None:
@@ -176,7 +183,12 @@ class AuthMutation:
         buyer_id = parse_optional_id(input.buyer_id, kind="buyer")
         issued, errors = await attempt(
             service.create_api_key(
-                info.context.pool, info.context.principal, buyer_id=buyer_id, name=input.name
+                info.context.pool,
+                info.context.principal,
+                buyer_id=buyer_id,
+                name=input.name,
+                now=info.context.clock.now(),
+                expires_at=input.expires_at,
             )
         )
         if issued is None:
@@ -191,6 +203,8 @@ class AuthMutation:
     ) -> ApiKeyRevokePayload:
         key_id = parse_id(id, kind="API key")
         key, errors = await attempt(
-            service.revoke_api_key(info.context.pool, info.context.principal, api_key_id=key_id)
+            service.revoke_api_key(
+                info.context.pool, info.context.principal, api_key_id=key_id, now=info.context.clock.now()
+            )
         )
         return ApiKeyRevokePayload(api_key=ApiKey.from_row(key) if key else None, errors=errors)

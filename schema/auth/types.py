@@ -63,6 +63,14 @@ class ApiKey:
     created_at: dt.datetime = strawberry.field(description="When it was created.")
     last_used_at: dt.datetime | None = strawberry.field(description="Last use, to the minute.")
     revoked_at: dt.datetime | None = strawberry.field(description="When it was revoked, if it was.")
+    expires_at: dt.datetime | None = strawberry.field(
+        description="When it stops working by itself; null: when revoked. A key created with another key "
+        "expires no later than that key."
+    )
+    parent_id: strawberry.ID | None = strawberry.field(
+        description="The key this one was created with (revoking that one revokes this one too); null when "
+        "a coordinator created it."
+    )
 
     @classmethod
     def from_row(cls, row: repo.ApiKey) -> ApiKey:
@@ -74,6 +82,8 @@ class ApiKey:
             created_at=row.created_at,
             last_used_at=row.last_used_at,
             revoked_at=row.revoked_at,
+            expires_at=row.expires_at,
+            parent_id=strawberry.ID(str(row.parent_id)) if row.parent_id else None,
         )
 
 

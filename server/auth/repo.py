@@ -40,6 +40,8 @@ class ApiKey:
     created_at: dt.datetime
     last_used_at: dt.datetime | None
     revoked_at: dt.datetime | None
+    expires_at: dt.datetime | None
+    parent_id: UUID | None  # the key that created this one, if a key did
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,7 @@ class SessionPrincipalRow:
     role: str
     expires_at: dt.datetime
     revoked_at: dt.datetime | None
+    last_seen_at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class ApiKeyPrincipalRow:
     api_key_id: UUID
     buyer_id: UUID
     revoked_at: dt.datetime | None
+    expires_at: dt.datetime | None
 
 
 _USER_COLUMNS = "id, email, password_hash, role, display_name, organisation_id, created_at"
@@ -63,7 +67,10 @@ _BUYER_SELECT = """
     SELECT b.id, b.organisation_id, o.name, b.country, b.currency, b.contact_email, b.created_at
     FROM buyers b JOIN organisations o ON o.id = b.organisation_id
 """
-_API_KEY_COLUMNS = "id, buyer_id, name, prefix, created_at, last_used_at, revoked_at"
+_API_KEY_COLUMNS = (
+    "id, buyer_id, name, prefix, created_at, last_used_at, revoked_at, expires_at,"
+    " created_by_api_key_id AS parent_id"
+)
 
 
 async def create_organisation(conn: Connection, *, kind: str, name: str) -> UUID:
@@ -108,15 +115,58 @@ async def users_by_ids(conn: Connection, *, ids: list[UUID]) -> list[User]:
 
 
 async def create_session(
-    conn: Connection, *, user_id: UUID, token_hash: bytes, expires_at: dt.datetime
+    conn: Connection, *, user_id: UUID, token_hash: bytes, expires_at: dt.datetime, now: dt.datetime
 ) -> UUID:
     session_id: UUID = await conn.fetchval(
-        "INSERT INTO auth_sessions (user_id, token_hash, expires_at) VALUES ($1, $2, $3) RETURNING id",
+        """
+        INSERT INTO auth_sessions (user_id, token_hash, created_at, last_seen_at, expires_at)
+        VALUES ($1, $2, $3, $3, $4) RETURNING id
+        """,
         user_id,
         token_hash,
+        now,
         expires_at,
     )
     return session_id
+
+
+async def end_sessions_beyond(conn: Connection, *, user_id: UUID, keep: int, now: dt.datetime) -> None:
+    """Revoke a person's live sessions except the ``keep`` newest."""
+    await conn.execute(
+        """
+        UPDATE auth_sessions SET revoked_at = $3
+        WHERE id IN (
+            SELECT id FROM auth_sessions
+            WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $3
+            ORDER BY created_at DESC, id DESC
+            OFFSET $2
+        )
+        """,
+        user_id,
+        keep,
+        now,
+    )
+
+
+async def delete_dead_sessions(
+    conn: Connection, *, user_id: UUID | None, now: dt.datetime, idle: dt.timedelta
+) -> int:
+    """Delete ended sessions (expired, idle past ``idle``, or revoked) of one person, or of everyone."""
+    status: str = await conn.execute(
+        """
+        DELETE FROM auth_sessions
+        WHERE ($1::uuid IS NULL OR user_id = $1)
+          AND (expires_at <= $2 OR last_seen_at <= $2::timestamptz - $3::interval OR revoked_at IS NOT NULL)
+        """,
+        user_id,
+        now,
+        idle,
+    )
+    return int(status.split()[-1])
+
+
+async def touch_session(conn: Connection, *, session_id: UUID, now: dt.datetime) -> None:
+    await conn.execute("UPDATE auth_sessions SET last_seen_at = $2 WHERE id = $1", session_id, now)
 
 
 async def revoke_session(conn: Connection, *, session_id: UUID) -> None:
@@ -128,7 +178,7 @@ async def revoke_session(conn: Connection, *, session_id: UUID) -> None:
 async def session_principal(conn: Connection, *, token_hash: bytes) -> SessionPrincipalRow | None:
     row = await conn.fetchrow(
         """
-        SELECT s.id AS session_id, s.user_id, u.role, s.expires_at, s.revoked_at
+        SELECT s.id AS session_id, s.user_id, u.role, s.expires_at, s.revoked_at, s.last_seen_at
         FROM auth_sessions s JOIN users u ON u.id = s.user_id
         WHERE s.token_hash = $1
         """,
@@ -139,7 +189,8 @@ async def session_principal(conn: Connection, *, token_hash: bytes) -> SessionPr
 
 async def api_key_principal(conn: Connection, *, key_hash: bytes) -> ApiKeyPrincipalRow | None:
     row = await conn.fetchrow(
-        "SELECT id AS api_key_id, buyer_id, revoked_at FROM api_keys WHERE key_hash = $1", key_hash
+        "SELECT id AS api_key_id, buyer_id, revoked_at, expires_at FROM api_keys WHERE key_hash = $1",
+        key_hash,
     )
     return ApiKeyPrincipalRow(**dict(row)) if row else None
 
@@ -203,11 +254,13 @@ async def create_api_key(
     key_hash: bytes,
     created_by_user_id: UUID | None,
     created_by_api_key_id: UUID | None,
+    expires_at: dt.datetime | None,
 ) -> ApiKey:
     row = await conn.fetchrow(
         f"""
-        INSERT INTO api_keys (buyer_id, name, prefix, key_hash, created_by_user_id, created_by_api_key_id)
-        VALUES ($1, $2, $3, $4, $5, $6) RETURNING {_API_KEY_COLUMNS}
+        INSERT INTO api_keys (buyer_id, name, prefix, key_hash, created_by_user_id, created_by_api_key_id,
+                              expires_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {_API_KEY_COLUMNS}
         """,
         buyer_id,
         name,
@@ -215,6 +268,7 @@ async def create_api_key(
         key_hash,
         created_by_user_id,
         created_by_api_key_id,
+        expires_at,
     )
     assert row is not None
     return ApiKey(**dict(row))
@@ -233,13 +287,31 @@ async def api_keys_by_buyer_ids(conn: Connection, *, buyer_ids: list[UUID]) -> l
     return [ApiKey(**dict(r)) for r in rows]
 
 
-async def revoke_api_key(conn: Connection, *, api_key_id: UUID) -> ApiKey:
-    row = await conn.fetchrow(
-        f"""
-        UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = $1
-        RETURNING {_API_KEY_COLUMNS}
-        """,
-        api_key_id,
+_KEY_AND_DESCENDANTS = """
+    WITH RECURSIVE lineage AS (
+        SELECT id FROM api_keys WHERE id = $1
+        UNION
+        SELECT k.id FROM api_keys k JOIN lineage l ON k.created_by_api_key_id = l.id
     )
-    assert row is not None
-    return ApiKey(**dict(row))
+"""
+
+
+async def revoke_api_key(conn: Connection, *, api_key_id: UUID, now: dt.datetime) -> ApiKey:
+    """Revoke a key and every key created from it, directly or through others (they cannot outlive it)."""
+    await conn.execute(
+        _KEY_AND_DESCENDANTS
+        + "UPDATE api_keys SET revoked_at = $2 WHERE id IN (SELECT id FROM lineage) AND revoked_at IS NULL",
+        api_key_id,
+        now,
+    )
+    key = await api_key_by_id(conn, api_key_id=api_key_id)
+    assert key is not None
+    return key
+
+
+async def is_same_or_descendant(conn: Connection, *, ancestor_id: UUID, api_key_id: UUID) -> bool:
+    """Whether ``api_key_id`` is ``ancestor_id`` or was created from it (directly or through other keys)."""
+    found: bool = await conn.fetchval(
+        _KEY_AND_DESCENDANTS + "SELECT EXISTS (SELECT 1 FROM lineage WHERE id = $2)", ancestor_id, api_key_id
+    )
+    return found

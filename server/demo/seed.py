@@ -131,6 +131,7 @@ async def _insert_buyers(conn: Connection) -> list[Principal]:
             key_hash=token_hash(secret),
             created_by_user_id=None,
             created_by_api_key_id=None,
+            expires_at=None,
         )
         principals.append(Principal(Role.BUYER, buyer_id=buyer_id, api_key_id=key.id))
     return principals
