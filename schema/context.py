@@ -14,6 +14,7 @@ from strawberry.types import Info as StrawberryInfo
 from server import clock as clocks
 from server.auth.principal import Principal
 from server.db import Pool
+from server.errors import RateLimited
 from server.settings import Settings
 
 K = TypeVar("K")
@@ -32,6 +33,7 @@ class Context:
     settings: Settings
     principal: Principal
     clock: clocks.Clock = clocks.SYSTEM_CLOCK
+    _sign_in_attempted: bool = False
     _loaders: dict[Any, DataLoader[Any, Any]] = field(default_factory=dict)
 
     def loader(self, load: BatchLoad[K, V]) -> DataLoader[K, V]:
@@ -50,6 +52,12 @@ class Context:
             existing = DataLoader(load_fn=batch)
             self._loaders[load] = existing
         return cast(DataLoader[K, V], existing)
+
+    def claim_sign_in(self) -> None:
+        """Allow one password check per request: aliases must not turn one request into a brute force."""
+        if self._sign_in_attempted:
+            raise RateLimited("Only one sign-in or sign-up per request.", retry_after_s=0)
+        self._sign_in_attempted = True
 
     def client_address(self) -> str | None:
         """The peer address of the HTTP connection (the login throttle counts failures per address)."""

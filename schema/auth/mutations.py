@@ -95,6 +95,7 @@ class AuthMutation:
         info: Info,
         input: Annotated[AccountSignUpInput, strawberry.argument(description="The input; see its fields.")],
     ) -> AccountSessionPayload:
+        info.context.claim_sign_in()
         signed, errors = await attempt(
             service.sign_up_factory_owner(
                 info.context.pool,
@@ -119,6 +120,7 @@ class AuthMutation:
         info: Info,
         input: Annotated[AccountLogInInput, strawberry.argument(description="The input; see its fields.")],
     ) -> AccountSessionPayload:
+        info.context.claim_sign_in()
         signed, errors = await attempt(
             service.log_in(
                 info.context.pool,

@@ -72,6 +72,13 @@ def may_see_buyer(principal: Principal, rfq: Rfq) -> bool:
     return may_manage_rfq(principal, rfq) or rfq.disclose_buyer
 
 
+def may_filter_by_buyer(principal: Principal) -> bool:
+    """Listing RFQs by buyer: coordinators, and buyers (who see only their own anyway). Never factory owners:
+    a buyer id read from one disclosed RFQ must not find that buyer's undisclosed ones. The answer does not
+    depend on the id given, so neither the result, the error nor its timing says anything about it."""
+    return principal.is_coordinator or principal.is_buyer
+
+
 def may_see_target_price(principal: Principal, rfq: Rfq) -> bool:
     """Target unit prices are the buyer's negotiating position: the owning buyer and coordinators only."""
     return may_manage_rfq(principal, rfq)
@@ -82,6 +89,7 @@ __all__ = [
     "OpenRfqsMatchingOwner",
     "RfqScope",
     "RfqsOfBuyer",
+    "may_filter_by_buyer",
     "may_manage_rfq",
     "may_see_buyer",
     "may_see_target_price",

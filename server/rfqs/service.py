@@ -19,7 +19,7 @@ from uuid import UUID
 
 from server.auth.principal import Principal, Role
 from server.db import Connection, Pool, transaction
-from server.errors import ErrorCode, NotFound, ValidationFailed, fail
+from server.errors import ErrorCode, Forbidden, NotFound, ValidationFailed, fail
 from server.factories import repo as catalogue
 from server.factories.service import accepts
 from server.pagination import Page, decode_cursor, page_of, page_size
@@ -438,6 +438,8 @@ async def list_rfqs(
 ) -> Page[repo.Rfq]:
     """The RFQs the caller may see, newest first, one keyset page at a time."""
     scope = rules.visible_rfqs(principal)
+    if buyer_id is not None and not rules.may_filter_by_buyer(principal):
+        raise Forbidden("Only buyers and coordinators may list RFQs by buyer.")
     limit = page_size(first)
     if status is not None and status not in STATUSES:
         raise fail("filter.status", ErrorCode.INVALID, f"Use one of: {', '.join(STATUSES)}.")
