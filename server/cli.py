@@ -24,7 +24,7 @@ T = TypeVar("T")
 async def _with_pool(settings: Settings, work: Callable[[db.Pool], Awaitable[T]]) -> T:
     """Migrate the database, then run ``work`` with a pool: every command starts from any empty data dir."""
     dsn = db.resolve_dsn(settings)
-    pool = await db.create_pool(dsn, min_size=1, max_size=4)
+    pool = await db.open_pool(dsn, min_size=1, max_size=4)
     try:
         async with pool.acquire() as conn:
             applied = await migrate(conn)
@@ -42,9 +42,9 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     host = args.host or settings.host
     port = args.port or settings.port
-    if settings.database_url is None:
-        # Start the embedded server (and migrate) before uvicorn, so the URL printed below already works.
-        asyncio.run(_with_pool(settings, _noop))
+    # Connect and migrate before uvicorn: a bad DATABASE_URL is then one line here, not a traceback from the
+    # app's lifespan, and with the embedded server the URL printed below already works.
+    asyncio.run(_with_pool(settings, _noop))
     print(
         f"machikoba: GraphQL at http://{host}:{port}/graphql"
         + (" (GraphiQL in the browser)" if settings.is_dev else ""),
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         code: int = args.run(settings, args)
         return code
-    except (SettingsError, MigrationError) as exc:
+    except (SettingsError, MigrationError, db.DatabaseUnavailable) as exc:
         print(f"machikoba: {exc}", file=sys.stderr)
         return 2
     except ValidationFailed as exc:
