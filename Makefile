@@ -47,8 +47,11 @@ schema-check: install
 	$(BIN)/machikoba export-schema -o "$$generated" >/dev/null && \
 	{ diff -u schema.graphql "$$generated" || { echo "schema.graphql is stale: run 'make schema'"; exit 1; }; }
 
+# A private base temp dir: pytest's shared default (/tmp/pytest-of-USER) keeps only the three newest runs, so
+# another checkout's run starting meanwhile deletes this run's directories, the test PostgreSQL's included.
 pytest: install
-	$(BIN)/pytest
+	@basetemp=$$(mktemp -d) && trap 'rm -rf "$$basetemp"' EXIT && \
+	echo "$(BIN)/pytest --basetemp=$$basetemp" && $(BIN)/pytest --basetemp="$$basetemp"
 
 schema: install
 	$(BIN)/machikoba export-schema -o schema.graphql
