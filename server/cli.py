@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import logging
 import sys
+import time
 import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -21,11 +22,28 @@ from server.settings import Settings, SettingsError
 T = TypeVar("T")
 
 
-async def _with_pool(settings: Settings, work: Callable[[db.Pool], Awaitable[T]]) -> T:
-    """Migrate the database, then run ``work`` with a pool: every command starts from any empty data dir."""
+def _say(step: str) -> None:
+    """Progress for a person waiting: on stderr, so stdout keeps only the command's result."""
+    print(f"machikoba: {step}", file=sys.stderr, flush=True)
+
+
+async def _with_pool(
+    settings: Settings,
+    work: Callable[[db.Pool], Awaitable[T]],
+    progress: Callable[[str], None] | None = None,
+) -> T:
+    """Migrate the database, then run ``work`` with a pool: every command starts from any empty data dir.
+
+    ``progress`` is told each step (starting the database, migrating) for commands that may take a while.
+    """
+    report = progress or (lambda _: None)
+    if settings.database_url is None:
+        # initdb on the first run takes seconds: say so before it starts.
+        report(f"starting the embedded PostgreSQL in {settings.data_dir / 'pg'}")
     dsn = db.resolve_dsn(settings)
-    pool = await db.create_pool(dsn, min_size=1, max_size=4)
+    pool = await db.open_pool(dsn, min_size=1, max_size=4)
     try:
+        report("migrating the database")
         async with pool.acquire() as conn:
             applied = await migrate(conn)
         for name in applied:
@@ -42,9 +60,9 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     host = args.host or settings.host
     port = args.port or settings.port
-    if settings.database_url is None:
-        # Start the embedded server (and migrate) before uvicorn, so the URL printed below already works.
-        asyncio.run(_with_pool(settings, _noop))
+    # Connect and migrate before uvicorn: a bad DATABASE_URL is then one line here, not a traceback from the
+    # app's lifespan, and with the embedded server the URL printed below already works.
+    asyncio.run(_with_pool(settings, _noop, progress=_say))
     print(
         f"machikoba: GraphQL at http://{host}:{port}/graphql"
         + (" (GraphiQL in the browser)" if settings.is_dev else ""),
@@ -74,7 +92,14 @@ def _cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     from server.demo import seed_demo
 
-    summary = asyncio.run(_with_pool(settings, seed_demo))
+    started = time.monotonic()
+
+    async def work(pool: db.Pool) -> str:
+        _say("loading the demo data")
+        return await seed_demo(pool, progress=_say)
+
+    summary = asyncio.run(_with_pool(settings, work, progress=_say))
+    _say(f"done in {time.monotonic() - started:.1f} s")
     print(summary)
     return 0
 
@@ -184,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings.from_env()
         code: int = args.run(settings, args)
         return code
-    except (SettingsError, MigrationError) as exc:
+    except (SettingsError, MigrationError, db.DatabaseUnavailable) as exc:
         print(f"machikoba: {exc}", file=sys.stderr)
         return 2
     except ValidationFailed as exc:

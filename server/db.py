@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -88,6 +89,64 @@ async def create_pool(
     pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=init, **kwargs)
     assert pool is not None
     return pool
+
+
+class DatabaseUnavailable(Exception):
+    """``DATABASE_URL`` names a database that cannot be used; the message says why and what to do."""
+
+
+# What a person can change, said once at the end of every message.
+_UNSET_HINT = "or unset DATABASE_URL to use the embedded PostgreSQL"
+
+
+def explain_connect_failure(exc: BaseException, dsn: str) -> str | None:
+    """One line saying what is wrong with ``dsn`` and how to fix it, or None when ``exc`` is not a failure
+    to connect (then it is a bug, and its traceback is worth more than a sentence)."""
+    where = _host_and_port(dsn)
+    # asyncpg's invalid-DSN error is a ValueError; a port above 65535 surfaces as OverflowError.
+    if isinstance(exc, ValueError | OverflowError):
+        return (
+            f"DATABASE_URL is not a usable PostgreSQL URL ({exc}): write it as "
+            f"postgresql://USER:PASSWORD@HOST:PORT/DATABASE, {_UNSET_HINT}"
+        )
+    if isinstance(exc, asyncpg.InvalidCatalogNameError):
+        return f"{exc} on {where}: create it (createdb), or fix the database name in DATABASE_URL"
+    if isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError):
+        # 28xxx: wrong password, unknown role, or no pg_hba.conf entry for this client.
+        return f"PostgreSQL at {where} refused the login ({exc}): fix the user or password in DATABASE_URL"
+    if isinstance(exc, asyncpg.CannotConnectNowError | asyncpg.TooManyConnectionsError):
+        return f"PostgreSQL at {where} cannot take a connection now ({exc}): try again in a moment"
+    if isinstance(exc, OSError):  # refused, unknown host, timed out (TimeoutError is an OSError)
+        # asyncio words a refusal as "Connect call failed (address)": name the cause instead.
+        refused = isinstance(exc, ConnectionRefusedError)
+        reason = "connection refused" if refused else exc.strerror or str(exc) or type(exc).__name__
+        return (
+            f"cannot reach PostgreSQL at {where} ({reason}): start it, or fix the host and port in "
+            f"DATABASE_URL, {_UNSET_HINT}"
+        )
+    return None
+
+
+def _host_and_port(dsn: str) -> str:
+    """``host:port`` of a DSN for messages: never the password, which a DSN may carry."""
+    try:
+        parts = urlsplit(dsn)
+        # A Unix socket directory comes as ?host=/path (libpq's form), which asyncpg accepts too.
+        host = parts.hostname or parse_qs(parts.query).get("host", ["localhost"])[0]
+        return f"{host}:{parts.port or 5432}"
+    except ValueError:
+        return "the address in DATABASE_URL"
+
+
+async def open_pool(dsn: str, **kwargs: Any) -> Pool:
+    """``create_pool`` for commands run by a person: a failure to connect becomes ``DatabaseUnavailable``."""
+    try:
+        return await create_pool(dsn, **kwargs)
+    except Exception as exc:
+        problem = explain_connect_failure(exc, dsn)
+        if problem is None:
+            raise
+        raise DatabaseUnavailable(problem) from exc
 
 
 @contextlib.asynccontextmanager

@@ -196,7 +196,7 @@ class Factory:
     id: strawberry.ID = strawberry.field(description="Stable identifier.")
     name_ja: str = strawberry.field(description="Name in Japanese.")
     name_en: str = strawberry.field(description="Name in English; the registry is sorted by it.")
-    city: str = strawberry.field(description="City or ward, e.g. `Ota-ku`.")
+    city: str = strawberry.field(description="City or ward in Japanese, e.g. `大田区` or `東大阪市`.")
     cluster: str | None = strawberry.field(
         description="Industrial cluster it belongs to, e.g. `Ota`, `Higashiosaka`, `Tsubame-Sanjo`."
     )

@@ -9,6 +9,7 @@ buyers and RFQs go through the same services the API uses, so the demo RFQs pass
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 
 from server import clock
@@ -233,23 +234,29 @@ def demo_rfqs(today: dt.date) -> list[RfqInput]:
     ]
 
 
-async def seed_demo(pool: Pool, *, today: dt.date | None = None) -> str:
+async def seed_demo(
+    pool: Pool, *, today: dt.date | None = None, progress: Callable[[str], None] | None = None
+) -> str:
     """Load whatever part of the demo is missing; return what to tell the person who ran it.
 
     Each step checks for its own rows, so a run that stopped half-way is completed by the next one.
+    ``progress`` is told what each step is about to do (the CLI prints it: the first run takes a while).
     """
     today = today or clock.today(clock.SYSTEM_CLOCK)
+    report = progress or (lambda _: None)
     done: list[str] = []
     factories = demo_factories()
     async with transaction(pool) as conn:
         first_owner = DEMO_OWNER_EMAIL.format(number=1)
         if await auth_repo.user_by_email(conn, email=first_owner) is None:
+            report(f"inserting {len(factories)} factories with their owners, capabilities and capacity")
             await _insert_factories(conn, factories, today)
             capabilities = sum(len(f.capabilities) for f in factories)
             clusters = len({f.cluster for f in factories})
             done.append(f"{len(factories)} factories ({capabilities} capabilities) in {clusters} clusters")
         buyers = await _demo_buyers(conn)
         if not buyers:
+            report(f"inserting {len(DEMO_BUYERS)} buyers with their API keys")
             buyers = await _insert_buyers(conn)
             done.append(f"{len(buyers)} buyers")
     submitted = 0
@@ -259,6 +266,7 @@ async def seed_demo(pool: Pool, *, today: dt.date | None = None) -> str:
                 "SELECT EXISTS (SELECT 1 FROM rfqs WHERE buyer_id = $1)", buyer.buyer_id
             )
         if not has_rfqs:
+            report(f"submitting the RFQ {rfq.title!r}")
             await rfq_service.submit_rfq(pool, buyer, rfq, today=today)
             submitted += 1
     if submitted:
@@ -266,6 +274,7 @@ async def seed_demo(pool: Pool, *, today: dt.date | None = None) -> str:
     async with pool.acquire() as conn:
         has_coordinator = await auth_repo.user_by_email(conn, email=DEMO_COORDINATOR_EMAIL) is not None
     if not has_coordinator:
+        report("creating the coordinator")
         await auth_service.create_coordinator(
             pool, email=DEMO_COORDINATOR_EMAIL, password=DEMO_PASSWORD, display_name="Demo cluster office"
         )
