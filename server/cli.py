@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
-from server import db
+from server import clock, db
 from server.auth.principal import Principal, Role
 from server.errors import ValidationFailed
 from server.migrate import MigrationError, migrate
@@ -79,6 +79,17 @@ async def _noop(pool: db.Pool) -> None:
 def _cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     asyncio.run(_with_pool(settings, _noop))
     print("database is up to date")
+    return 0
+
+
+def _cmd_purge_sessions(settings: Settings, args: argparse.Namespace) -> int:
+    from server.auth.service import purge_sessions
+
+    async def work(pool: db.Pool) -> int:
+        return await purge_sessions(pool, now=clock.SYSTEM_CLOCK.now(), sessions=settings.session_policy)
+
+    deleted = asyncio.run(_with_pool(settings, work))
+    print(f"deleted {deleted} ended sessions")
     return 0
 
 
@@ -167,6 +178,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_cmd_serve)
 
     sub.add_parser("migrate", help="apply pending migrations").set_defaults(run=_cmd_migrate)
+    sub.add_parser(
+        "purge-sessions", help="delete ended sessions (expired, idle or revoked); run it daily from cron"
+    ).set_defaults(run=_cmd_purge_sessions)
 
     seed = sub.add_parser("seed", help="load data")
     seed.add_argument("--demo", action="store_true", help="deterministic demo data (idempotent)")

@@ -148,3 +148,36 @@ async def test_demo_rfq_is_too_large_for_any_single_factory(pool: db.Pool) -> No
             """
         )
     assert best < needed
+
+
+def test_cli_purges_ended_sessions(
+    database: TestDatabase, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database.dsn)
+    assert (
+        cli.main(
+            ["user", "create", "--role", "coordinator", "--email", "a@b.example", "--password", "x" * 12]
+        )
+        == 0
+    )
+
+    async def add_sessions() -> None:
+        conn = await database.connect()
+        try:
+            user_id = await conn.fetchval("SELECT id FROM users")
+            await conn.execute(
+                """
+                INSERT INTO auth_sessions (user_id, token_hash, created_at, last_seen_at, expires_at)
+                VALUES ($1, sha256('old'), now() - interval '30 days', now() - interval '30 days',
+                        now() - interval '16 days'),
+                       ($1, sha256('live'), now(), now(), now() + interval '1 day')
+                """,
+                user_id,
+            )
+        finally:
+            await conn.close()
+
+    asyncio.run(add_sessions())
+    capsys.readouterr()
+    assert cli.main(["purge-sessions"]) == 0
+    assert "deleted 1 ended sessions" in capsys.readouterr().out
