@@ -21,6 +21,10 @@ class Errors(list[FieldError]):
     def add(self, field: str | None, code: ErrorCode, message: str) -> None:
         self.append(FieldError(field, code, message))
 
+    def has(self, field: str) -> bool:
+        """Some problem is already reported on ``field`` (so a later check of it would only repeat it)."""
+        return any(e.field == field for e in self)
+
 
 def is_storable(text: str) -> bool:
     """Whether PostgreSQL can hold ``text``: no NUL character, no lone surrogate (both valid in JSON)."""

@@ -19,6 +19,7 @@ import asyncpg
 import httpx
 import pytest
 
+from server import clock as clocks
 from server import db
 from server.app import create_app
 from server.auth import service as auth_service
@@ -156,8 +157,14 @@ class GraphQLClient:
 
 
 @pytest.fixture
-async def gql(pool: db.Pool, settings: Settings) -> AsyncIterator[GraphQLClient]:
-    app = create_app(settings, pool=pool)
+def clock() -> clocks.Clock:
+    """What "today" is for the app under test; a test folder fixes the day by overriding this fixture."""
+    return clocks.SYSTEM_CLOCK
+
+
+@pytest.fixture
+async def gql(pool: db.Pool, settings: Settings, clock: clocks.Clock) -> AsyncIterator[GraphQLClient]:
+    app = create_app(settings, pool=pool, clock=clock)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield GraphQLClient(http)

@@ -16,9 +16,9 @@ from strawberry.relay import PageInfo
 
 from schema.auth.queries import buyers_by_id
 from schema.auth.types import Buyer
+from schema.catalogue.loaders import materials_by_code, processes_by_code
+from schema.catalogue.types import Material, Process
 from schema.context import Info
-from schema.factories.loaders import materials_by_code, processes_by_code
-from schema.factories.types import Material, Process
 from schema.rfqs.loaders import lines_by_rfq_id, operations_by_line_id
 from server.auth.principal import Principal
 from server.rfqs import repo, rules

@@ -191,7 +191,10 @@ async def test_database_refuses_unknown_or_mismatched_materials(pool: db.Pool, f
         for process_code, materials in (("cnc_turning", ["NOPE"]), ("injection_moulding", ["SUS304"])):
             with pytest.raises(asyncpg.CheckViolationError):
                 await repo.upsert_capability(
-                    conn, factory_id=factory.id, process_code=process_code, materials=materials, **fields
+                    conn,
+                    capability=repo.NewCapability(
+                        factory_id=factory.id, process_code=process_code, materials=materials, **fields
+                    ),
                 )
 
 
