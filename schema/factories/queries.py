@@ -1,4 +1,4 @@
-"""Factories queries: the factory registry (signed-in callers)."""
+"""Factories queries: the factory registry and its clusters (signed-in callers)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 
 from schema.context import Info
-from schema.factories.types import Factory, FactoryConnection
+from schema.factories.types import Cluster, Factory, FactoryConnection
 from schema.ids import parse_id
 from schema.pagination import connection
 from schema.permissions import SignedIn
@@ -18,22 +18,34 @@ from server.factories import profile
 @strawberry.input(description="Which factories to list; every field given must hold.")
 class FactoryFilter:
     process_code: str | None = strawberry.field(
-        default=None, description="Has a capability for this process (code, e.g. `cnc_turning`)."
+        default=None,
+        description="Has a capability for this process (code, e.g. `cnc_turning`; see `processes`). "
+        "An unknown code is `UNKNOWN_PROCESS`.",
     )
     material: str | None = strawberry.field(
-        default=None, description="Has a capability working this material (code, e.g. `SUS304`)."
+        default=None,
+        description="Has a capability working this material (code, e.g. `SUS304`; see `materials`). "
+        "An unknown code is `UNKNOWN_MATERIAL`.",
     )
     tolerance_um: float | None = strawberry.field(
         default=None,
         description="Has a capability holding this tolerance or finer (best tolerance ≤ this many µm). "
         "With `processCode` and/or `material`, one capability must satisfy them all.",
     )
-    prefecture: str | None = strawberry.field(default=None, description="JIS prefecture code, e.g. `13`.")
+    prefecture: str | None = strawberry.field(
+        default=None,
+        description="JIS prefecture code, e.g. `13` (see `prefectures`). An unknown code is "
+        "`UNKNOWN_PREFECTURE`.",
+    )
     cluster: str | None = strawberry.field(
-        default=None, description="Industrial cluster, e.g. `Ota` (case-insensitive, exact)."
+        default=None,
+        description="Industrial cluster, e.g. `Ota` (case-insensitive, exact; see `clusters`). A cluster no "
+        "factory belongs to is `UNKNOWN_CLUSTER`.",
     )
     certification: str | None = strawberry.field(
-        default=None, description="Holds this certification (code, e.g. `ISO9001`), valid on `certifiedOn`."
+        default=None,
+        description="Holds this certification (code, e.g. `ISO9001`; see `certifications`), valid on "
+        "`certifiedOn`. An unknown code is `UNKNOWN_CERTIFICATION`.",
     )
     certified_on: dt.date | None = strawberry.field(
         default=None, description="The day the certification must be valid on; default: today (Japan)."
@@ -71,7 +83,8 @@ class FactoriesQuery:
 
     @strawberry.field(
         description="The factory registry, filtered, in pages ordered by English name. Signed-in callers. "
-        "A bad `after` cursor or `first` is a `BAD_USER_INPUT` error.",
+        "A bad filter code, `after` cursor or `first` is a `BAD_USER_INPUT` error naming the argument "
+        "(e.g. `filter.processCode`).",
         permission_classes=[SignedIn],
     )
     async def factories(
@@ -96,3 +109,12 @@ class FactoriesQuery:
             today=info.context.today(),
         )
         return connection(page, Factory.from_row)
+
+    @strawberry.field(
+        description="Every industrial cluster some factory belongs to, by name, with its number of "
+        "factories: the values `filter.cluster` accepts. Signed-in callers.",
+        permission_classes=[SignedIn],
+    )
+    async def clusters(self, info: Info) -> list[Cluster]:
+        rows = await profile.list_clusters(info.context.pool, info.context.principal)
+        return [Cluster.from_row(r) for r in rows]

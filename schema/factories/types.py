@@ -188,3 +188,15 @@ class Factory:
 
 FactoryConnection = Connection[Factory]
 """A page of factories (named ``FactoryConnection`` in the schema)."""
+
+
+@strawberry.type(description="An industrial cluster and how many registered factories belong to it.")
+class Cluster:
+    name: str = strawberry.field(
+        description="Its name as factories give it, e.g. `Ota`; use it in `filter.cluster`."
+    )
+    factory_count: int = strawberry.field(description="How many registered factories belong to it.")
+
+    @classmethod
+    def from_row(cls, row: repo.Cluster) -> Cluster:
+        return cls(name=row.name, factory_count=row.factory_count)

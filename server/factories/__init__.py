@@ -1,1 +1,1 @@
-"""The factories domain: the registry (profiles, search), capabilities and weekly capacity."""
+"""The factories domain: the registry (profiles, search, clusters), capabilities and weekly capacity."""

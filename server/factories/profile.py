@@ -1,4 +1,4 @@
-"""Factory profiles: register, change, read and search the registry.
+"""Factory profiles: register, change, read and search the registry, and list its clusters.
 
 Every function takes the calling :class:`Principal` first, decides whether it may act, validates (reporting
 every problem at once), and writes in one transaction. Who may change a factory is decided in
@@ -52,6 +52,13 @@ async def get_factory(pool: Pool, principal: Principal, *, factory_id: UUID) -> 
     return factory
 
 
+async def list_clusters(pool: Pool, principal: Principal) -> list[repo.Cluster]:
+    """Every cluster some factory belongs to, with its number of factories; any signed-in caller."""
+    principal.require_signed_in()
+    async with pool.acquire() as conn:
+        return await repo.clusters(conn)
+
+
 @dataclass(frozen=True)
 class FactoryFilter:
     """What a caller asks of the registry; unset fields do not filter."""
@@ -69,7 +76,11 @@ class FactoryFilter:
 async def _search_of(
     conn: Connection, principal: Principal, where: FactoryFilter, *, today: dt.date
 ) -> repo.FactorySearch:
-    """The repository search for a caller's filter; ValidationFailed on ``filter.*`` when it is wrong."""
+    """The repository search for a caller's filter; ValidationFailed on ``filter.*`` when it is wrong.
+
+    Every code must name something that exists: a filter on an unknown code would match nothing, and an
+    empty page does not tell a typo from a registry without such factories.
+    """
     errors = Errors()
 
     def code(field: str, value: str | None, *, upper: bool = False, lower: bool = False) -> str | None:
@@ -87,6 +98,24 @@ async def _search_of(
     check_number(errors, "filter.toleranceUm", where.tolerance_um, low=0.001, high=10_000)
     if where.certified_on is not None:
         check_year(errors, "filter.certifiedOn", where.certified_on)
+    await catalogue.check_codes(
+        conn,
+        errors,
+        processes=_given("filter.processCode", process_code),
+        materials=_given("filter.material", material),
+        prefectures=_given("filter.prefecture", prefecture),
+        certifications=_given("filter.certification", certification),
+    )
+    if (
+        cluster is not None
+        and not errors.has("filter.cluster")
+        and not await repo.has_cluster(conn, name=cluster)
+    ):
+        errors.add(
+            "filter.cluster",
+            ErrorCode.UNKNOWN_CLUSTER,
+            f"No factory belongs to a cluster named {cluster!r} (see `clusters`).",
+        )
     if errors:
         raise ValidationFailed(errors)
     owner: UUID | None = None
@@ -103,6 +132,11 @@ async def _search_of(
         certified_on=(where.certified_on or today) if certification else None,
         owner_user_id=owner,
     )
+
+
+def _given(field: str, code: str | None) -> dict[str, str]:
+    """``{field: code}`` for :func:`catalogue.check_codes`, empty when the filter was not given."""
+    return {} if code is None else {field: code}
 
 
 def _cursor_key(cursor: str) -> tuple[str, UUID]:

@@ -73,6 +73,14 @@ class NewCapability:
 
 
 @dataclass(frozen=True)
+class Cluster:
+    """An industrial cluster, as factories name it, and how many factories belong to it."""
+
+    name: str
+    factory_count: int
+
+
+@dataclass(frozen=True)
 class CapacityOverride:
     factory_id: UUID
     process_code: str
@@ -252,6 +260,31 @@ async def count_factories(conn: Connection, *, search: FactorySearch) -> int:
     where = _search_where(search, args)
     count: int = await conn.fetchval(f"SELECT count(*) FROM factories f WHERE {where}", *args.values)
     return count
+
+
+async def clusters(conn: Connection) -> list[Cluster]:
+    """Every cluster some factory belongs to, by name, with its number of factories.
+
+    Names are grouped case-insensitively, as the registry's ``cluster`` filter matches them; each group is
+    shown in its most common spelling.
+    """
+    rows = await conn.fetch(
+        """
+        SELECT mode() WITHIN GROUP (ORDER BY cluster) AS name, count(*) AS factory_count
+        FROM factories WHERE cluster IS NOT NULL
+        GROUP BY lower(cluster)
+        ORDER BY name
+        """
+    )
+    return [Cluster(**dict(r)) for r in rows]
+
+
+async def has_cluster(conn: Connection, *, name: str) -> bool:
+    """Some factory belongs to the cluster ``name`` (compared case-insensitively)."""
+    found: bool = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM factories WHERE lower(cluster) = lower($1))", name
+    )
+    return found
 
 
 # --- certifications of factories ----------------------------------------------------------------------
