@@ -8,7 +8,7 @@ from dataclasses import astuple, dataclass, fields
 from decimal import Decimal
 from uuid import UUID
 
-from server.db import Connection, SqlArgs
+from server.db import Connection, SqlArgs, copy_rows
 
 # --- rows ---------------------------------------------------------------------------------------------
 
@@ -308,6 +308,18 @@ async def replace_factory_certifications(
     )
 
 
+async def add_factory_certifications(
+    conn: Connection, *, certifications: Sequence[tuple[UUID, str, dt.date]]
+) -> None:
+    """Insert many (factory id, certification code, valid until) rows at once (bulk loads, e.g. the demo)."""
+    await copy_rows(
+        conn,
+        table="factory_certifications",
+        columns=["factory_id", "certification_code", "valid_until"],
+        rows=certifications,
+    )
+
+
 async def certifications_by_factory_ids(
     conn: Connection, *, factory_ids: Sequence[UUID]
 ) -> list[FactoryCertification]:
@@ -341,6 +353,13 @@ async def upsert_capability(conn: Connection, *, capability: NewCapability) -> C
     )
     assert row is not None
     return Capability(**dict(row))
+
+
+async def add_capabilities(conn: Connection, *, capabilities: Sequence[NewCapability]) -> None:
+    """Insert many new capabilities at once (bulk loads such as the demo)."""
+    await copy_rows(
+        conn, table="capabilities", columns=_NEW_CAPABILITY_COLUMNS, rows=[astuple(c) for c in capabilities]
+    )
 
 
 async def delete_capability(conn: Connection, *, factory_id: UUID, process_code: str) -> bool:
@@ -412,6 +431,16 @@ async def set_capacity_weeks(
             [week for week, _ in set_weeks],
             [hours for _, hours in set_weeks],
         )
+
+
+async def add_capacity_overrides(conn: Connection, *, overrides: Sequence[CapacityOverride]) -> None:
+    """Insert many new overrides at once (bulk loads such as the demo)."""
+    await copy_rows(
+        conn,
+        table="capacity_weeks",
+        columns=["factory_id", "process_code", "week_start", "hours"],
+        rows=[astuple(o) for o in overrides],
+    )
 
 
 async def capacity_overrides(
