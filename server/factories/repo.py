@@ -114,6 +114,14 @@ _CAPABILITY_COLUMNS = (
 
 # The columns of a NewCapability, in its field order; the key (factory, process) comes first.
 _NEW_CAPABILITY_COLUMNS = [f.name for f in fields(NewCapability)]
+_UPSERT_CAPABILITY = f"""
+    INSERT INTO capabilities AS c ({", ".join(_NEW_CAPABILITY_COLUMNS)})
+    VALUES ({", ".join(f"${n}" for n in range(1, len(_NEW_CAPABILITY_COLUMNS) + 1))})
+    ON CONFLICT (factory_id, process_code) DO UPDATE SET
+        {", ".join(f"{column} = EXCLUDED.{column}" for column in _NEW_CAPABILITY_COLUMNS[2:])},
+        updated_at = now()
+    RETURNING {_CAPABILITY_COLUMNS}
+"""
 
 
 # --- factories ----------------------------------------------------------------------------------------
@@ -340,17 +348,7 @@ async def certifications_by_factory_ids(
 
 async def upsert_capability(conn: Connection, *, capability: NewCapability) -> Capability:
     """Write a capability, replacing the factory's existing one for the same process."""
-    row = await conn.fetchrow(
-        f"""
-        INSERT INTO capabilities AS c ({", ".join(_NEW_CAPABILITY_COLUMNS)})
-        VALUES ({", ".join(f"${n}" for n in range(1, len(_NEW_CAPABILITY_COLUMNS) + 1))})
-        ON CONFLICT (factory_id, process_code) DO UPDATE SET
-            {", ".join(f"{column} = EXCLUDED.{column}" for column in _NEW_CAPABILITY_COLUMNS[2:])},
-            updated_at = now()
-        RETURNING {_CAPABILITY_COLUMNS}
-        """,
-        *astuple(capability),
-    )
+    row = await conn.fetchrow(_UPSERT_CAPABILITY, *astuple(capability))
     assert row is not None
     return Capability(**dict(row))
 
