@@ -12,6 +12,7 @@ from strawberry.types import ExecutionContext
 
 from schema.auth.mutations import AuthMutation
 from schema.auth.queries import AuthQuery
+from schema.catalogue.queries import CatalogueQuery
 from schema.errors import translate_errors
 from schema.factories.mutations import FactoriesMutation
 from schema.factories.queries import FactoriesQuery
@@ -19,7 +20,7 @@ from schema.rfqs.mutations import RfqMutation
 from schema.rfqs.queries import RfqQuery
 
 # Each domain adds its Query / Mutation class here.
-QUERIES: tuple[type, ...] = (AuthQuery, FactoriesQuery, RfqQuery)
+QUERIES: tuple[type, ...] = (AuthQuery, CatalogueQuery, FactoriesQuery, RfqQuery)
 MUTATIONS: tuple[type, ...] = (AuthMutation, FactoriesMutation, RfqMutation)
 
 Query = merge_types("Query", QUERIES)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from uuid import UUID
 
 import pycountry
 
@@ -21,6 +20,10 @@ class Errors(list[FieldError]):
 
     def add(self, field: str | None, code: ErrorCode, message: str) -> None:
         self.append(FieldError(field, code, message))
+
+    def has(self, field: str) -> bool:
+        """Some problem is already reported on ``field`` (so a later check of it would only repeat it)."""
+        return any(e.field == field for e in self)
 
 
 def is_storable(text: str) -> bool:
@@ -102,13 +105,3 @@ def clean_currency(errors: Errors, field: str, value: str) -> str:
     if len(code) != 3 or pycountry.currencies.get(alpha_3=code) is None:
         errors.add(field, ErrorCode.UNKNOWN_CURRENCY, f"{value!r} is not an ISO 4217 currency code.")
     return code
-
-
-def parse_uuid(value: str | None) -> UUID | None:
-    """The UUID in ``value``, or None when it is not one (callers report that as not found / invalid)."""
-    if value is None:
-        return None
-    try:
-        return UUID(str(value))
-    except ValueError:
-        return None

@@ -20,7 +20,8 @@ import asyncpg
 import httpx
 import pytest
 
-from server import clock, db
+from server import clock as clocks
+from server import db
 from server.app import create_app
 from server.auth import service as auth_service
 from server.auth.principal import Principal, Role
@@ -33,12 +34,12 @@ PASSWORD = "correct horse battery"
 
 def utc_now() -> dt.datetime:
     """Now, for calls that take the time; tests needing a fixed day pass their own."""
-    return clock.SYSTEM_CLOCK.now()
+    return clocks.SYSTEM_CLOCK.now()
 
 
 def jst_today() -> dt.date:
     """Today in Japan, the day services judge dates by (called inside tests, never at import)."""
-    return clock.today(clock.SYSTEM_CLOCK)
+    return clocks.today(clocks.SYSTEM_CLOCK)
 
 
 @pytest.fixture(scope="session")
@@ -167,8 +168,14 @@ class GraphQLClient:
 
 
 @pytest.fixture
-async def gql(pool: db.Pool, settings: Settings) -> AsyncIterator[GraphQLClient]:
-    app = create_app(settings, pool=pool)
+def clock() -> clocks.Clock:
+    """What "today" is for the app under test; a test folder fixes the day by overriding this fixture."""
+    return clocks.SYSTEM_CLOCK
+
+
+@pytest.fixture
+async def gql(pool: db.Pool, settings: Settings, clock: clocks.Clock) -> AsyncIterator[GraphQLClient]:
+    app = create_app(settings, pool=pool, clock=clock)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield GraphQLClient(http)

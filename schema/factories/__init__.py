@@ -1,1 +1,1 @@
-"""GraphQL of the factories domain: taxonomy, factory registry, capabilities and capacity."""
+"""GraphQL of the factories domain: factory registry and clusters, capabilities and capacity."""

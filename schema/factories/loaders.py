@@ -1,8 +1,8 @@
 """Batch functions of the factories domain, for ``info.context.loader(...)``.
 
 Each runs one ``= ANY($1)`` query for all the keys a request asked for and returns the values in key order.
-Other domains may use them too (e.g. ``factories_by_id`` for a bid's factory, ``processes_by_code`` for an
-RFQ operation's process).
+Other domains may use them too (e.g. ``factories_by_id`` for a bid's factory); catalogue entries go through
+:mod:`schema.catalogue.loaders`.
 """
 
 from __future__ import annotations
@@ -18,24 +18,6 @@ async def factories_by_id(pool: Pool, ids: list[UUID]) -> list[repo.Factory | No
     async with pool.acquire() as conn:
         rows = {f.id: f for f in await repo.factories_by_ids(conn, ids=ids)}
     return [rows.get(i) for i in ids]
-
-
-async def prefectures_by_code(pool: Pool, codes: list[str]) -> list[repo.Prefecture | None]:
-    async with pool.acquire() as conn:
-        rows = {p.code: p for p in await repo.prefectures_by_codes(conn, codes=codes)}
-    return [rows.get(c) for c in codes]
-
-
-async def materials_by_code(pool: Pool, codes: list[str]) -> list[repo.Material | None]:
-    async with pool.acquire() as conn:
-        rows = {m.code: m for m in await repo.materials_by_codes(conn, codes=codes)}
-    return [rows.get(c) for c in codes]
-
-
-async def processes_by_code(pool: Pool, codes: list[str]) -> list[repo.Process | None]:
-    async with pool.acquire() as conn:
-        rows = {p.code: p for p in await repo.processes_by_codes(conn, codes=codes)}
-    return [rows.get(c) for c in codes]
 
 
 async def capabilities_by_factory(pool: Pool, factory_ids: list[UUID]) -> list[list[repo.Capability]]:

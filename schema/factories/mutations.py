@@ -10,14 +10,16 @@ import strawberry
 from schema.context import Info
 from schema.errors import Error, attempt
 from schema.factories.types import Capability, CapacityWeek, Factory
-from server.factories import service
+from schema.ids import parse_id
+from schema.permissions import FactoryOwnerOnly, FactoryOwnerOrCoordinator
+from server.factories import capabilities, capacity, profile
 
 _FACTORY_ID = strawberry.argument(description="The factory's id.")
 
 
 def _keep(value: Any) -> Any:
-    """An input field the client left out becomes ``service.KEEP``: leave it as it is."""
-    return service.KEEP if value is strawberry.UNSET else value
+    """An input field the client left out becomes ``profile.KEEP``: leave it as it is."""
+    return profile.KEEP if value is strawberry.UNSET else value
 
 
 @strawberry.input(description="A certification the factory holds.")
@@ -25,8 +27,8 @@ class FactoryCertificationInput:
     code: str = strawberry.field(description="Certification code, e.g. `ISO9001` (see `certifications`).")
     valid_until: dt.date = strawberry.field(description="Last day the certificate is valid.")
 
-    def to_service(self) -> service.HeldCertification:
-        return service.HeldCertification(code=self.code, valid_until=self.valid_until)
+    def to_service(self) -> profile.HeldCertification:
+        return profile.HeldCertification(code=self.code, valid_until=self.valid_until)
 
 
 @strawberry.input(description="A new factory, owned by the caller.")
@@ -128,16 +130,20 @@ class CapacitySetPayload:
 
 @strawberry.type
 class FactoriesMutation:
-    @strawberry.mutation(description="Register a factory. Factory owners; the caller becomes its owner.")
+    @strawberry.mutation(
+        description="Register a factory. Factory owners; the caller becomes its owner.",
+        permission_classes=[FactoryOwnerOnly],
+    )
     async def factory_register(
         self,
         info: Info,
         input: Annotated[FactoryRegisterInput, strawberry.argument(description="The new factory.")],
     ) -> FactoryRegisterPayload:
         factory, errors = await attempt(
-            service.register_factory(
+            profile.register_factory(
                 info.context.pool,
                 info.context.principal,
+                today=info.context.today(),
                 name_ja=input.name_ja,
                 name_en=input.name_en,
                 prefecture=input.prefecture,
@@ -153,7 +159,8 @@ class FactoriesMutation:
 
     @strawberry.mutation(
         description="Change a factory's profile: its owner or a coordinator. Another owner's factory is "
-        "`FORBIDDEN`; an unknown id `NOT_FOUND`."
+        "`FORBIDDEN`; an unknown id `NOT_FOUND`.",
+        permission_classes=[FactoryOwnerOrCoordinator],
     )
     async def factory_update(
         self,
@@ -163,15 +170,16 @@ class FactoriesMutation:
     ) -> FactoryUpdatePayload:
         # Null certifications clear them all, like null on any other optional field.
         certifications = (
-            service.KEEP
+            profile.KEEP
             if input.certifications is strawberry.UNSET
             else [c.to_service() for c in input.certifications or []]
         )
         factory, errors = await attempt(
-            service.update_factory(
+            profile.update_factory(
                 info.context.pool,
                 info.context.principal,
-                factory_id=id,
+                factory_id=parse_id(id, kind="factory"),
+                today=info.context.today(),
                 name_ja=_keep(input.name_ja),
                 name_en=_keep(input.name_en),
                 prefecture=_keep(input.prefecture),
@@ -187,7 +195,8 @@ class FactoriesMutation:
 
     @strawberry.mutation(
         description="Declare what a factory can do with a process, or replace that declaration: its owner "
-        "or a coordinator."
+        "or a coordinator.",
+        permission_classes=[FactoryOwnerOrCoordinator],
     )
     async def capability_upsert(
         self,
@@ -196,10 +205,10 @@ class FactoriesMutation:
         input: Annotated[CapabilityUpsertInput, strawberry.argument(description="The capability.")],
     ) -> CapabilityUpsertPayload:
         capability, errors = await attempt(
-            service.upsert_capability(
+            capabilities.upsert_capability(
                 info.context.pool,
                 info.context.principal,
-                factory_id=factory_id,
+                factory_id=parse_id(factory_id, kind="factory"),
                 process_code=input.process_code,
                 materials=input.materials,
                 best_tolerance_um=input.best_tolerance_um,
@@ -219,7 +228,8 @@ class FactoriesMutation:
         )
 
     @strawberry.mutation(
-        description="Remove a factory's capability and its capacity overrides: its owner or a coordinator."
+        description="Remove a factory's capability and its capacity overrides: its owner or a coordinator.",
+        permission_classes=[FactoryOwnerOrCoordinator],
     )
     async def capability_remove(
         self,
@@ -228,15 +238,19 @@ class FactoriesMutation:
         process_code: Annotated[str, strawberry.argument(description="Code of the process to remove.")],
     ) -> CapabilityRemovePayload:
         factory, errors = await attempt(
-            service.remove_capability(
-                info.context.pool, info.context.principal, factory_id=factory_id, process_code=process_code
+            capabilities.remove_capability(
+                info.context.pool,
+                info.context.principal,
+                factory_id=parse_id(factory_id, kind="factory"),
+                process_code=process_code,
             )
         )
         return CapabilityRemovePayload(factory=Factory.from_row(factory) if factory else None, errors=errors)
 
     @strawberry.mutation(
         description="Set the free hours of one capability for some ISO weeks: its owner or a coordinator. "
-        "Each `weekStart` may be any day of its week."
+        "Each `weekStart` may be any day of its week.",
+        permission_classes=[FactoryOwnerOrCoordinator],
     )
     async def capacity_set(
         self,
@@ -248,15 +262,16 @@ class FactoriesMutation:
         ],
     ) -> CapacitySetPayload:
         result, errors = await attempt(
-            service.set_capacity(
+            capacity.set_capacity(
                 info.context.pool,
                 info.context.principal,
-                factory_id=factory_id,
+                factory_id=parse_id(factory_id, kind="factory"),
                 process_code=process_code,
                 weeks=[(w.week_start, w.hours) for w in weeks],
+                today=info.context.today(),
             )
         )
         return CapacitySetPayload(
-            capacity=[CapacityWeek.from_value(w) for w in result] if result is not None else None,
+            capacity=[CapacityWeek.from_row(w) for w in result] if result is not None else None,
             errors=errors,
         )

@@ -1,44 +1,51 @@
-"""Factories queries: the taxonomy (open to anyone) and the factory registry (signed-in callers)."""
+"""Factories queries: the factory registry and its clusters (signed-in callers)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, cast
+from typing import Annotated
 
 import strawberry
 
 from schema.context import Info
-from schema.factories.types import (
-    Certification,
-    Factory,
-    FactoryConnection,
-    Material,
-    Prefecture,
-    Process,
-    ProcessCategory,
-)
-from server.factories import service
+from schema.factories.types import Cluster, Factory, FactoryConnection
+from schema.ids import parse_id
+from schema.pagination import connection
+from schema.permissions import SignedIn
+from server.factories import profile
 
 
 @strawberry.input(description="Which factories to list; every field given must hold.")
 class FactoryFilter:
     process_code: str | None = strawberry.field(
-        default=None, description="Has a capability for this process (code, e.g. `cnc_turning`)."
+        default=None,
+        description="Has a capability for this process (code, e.g. `cnc_turning`; see `processes`). "
+        "An unknown code is `UNKNOWN_PROCESS`.",
     )
     material: str | None = strawberry.field(
-        default=None, description="Has a capability working this material (code, e.g. `SUS304`)."
+        default=None,
+        description="Has a capability working this material (code, e.g. `SUS304`; see `materials`). "
+        "An unknown code is `UNKNOWN_MATERIAL`.",
     )
     tolerance_um: float | None = strawberry.field(
         default=None,
         description="Has a capability holding this tolerance or finer (best tolerance ≤ this many µm). "
         "With `processCode` and/or `material`, one capability must satisfy them all.",
     )
-    prefecture: str | None = strawberry.field(default=None, description="JIS prefecture code, e.g. `13`.")
+    prefecture: str | None = strawberry.field(
+        default=None,
+        description="JIS prefecture code, e.g. `13` (see `prefectures`). An unknown code is "
+        "`UNKNOWN_PREFECTURE`.",
+    )
     cluster: str | None = strawberry.field(
-        default=None, description="Industrial cluster, e.g. `Ota` (case-insensitive, exact)."
+        default=None,
+        description="Industrial cluster, e.g. `Ota` (case-insensitive, exact; see `clusters`). A cluster no "
+        "factory belongs to is `UNKNOWN_CLUSTER`.",
     )
     certification: str | None = strawberry.field(
-        default=None, description="Holds this certification (code, e.g. `ISO9001`), valid on `certifiedOn`."
+        default=None,
+        description="Holds this certification (code, e.g. `ISO9001`; see `certifications`), valid on "
+        "`certifiedOn`. An unknown code is `UNKNOWN_CERTIFICATION`.",
     )
     certified_on: dt.date | None = strawberry.field(
         default=None, description="The day the certification must be valid on; default: today (Japan)."
@@ -47,8 +54,8 @@ class FactoryFilter:
         default=False, description="Only the caller's own factories (factory owners)."
     )
 
-    def to_service(self) -> service.FactoryFilter:
-        return service.FactoryFilter(
+    def to_service(self) -> profile.FactoryFilter:
+        return profile.FactoryFilter(
             process_code=self.process_code,
             material=self.material,
             tolerance_um=self.tolerance_um,
@@ -62,44 +69,23 @@ class FactoryFilter:
 
 @strawberry.type
 class FactoriesQuery:
-    @strawberry.field(description="The process taxonomy in display order. Open to anyone, even anonymous.")
-    async def processes(
-        self,
-        info: Info,
-        category: Annotated[
-            ProcessCategory | None, strawberry.argument(description="Only processes of this category.")
-        ] = None,
-    ) -> list[Process]:
-        # The enum's values are the database's category strings (typed as strawberry's value definitions).
-        code = cast(str, category.value) if category else None
-        rows = await service.list_processes(info.context.pool, info.context.principal, category=code)
-        return [Process.from_row(r) for r in rows]
-
-    @strawberry.field(description="Materials by family and code. Open to anyone, even anonymous.")
-    async def materials(self, info: Info) -> list[Material]:
-        rows = await service.list_materials(info.context.pool, info.context.principal)
-        return [Material.from_row(r) for r in rows]
-
-    @strawberry.field(description="Certifications a factory may hold. Open to anyone, even anonymous.")
-    async def certifications(self, info: Info) -> list[Certification]:
-        rows = await service.list_certifications(info.context.pool, info.context.principal)
-        return [Certification.from_row(r) for r in rows]
-
-    @strawberry.field(description="The 47 prefectures by JIS code. Open to anyone, even anonymous.")
-    async def prefectures(self, info: Info) -> list[Prefecture]:
-        rows = await service.list_prefectures(info.context.pool, info.context.principal)
-        return [Prefecture.from_row(r) for r in rows]
-
-    @strawberry.field(description="One factory. Signed-in callers; `NOT_FOUND` for an unknown id.")
+    @strawberry.field(
+        description="One factory. Signed-in callers; `NOT_FOUND` for an unknown id.",
+        permission_classes=[SignedIn],
+    )
     async def factory(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The factory's id.")]
-    ) -> Factory | None:
-        row = await service.get_factory(info.context.pool, info.context.principal, factory_id=id)
+    ) -> Factory:
+        row = await profile.get_factory(
+            info.context.pool, info.context.principal, factory_id=parse_id(id, kind="factory")
+        )
         return Factory.from_row(row)
 
     @strawberry.field(
         description="The factory registry, filtered, in pages ordered by English name. Signed-in callers. "
-        "A bad `after` cursor or `first` is a `BAD_USER_INPUT` error."
+        "A bad filter code, `after` cursor or `first` is a `BAD_USER_INPUT` error naming the argument "
+        "(e.g. `filter.processCode`).",
+        permission_classes=[SignedIn],
     )
     async def factories(
         self,
@@ -114,11 +100,21 @@ class FactoriesQuery:
             str | None, strawberry.argument(description="`endCursor` of the previous page.")
         ] = None,
     ) -> FactoryConnection:
-        page = await service.search_factories(
+        page = await profile.search_factories(
             info.context.pool,
             info.context.principal,
-            where=filter.to_service() if filter else service.FactoryFilter(),
+            where=filter.to_service() if filter else profile.FactoryFilter(),
             first=first,
             after=after,
+            today=info.context.today(),
         )
-        return FactoryConnection.from_page(page)
+        return connection(page, Factory.from_row)
+
+    @strawberry.field(
+        description="Every industrial cluster some factory belongs to, by name, with its number of "
+        "factories: the values `filter.cluster` accepts. Signed-in callers.",
+        permission_classes=[SignedIn],
+    )
+    async def clusters(self, info: Info) -> list[Cluster]:
+        rows = await profile.list_clusters(info.context.pool, info.context.principal)
+        return [Cluster.from_row(r) for r in rows]

@@ -1,103 +1,21 @@
-"""GraphQL types of the factories domain: taxonomy, factories, capabilities, capacity."""
+"""GraphQL types of the factories domain: factories, their certifications, capabilities and capacity."""
 
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from typing import Annotated
 
 import strawberry
-from strawberry.relay import PageInfo
 
+from schema.catalogue.loaders import prefectures_by_code, processes_by_code
+from schema.catalogue.types import Prefecture, Process
 from schema.context import Info
 from schema.factories import loaders
-from server.factories import repo, service
-
-
-@strawberry.enum(description="A family of materials; each process accepts some families.")
-class MaterialFamily(enum.Enum):
-    METAL = strawberry.enum_value(
-        "metal", description="Steels, stainless, aluminium, copper alloys, titanium …"
-    )
-    PLASTIC = strawberry.enum_value("plastic", description="Engineering plastics (POM, PEEK, PA66 …).")
-    CERAMIC = strawberry.enum_value("ceramic", description="Technical ceramics (alumina, zirconia).")
-    COMPOSITE = strawberry.enum_value("composite", description="Fibre-reinforced plastics (CFRP, GFRP).")
-    RUBBER = strawberry.enum_value("rubber", description="Elastomers (NBR, FKM).")
-
-
-@strawberry.enum(description="The category a process belongs to.")
-class ProcessCategory(enum.Enum):
-    PRECISION_MACHINING = strawberry.enum_value("precision_machining", description="精密切削・研削.")
-    SMALL_LOT_PROTOTYPING = strawberry.enum_value("small_lot_prototyping", description="試作・小ロット.")
-    HIGH_PRECISION_MASS_PRODUCTION = strawberry.enum_value(
-        "high_precision_mass_production", description="高精度量産."
-    )
-    MICRO_ASSEMBLY = strawberry.enum_value("micro_assembly", description="精密組立.")
-    ADVANCED_MACHINING = strawberry.enum_value("advanced_machining", description="特殊加工 (EDM, laser …).")
-    SHEET_METAL = strawberry.enum_value("sheet_metal", description="板金.")
-    FORMING_FORGING = strawberry.enum_value("forming_forging", description="塑性加工・鍛造.")
-    CASTING = strawberry.enum_value("casting", description="鋳造.")
-    MOULDING = strawberry.enum_value("moulding", description="成形 (plastics, rubber).")
-    HEAT_TREATMENT = strawberry.enum_value("heat_treatment", description="熱処理.")
-    SURFACE_TREATMENT = strawberry.enum_value("surface_treatment", description="表面処理.")
-    ADDITIVE = strawberry.enum_value("additive", description="積層造形 (3D printing).")
-    INSPECTION = strawberry.enum_value("inspection", description="検査.")
-
-
-@strawberry.type(description="A Japanese prefecture (JIS X 0401).")
-class Prefecture:
-    code: str = strawberry.field(description="Two-digit JIS X 0401 code, `01` (Hokkaido) to `47` (Okinawa).")
-    name_ja: str = strawberry.field(description="Name in Japanese, e.g. `東京都`.")
-    name_en: str = strawberry.field(description="Name in English, e.g. `Tokyo`.")
-
-    @classmethod
-    def from_row(cls, row: repo.Prefecture) -> Prefecture:
-        return cls(code=row.code, name_ja=row.name_ja, name_en=row.name_en)
-
-
-@strawberry.type(description="A material, by its JIS or common trade designation.")
-class Material:
-    code: str = strawberry.field(
-        description="Designation used everywhere in the API, e.g. `SUS304`, `A6061`."
-    )
-    name_ja: str = strawberry.field(description="Name in Japanese.")
-    name_en: str = strawberry.field(description="Name in English.")
-    family: MaterialFamily = strawberry.field(description="Its family, which decides the processes for it.")
-
-    @classmethod
-    def from_row(cls, row: repo.Material) -> Material:
-        return cls(code=row.code, name_ja=row.name_ja, name_en=row.name_en, family=MaterialFamily(row.family))
-
-
-@strawberry.type(description="A manufacturing process of the taxonomy.")
-class Process:
-    code: str = strawberry.field(description="Stable code used in capabilities and RFQ routings.")
-    name_ja: str = strawberry.field(description="Name in Japanese, e.g. `5軸加工`.")
-    name_en: str = strawberry.field(description="Name in English, e.g. `5-axis machining`.")
-    category: ProcessCategory = strawberry.field(description="Its category.")
-    material_families: list[MaterialFamily] = strawberry.field(
-        description="Material families it accepts; other materials are a `MATERIAL_MISMATCH`."
-    )
-
-    @classmethod
-    def from_row(cls, row: repo.Process) -> Process:
-        return cls(
-            code=row.code,
-            name_ja=row.name_ja,
-            name_en=row.name_en,
-            category=ProcessCategory(row.category),
-            material_families=[MaterialFamily(f) for f in row.material_families],
-        )
-
-
-@strawberry.type(description="A certification a factory may hold.")
-class Certification:
-    code: str = strawberry.field(description="Stable code, e.g. `ISO9001`, `JISQ9100`.")
-    name: str = strawberry.field(description="Full name.")
-
-    @classmethod
-    def from_row(cls, row: repo.Certification) -> Certification:
-        return cls(code=row.code, name=row.name)
+from schema.ids import to_id
+from schema.pagination import Connection
+from server.clock import iso_week_label
+from server.factories import capacity as factory_capacity
+from server.factories import repo, rules
 
 
 @strawberry.type(description="A certification held by a factory.")
@@ -108,17 +26,15 @@ class FactoryCertification:
     is_valid: bool = strawberry.field(description="Valid today (Japan time).")
 
     @classmethod
-    def from_row(cls, row: repo.FactoryCertification) -> FactoryCertification:
+    def from_row(cls, row: repo.FactoryCertification, *, today: dt.date) -> FactoryCertification:
+        """``today``: the request's day in Japan, which decides ``isValid``."""
         return cls(
-            code=row.code,
-            name=row.name,
-            valid_until=row.valid_until,
-            is_valid=row.valid_until >= service.today(),
+            code=row.code, name=row.name, valid_until=row.valid_until, is_valid=row.valid_until >= today
         )
 
 
 async def _process(info: Info, code: str) -> Process:
-    row = await info.context.loader(loaders.processes_by_code).load(code)
+    row = await info.context.loader(processes_by_code).load(code)
     assert row is not None  # a foreign key
     return Process.from_row(row)
 
@@ -148,7 +64,7 @@ class Capability:
 
     @classmethod
     def from_row(cls, row: repo.Capability, *, private: bool) -> Capability:
-        """``private``: the caller may see rates, hours and costs (:func:`service.may_see_private`)."""
+        """``private``: the caller may see rates, hours and costs (:func:`rules.may_see_private`)."""
         return cls(
             process_code=row.process_code,
             materials=list(row.materials),
@@ -179,13 +95,13 @@ class CapacityWeek:
         return await _process(info, self.process_code)
 
     @classmethod
-    def from_value(cls, week: service.CapacityWeek) -> CapacityWeek:
+    def from_row(cls, row: factory_capacity.CapacityWeek) -> CapacityWeek:
         return cls(
-            process_code=week.process_code,
-            week_start=week.week_start,
-            iso_week=service.iso_week_label(week.week_start),
-            hours=float(week.hours),
-            is_override=week.is_override,
+            process_code=row.process_code,
+            week_start=row.week_start,
+            iso_week=iso_week_label(row.week_start),
+            hours=float(row.hours),
+            is_override=row.is_override,
         )
 
 
@@ -209,7 +125,7 @@ class Factory:
     @classmethod
     def from_row(cls, row: repo.Factory) -> Factory:
         return cls(
-            id=strawberry.ID(str(row.id)),
+            id=to_id(row.id),
             name_ja=row.name_ja,
             name_en=row.name_en,
             city=row.city,
@@ -223,24 +139,25 @@ class Factory:
 
     @strawberry.field(description="Its prefecture.")
     async def prefecture(self, info: Info) -> Prefecture:
-        row = await info.context.loader(loaders.prefectures_by_code).load(self.row.prefecture)
+        row = await info.context.loader(prefectures_by_code).load(self.row.prefecture)
         assert row is not None  # a foreign key
         return Prefecture.from_row(row)
 
     @strawberry.field(description="Certifications it holds, expired ones included (see `isValid`).")
     async def certifications(self, info: Info) -> list[FactoryCertification]:
         rows = await info.context.loader(loaders.certifications_by_factory).load(self.row.id)
-        return [FactoryCertification.from_row(r) for r in rows]
+        today = info.context.today()
+        return [FactoryCertification.from_row(r, today=today) for r in rows]
 
     @strawberry.field(description="What it can do, one entry per process, in taxonomy order.")
     async def capabilities(self, info: Info) -> list[Capability]:
-        private = service.may_see_private(info.context.principal, self.row)
+        private = rules.may_see_private(info.context.principal, self.row)
         rows = await info.context.loader(loaders.capabilities_by_factory).load(self.row.id)
         return [Capability.from_row(r, private=private) for r in rows]
 
     @strawberry.field(description="True when the caller owns this factory.")
     def is_mine(self, info: Info) -> bool:
-        return service.is_mine(info.context.principal, self.row)
+        return rules.is_mine(info.context.principal, self.row)
 
     @strawberry.field(
         description="Free hours per capability × ISO week: an override set with `capacitySet`, or the "
@@ -255,46 +172,31 @@ class Factory:
         ] = None,
         weeks: Annotated[
             int, strawberry.argument(description="How many weeks, 1 to 104.")
-        ] = service.DEFAULT_CAPACITY_QUERY_WEEKS,
+        ] = factory_capacity.DEFAULT_CAPACITY_QUERY_WEEKS,
     ) -> list[CapacityWeek] | None:
-        if not service.may_see_private(info.context.principal, self.row):
+        if not rules.may_see_private(info.context.principal, self.row):
             return None
-        week_from, count = service.capacity_window(from_week, weeks)
+        week_from, count = factory_capacity.capacity_window(from_week, weeks, today=info.context.today())
         week_to = week_from + dt.timedelta(weeks=count)
         capabilities = await info.context.loader(loaders.capabilities_by_factory).load(self.row.id)
         overrides = await info.context.loader(loaders.capacity_overrides_by_range).load(
             (self.row.id, week_from, week_to)
         )
-        grid = service.capacity_grid(capabilities, overrides, week_from=week_from, weeks=count)
-        return [CapacityWeek.from_value(w) for w in grid]
+        grid = factory_capacity.capacity_grid(capabilities, overrides, week_from=week_from, weeks=count)
+        return [CapacityWeek.from_row(w) for w in grid]
 
 
-@strawberry.type(description="A factory in a page of results, with the cursor to continue after it.")
-class FactoryEdge:
-    cursor: str = strawberry.field(description="Pass as `after` to get the factories after this one.")
-    node: Factory = strawberry.field(description="The factory.")
+FactoryConnection = Connection[Factory]
+"""A page of factories (named ``FactoryConnection`` in the schema)."""
 
 
-@strawberry.type(description="A page of factories, in order of English name.")
-class FactoryConnection:
-    edges: list[FactoryEdge] = strawberry.field(description="The factories of this page.")
-    page_info: PageInfo = strawberry.field(description="Whether more pages follow, and where they start.")
-    search: strawberry.Private[repo.FactorySearch]
+@strawberry.type(description="An industrial cluster and how many registered factories belong to it.")
+class Cluster:
+    name: str = strawberry.field(
+        description="Its name as factories give it, e.g. `Ota`; use it in `filter.cluster`."
+    )
+    factory_count: int = strawberry.field(description="How many registered factories belong to it.")
 
     @classmethod
-    def from_page(cls, page: service.FactoryPage) -> FactoryConnection:
-        edges = [FactoryEdge(cursor=cursor, node=Factory.from_row(row)) for cursor, row in page.edges]
-        return cls(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=page.has_next_page,
-                has_previous_page=False,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=page.end_cursor,
-            ),
-            search=page.search,
-        )
-
-    @strawberry.field(description="How many factories match the filter, over all pages (one more query).")
-    async def total_count(self, info: Info) -> int:
-        return await service.count_factories(info.context.pool, info.context.principal, search=self.search)
+    def from_row(cls, row: repo.Cluster) -> Cluster:
+        return cls(name=row.name, factory_count=row.factory_count)

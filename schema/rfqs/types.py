@@ -15,9 +15,9 @@ import strawberry
 
 from schema.auth.loaders import buyers_by_id
 from schema.auth.types import Buyer
+from schema.catalogue.loaders import materials_by_code, processes_by_code
+from schema.catalogue.types import Material, Process
 from schema.context import Info
-from schema.factories.loaders import materials_by_code, processes_by_code
-from schema.factories.types import Material, Process
 from schema.ids import to_id
 from schema.rfqs.loaders import lines_by_rfq_id, operations_by_line_id
 from server.auth.principal import Principal

@@ -2,8 +2,9 @@
 
 Deterministic (a fixed random seed), idempotent (a second run changes nothing), and for development only:
 the demo credentials are printed and written in the README, so ``seed --demo`` refuses a production
-environment. Factories go in with COPY (300 shops with their capabilities take well under a second);
-buyers and RFQs go through the same services the API uses, so the demo RFQs pass the same validation.
+environment. Every row goes in through the repositories: factories with the factories repository's bulk
+functions (COPY: 300 shops with their capabilities take well under a second); buyers and RFQs through the
+same services the API uses, so the demo RFQs pass the same validation.
 """
 
 from __future__ import annotations
@@ -11,14 +12,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
+from uuid import UUID
 
-from server import clock
 from server.auth import repo as auth_repo
 from server.auth import service as auth_service
 from server.auth.principal import Principal, Role
 from server.auth.tokens import API_KEY_DISPLAY_CHARS, hash_password, token_hash
+from server.clock import SYSTEM_CLOCK, iso_monday
+from server.clock import today as today_in_japan
 from server.db import Connection, Pool, transaction
 from server.demo.generate import DemoFactory, demo_factories
+from server.factories import repo as factories_repo
 from server.rfqs import service as rfq_service
 from server.rfqs.service import LineInput, OperationInput, RfqInput
 
@@ -34,87 +38,64 @@ DEMO_BUYERS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-def _week_start(day: dt.date) -> dt.date:
-    return day - dt.timedelta(days=day.weekday())
-
-
 async def _insert_factories(conn: Connection, factories: list[DemoFactory], today: dt.date) -> None:
+    """The demo owners and their factories one by one (their ids are needed), the rest in bulk."""
     owner_hash = hash_password(DEMO_PASSWORD)  # one argon2 hash for all demo owners: seeding stays fast
-    owner_ids = []
+    monday = iso_monday(today)
+    certifications: list[tuple[UUID, str, dt.date]] = []
+    capabilities: list[factories_repo.NewCapability] = []
+    overrides: list[factories_repo.CapacityOverride] = []
     for factory in factories:
-        owner_ids.append(
-            await conn.fetchval(
-                """
-                INSERT INTO users (email, password_hash, role, display_name)
-                VALUES ($1, $2, 'factory_owner', $3) RETURNING id
-                """,
-                DEMO_OWNER_EMAIL.format(number=factory.number),
-                owner_hash,
-                factory.name_ja,
-            )
+        owner = await auth_repo.create_user(
+            conn,
+            email=DEMO_OWNER_EMAIL.format(number=factory.number),
+            password_hash=owner_hash,
+            role=Role.FACTORY_OWNER.value,
+            display_name=factory.name_ja,
+            organisation_id=None,
         )
-    factory_ids = []
-    for factory, owner_id in zip(factories, owner_ids, strict=True):
-        factory_ids.append(
-            await conn.fetchval(
-                """
-                INSERT INTO factories (owner_user_id, name_ja, name_en, prefecture, city, cluster, employees,
-                                       founded_year, description)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id
-                """,
-                owner_id,
-                factory.name_ja,
-                factory.name_en,
-                factory.prefecture,
-                factory.city,
-                factory.cluster,
-                factory.employees,
-                factory.founded_year,
-                factory.description,
-            )
+        row = await factories_repo.create_factory(
+            conn,
+            owner_user_id=owner.id,
+            name_ja=factory.name_ja,
+            name_en=factory.name_en,
+            prefecture=factory.prefecture,
+            city=factory.city,
+            cluster=factory.cluster,
+            employees=factory.employees,
+            founded_year=factory.founded_year,
+            description=factory.description,
         )
-    monday = _week_start(today)
-    certifications, capabilities, capacity = [], [], []
-    for factory, factory_id in zip(factories, factory_ids, strict=True):
-        certifications += [(factory_id, code, until) for code, until in factory.certifications]
+        certifications += [(row.id, code, until) for code, until in factory.certifications]
         for cap in factory.capabilities:
             capabilities.append(
-                (
-                    factory_id,
-                    cap.process_code,
-                    list(cap.materials),
-                    Decimal(str(cap.best_tolerance_um)),
-                    cap.max_envelope_mm,
-                    cap.min_lot,
-                    cap.max_lot,
-                    Decimal(str(cap.hours_per_week)),
-                    cap.hourly_rate_jpy,
-                    cap.setup_cost_jpy,
-                    Decimal(str(cap.setup_hours)),
-                    cap.lead_days,
+                factories_repo.NewCapability(
+                    factory_id=row.id,
+                    process_code=cap.process_code,
+                    materials=list(cap.materials),
+                    best_tolerance_um=Decimal(str(cap.best_tolerance_um)),
+                    max_envelope_mm=cap.max_envelope_mm,
+                    min_lot=cap.min_lot,
+                    max_lot=cap.max_lot,
+                    hours_per_week=Decimal(str(cap.hours_per_week)),
+                    hourly_rate_jpy=cap.hourly_rate_jpy,
+                    setup_cost_jpy=cap.setup_cost_jpy,
+                    setup_hours=Decimal(str(cap.setup_hours)),
+                    lead_days=cap.lead_days,
                 )
             )
-            capacity += [
-                (factory_id, cap.process_code, monday + dt.timedelta(weeks=week), Decimal(str(hours)))
+            overrides += [
+                factories_repo.CapacityOverride(
+                    factory_id=row.id,
+                    process_code=cap.process_code,
+                    week_start=monday + dt.timedelta(weeks=week),
+                    hours=Decimal(str(hours)),
+                )
                 for week, hours in cap.busy_weeks
             ]
-    await conn.copy_records_to_table(
-        "factory_certifications",
-        records=certifications,
-        columns=["factory_id", "certification_code", "valid_until"],
-    )
-    await conn.executemany(
-        """
-        INSERT INTO capabilities (factory_id, process_code, materials, best_tolerance_um, max_envelope_mm,
-                                  min_lot, max_lot, hours_per_week, hourly_rate_jpy, setup_cost_jpy,
-                                  setup_hours, lead_days)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-        """,
-        capabilities,
-    )
-    await conn.copy_records_to_table(
-        "capacity_weeks", records=capacity, columns=["factory_id", "process_code", "week_start", "hours"]
-    )
+    await factories_repo.add_factory_certifications(conn, certifications=certifications)
+    await factories_repo.add_capabilities(conn, capabilities=capabilities)
+    await factories_repo.add_capacity_overrides(conn, overrides=overrides)
 
 
 async def _insert_buyers(conn: Connection) -> list[Principal]:
@@ -242,7 +223,7 @@ async def seed_demo(
     Each step checks for its own rows, so a run that stopped half-way is completed by the next one.
     ``progress`` is told what each step is about to do (the CLI prints it: the first run takes a while).
     """
-    today = today or clock.today(clock.SYSTEM_CLOCK)
+    today = today or today_in_japan(SYSTEM_CLOCK)
     report = progress or (lambda _: None)
     done: list[str] = []
     factories = demo_factories()

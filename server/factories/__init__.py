@@ -1,1 +1,1 @@
-"""The factories domain: taxonomy, factory registry, capabilities and weekly capacity."""
+"""The factories domain: the registry (profiles, search, clusters), capabilities and weekly capacity."""

@@ -1,48 +1,16 @@
-"""SQL for the taxonomy (prefectures, materials, processes, certifications), factories, capabilities and
-capacity overrides."""
+"""SQL for factories, their certifications, capabilities and capacity overrides."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, fields
 from decimal import Decimal
 from uuid import UUID
 
-from server.db import Connection
+from server.db import Connection, SqlArgs, copy_rows
 
 # --- rows ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Prefecture:
-    code: str
-    name_ja: str
-    name_en: str
-
-
-@dataclass(frozen=True)
-class Material:
-    code: str
-    name_ja: str
-    name_en: str
-    family: str
-
-
-@dataclass(frozen=True)
-class Process:
-    code: str
-    name_ja: str
-    name_en: str
-    category: str
-    material_families: list[str]
-    sort_order: int
-
-
-@dataclass(frozen=True)
-class Certification:
-    code: str
-    name: str
 
 
 @dataclass(frozen=True)
@@ -87,6 +55,32 @@ class Capability:
 
 
 @dataclass(frozen=True)
+class NewCapability:
+    """A capability to write: :class:`Capability` without what the database sets."""
+
+    factory_id: UUID
+    process_code: str
+    materials: list[str]
+    best_tolerance_um: Decimal
+    max_envelope_mm: int
+    min_lot: int
+    max_lot: int
+    hours_per_week: Decimal
+    hourly_rate_jpy: int
+    setup_cost_jpy: int
+    setup_hours: Decimal
+    lead_days: int
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """An industrial cluster, as factories name it, and how many factories belong to it."""
+
+    name: str
+    factory_count: int
+
+
+@dataclass(frozen=True)
 class CapacityOverride:
     factory_id: UUID
     process_code: str
@@ -117,72 +111,17 @@ _CAPABILITY_COLUMNS = (
     "c.max_lot, c.hours_per_week, c.hourly_rate_jpy, c.setup_cost_jpy, c.setup_hours, c.lead_days, "
     "c.updated_at"
 )
-_PROCESS_COLUMNS = "code, name_ja, name_en, category, material_families, sort_order"
 
-
-# --- taxonomy -----------------------------------------------------------------------------------------
-
-
-async def list_prefectures(conn: Connection) -> list[Prefecture]:
-    rows = await conn.fetch("SELECT code, name_ja, name_en FROM prefectures ORDER BY code")
-    return [Prefecture(**dict(r)) for r in rows]
-
-
-async def prefectures_by_codes(conn: Connection, *, codes: Sequence[str]) -> list[Prefecture]:
-    rows = await conn.fetch(
-        "SELECT code, name_ja, name_en FROM prefectures WHERE code = ANY($1::text[]) ORDER BY code",
-        list(codes),
-    )
-    return [Prefecture(**dict(r)) for r in rows]
-
-
-async def list_materials(conn: Connection) -> list[Material]:
-    rows = await conn.fetch("SELECT code, name_ja, name_en, family FROM materials ORDER BY family, code")
-    return [Material(**dict(r)) for r in rows]
-
-
-async def materials_by_codes(conn: Connection, *, codes: Sequence[str]) -> list[Material]:
-    """The known materials among ``codes`` (unknown codes are simply absent)."""
-    rows = await conn.fetch(
-        "SELECT code, name_ja, name_en, family FROM materials WHERE code = ANY($1::text[])", list(codes)
-    )
-    return [Material(**dict(r)) for r in rows]
-
-
-async def list_processes(conn: Connection, *, category: str | None = None) -> list[Process]:
-    rows = await conn.fetch(
-        f"""
-        SELECT {_PROCESS_COLUMNS} FROM processes
-        WHERE $1::text IS NULL OR category = $1
-        ORDER BY sort_order, code
-        """,
-        category,
-    )
-    return [Process(**dict(r)) for r in rows]
-
-
-async def processes_by_codes(conn: Connection, *, codes: Sequence[str]) -> list[Process]:
-    """The known processes among ``codes`` (unknown codes are simply absent)."""
-    rows = await conn.fetch(
-        f"SELECT {_PROCESS_COLUMNS} FROM processes WHERE code = ANY($1::text[])", list(codes)
-    )
-    return [Process(**dict(r)) for r in rows]
-
-
-async def known_process_codes(conn: Connection, *, codes: Sequence[str]) -> set[str]:
-    """Which of ``codes`` are process codes of the taxonomy."""
-    rows = await conn.fetch("SELECT code FROM processes WHERE code = ANY($1::text[])", list(codes))
-    return {r["code"] for r in rows}
-
-
-async def list_certifications(conn: Connection) -> list[Certification]:
-    rows = await conn.fetch("SELECT code, name FROM certifications ORDER BY code")
-    return [Certification(**dict(r)) for r in rows]
-
-
-async def certifications_by_codes(conn: Connection, *, codes: Sequence[str]) -> list[Certification]:
-    rows = await conn.fetch("SELECT code, name FROM certifications WHERE code = ANY($1::text[])", list(codes))
-    return [Certification(**dict(r)) for r in rows]
+# The columns of a NewCapability, in its field order; the key (factory, process) comes first.
+_NEW_CAPABILITY_COLUMNS = [f.name for f in fields(NewCapability)]
+_UPSERT_CAPABILITY = f"""
+    INSERT INTO capabilities AS c ({", ".join(_NEW_CAPABILITY_COLUMNS)})
+    VALUES ({", ".join(f"${n}" for n in range(1, len(_NEW_CAPABILITY_COLUMNS) + 1))})
+    ON CONFLICT (factory_id, process_code) DO UPDATE SET
+        {", ".join(f"{column} = EXCLUDED.{column}" for column in _NEW_CAPABILITY_COLUMNS[2:])},
+        updated_at = now()
+    RETURNING {_CAPABILITY_COLUMNS}
+"""
 
 
 # --- factories ----------------------------------------------------------------------------------------
@@ -271,21 +210,16 @@ async def factories_by_ids(conn: Connection, *, ids: Sequence[UUID]) -> list[Fac
     return [Factory(**dict(r)) for r in rows]
 
 
-def _search_where(search: FactorySearch, params: list[object]) -> str:
-    """The WHERE conditions of ``search`` over ``factories f``; values go to ``params`` as ``$n``."""
-
-    def arg(value: object) -> str:
-        params.append(value)
-        return f"${len(params)}"
-
+def _search_where(search: FactorySearch, args: SqlArgs) -> str:
+    """The WHERE conditions of ``search`` over ``factories f``; values go to ``args``."""
     conditions: list[str] = []
     capability: list[str] = []
     if search.process_code is not None:
-        capability.append(f"c.process_code = {arg(search.process_code)}")
+        capability.append(f"c.process_code = {args.add(search.process_code)}")
     if search.material is not None:
-        capability.append(f"c.materials @> ARRAY[{arg(search.material)}::text]")
+        capability.append(f"c.materials @> ARRAY[{args.add(search.material)}::text]")
     if search.max_tolerance_um is not None:
-        capability.append(f"c.best_tolerance_um <= {arg(search.max_tolerance_um)}")
+        capability.append(f"c.best_tolerance_um <= {args.add(search.max_tolerance_um)}")
     if capability:
         # One capability must satisfy all of them: "turns SUS304 to ±5 µm", not three different ones.
         conditions.append(
@@ -294,18 +228,18 @@ def _search_where(search: FactorySearch, params: list[object]) -> str:
             + ")"
         )
     if search.prefecture is not None:
-        conditions.append(f"f.prefecture = {arg(search.prefecture)}")
+        conditions.append(f"f.prefecture = {args.add(search.prefecture)}")
     if search.cluster is not None:
-        conditions.append(f"lower(f.cluster) = lower({arg(search.cluster)})")
+        conditions.append(f"lower(f.cluster) = lower({args.add(search.cluster)})")
     if search.certification is not None:
-        code = arg(search.certification)
-        on = arg(search.certified_on)
+        code = args.add(search.certification)
+        on = args.add(search.certified_on)
         conditions.append(
             "EXISTS (SELECT 1 FROM factory_certifications fc WHERE fc.factory_id = f.id"
             f" AND fc.certification_code = {code} AND fc.valid_until >= {on}::date)"
         )
     if search.owner_user_id is not None:
-        conditions.append(f"f.owner_user_id = {arg(search.owner_user_id)}")
+        conditions.append(f"f.owner_user_id = {args.add(search.owner_user_id)}")
     return " AND ".join(conditions) or "TRUE"
 
 
@@ -313,27 +247,52 @@ async def search_factories(
     conn: Connection, *, search: FactorySearch, after: tuple[str, UUID] | None, limit: int
 ) -> list[Factory]:
     """Up to ``limit`` factories matching ``search`` in (name_en, id) order, after the key ``after``."""
-    params: list[object] = []
-    where = _search_where(search, params)
+    args = SqlArgs()
+    where = _search_where(search, args)
     if after is not None:
-        params.extend(after)
-        where += f" AND (f.name_en, f.id) > (${len(params) - 1}, ${len(params)}::uuid)"
-    params.append(limit)
+        name, factory_id = after
+        where += f" AND (f.name_en, f.id) > ({args.add(name)}, {args.add(factory_id)}::uuid)"
     rows = await conn.fetch(
         f"""
         SELECT {_FACTORY_COLUMNS} FROM factories f WHERE {where}
-        ORDER BY f.name_en, f.id LIMIT ${len(params)}
+        ORDER BY f.name_en, f.id LIMIT {args.add(limit)}
         """,
-        *params,
+        *args.values,
     )
     return [Factory(**dict(r)) for r in rows]
 
 
 async def count_factories(conn: Connection, *, search: FactorySearch) -> int:
-    params: list[object] = []
-    where = _search_where(search, params)
-    count: int = await conn.fetchval(f"SELECT count(*) FROM factories f WHERE {where}", *params)
+    """How many factories match ``search``."""
+    args = SqlArgs()
+    where = _search_where(search, args)
+    count: int = await conn.fetchval(f"SELECT count(*) FROM factories f WHERE {where}", *args.values)
     return count
+
+
+async def clusters(conn: Connection) -> list[Cluster]:
+    """Every cluster some factory belongs to, by name, with its number of factories.
+
+    Names are grouped case-insensitively, as the registry's ``cluster`` filter matches them; each group is
+    shown in its most common spelling.
+    """
+    rows = await conn.fetch(
+        """
+        SELECT mode() WITHIN GROUP (ORDER BY cluster) AS name, count(*) AS factory_count
+        FROM factories WHERE cluster IS NOT NULL
+        GROUP BY lower(cluster)
+        ORDER BY name
+        """
+    )
+    return [Cluster(**dict(r)) for r in rows]
+
+
+async def has_cluster(conn: Connection, *, name: str) -> bool:
+    """Some factory belongs to the cluster ``name`` (compared case-insensitively)."""
+    found: bool = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM factories WHERE lower(cluster) = lower($1))", name
+    )
+    return found
 
 
 # --- certifications of factories ----------------------------------------------------------------------
@@ -357,6 +316,18 @@ async def replace_factory_certifications(
     )
 
 
+async def add_factory_certifications(
+    conn: Connection, *, certifications: Sequence[tuple[UUID, str, dt.date]]
+) -> None:
+    """Insert many (factory id, certification code, valid until) rows at once (bulk loads, e.g. the demo)."""
+    await copy_rows(
+        conn,
+        table="factory_certifications",
+        columns=["factory_id", "certification_code", "valid_until"],
+        rows=certifications,
+    )
+
+
 async def certifications_by_factory_ids(
     conn: Connection, *, factory_ids: Sequence[UUID]
 ) -> list[FactoryCertification]:
@@ -375,57 +346,18 @@ async def certifications_by_factory_ids(
 # --- capabilities -------------------------------------------------------------------------------------
 
 
-async def upsert_capability(
-    conn: Connection,
-    *,
-    factory_id: UUID,
-    process_code: str,
-    materials: Sequence[str],
-    best_tolerance_um: Decimal,
-    max_envelope_mm: int,
-    min_lot: int,
-    max_lot: int,
-    hours_per_week: Decimal,
-    hourly_rate_jpy: int,
-    setup_cost_jpy: int,
-    setup_hours: Decimal,
-    lead_days: int,
-) -> Capability:
-    row = await conn.fetchrow(
-        f"""
-        INSERT INTO capabilities AS c (
-            factory_id, process_code, materials, best_tolerance_um, max_envelope_mm, min_lot, max_lot,
-            hours_per_week, hourly_rate_jpy, setup_cost_jpy, setup_hours, lead_days
-        ) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-        ON CONFLICT (factory_id, process_code) DO UPDATE SET
-            materials = EXCLUDED.materials,
-            best_tolerance_um = EXCLUDED.best_tolerance_um,
-            max_envelope_mm = EXCLUDED.max_envelope_mm,
-            min_lot = EXCLUDED.min_lot,
-            max_lot = EXCLUDED.max_lot,
-            hours_per_week = EXCLUDED.hours_per_week,
-            hourly_rate_jpy = EXCLUDED.hourly_rate_jpy,
-            setup_cost_jpy = EXCLUDED.setup_cost_jpy,
-            setup_hours = EXCLUDED.setup_hours,
-            lead_days = EXCLUDED.lead_days,
-            updated_at = now()
-        RETURNING {_CAPABILITY_COLUMNS}
-        """,
-        factory_id,
-        process_code,
-        list(materials),
-        best_tolerance_um,
-        max_envelope_mm,
-        min_lot,
-        max_lot,
-        hours_per_week,
-        hourly_rate_jpy,
-        setup_cost_jpy,
-        setup_hours,
-        lead_days,
-    )
+async def upsert_capability(conn: Connection, *, capability: NewCapability) -> Capability:
+    """Write a capability, replacing the factory's existing one for the same process."""
+    row = await conn.fetchrow(_UPSERT_CAPABILITY, *astuple(capability))
     assert row is not None
     return Capability(**dict(row))
+
+
+async def add_capabilities(conn: Connection, *, capabilities: Sequence[NewCapability]) -> None:
+    """Insert many new capabilities at once (bulk loads such as the demo)."""
+    await copy_rows(
+        conn, table="capabilities", columns=_NEW_CAPABILITY_COLUMNS, rows=[astuple(c) for c in capabilities]
+    )
 
 
 async def delete_capability(conn: Connection, *, factory_id: UUID, process_code: str) -> bool:
@@ -497,6 +429,16 @@ async def set_capacity_weeks(
             [week for week, _ in set_weeks],
             [hours for _, hours in set_weeks],
         )
+
+
+async def add_capacity_overrides(conn: Connection, *, overrides: Sequence[CapacityOverride]) -> None:
+    """Insert many new overrides at once (bulk loads such as the demo)."""
+    await copy_rows(
+        conn,
+        table="capacity_weeks",
+        columns=["factory_id", "process_code", "week_start", "hours"],
+        rows=[astuple(o) for o in overrides],
+    )
 
 
 async def capacity_overrides(

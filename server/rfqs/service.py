@@ -18,10 +18,10 @@ from typing import Any
 from uuid import UUID
 
 from server.auth.principal import Principal, Role
+from server.catalogue import repo as catalogue
+from server.catalogue.rules import accepts
 from server.db import Connection, Pool, transaction
 from server.errors import ErrorCode, Forbidden, NotFound, ValidationFailed, fail
-from server.factories import repo as catalogue
-from server.factories.service import accepts
 from server.pagination import Page, decode_cursor, page_of, page_size
 from server.rfqs import repo, rules
 from server.validation import Errors, check_range, clean_country, clean_currency, clean_text

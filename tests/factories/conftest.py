@@ -1,4 +1,8 @@
-"""Fixtures of the factories tests: factories inserted through the service, as the demo seeder does."""
+"""Fixtures of the factories tests: a fixed day, and factories inserted through the services.
+
+The app's clock stands still at :data:`NOW`, and services get :data:`TODAY`, so the dates below are
+literals: no test depends on the day it runs.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,17 @@ from typing import Any
 import pytest
 
 from server import db
-from server.factories import repo, service
+from server.clock import Clock, FixedClock
+from server.factories import profile, repo
+from server.factories.capabilities import upsert_capability
 from tests.conftest import Caller
 
-TODAY = service.today()
-NEXT_YEAR = TODAY + dt.timedelta(days=365)
-LAST_MONTH = TODAY - dt.timedelta(days=30)
-THIS_MONDAY = service.iso_monday(TODAY)
+# 12:00 in Japan on Wednesday 2 December 2026.
+NOW = dt.datetime(2026, 12, 2, 3, 0, tzinfo=dt.UTC)
+TODAY = dt.date(2026, 12, 2)
+THIS_MONDAY = dt.date(2026, 11, 30)
+NEXT_YEAR = dt.date(2027, 12, 2)
+LAST_MONTH = dt.date(2026, 11, 2)
 
 TURNING: dict[str, Any] = {
     "process_code": "cnc_turning",
@@ -43,9 +51,10 @@ async def make_factory(
     capabilities: Sequence[dict[str, Any]] = (),
 ) -> repo.Factory:
     """A factory owned by ``caller``, with the given certifications and capabilities."""
-    factory = await service.register_factory(
+    factory = await profile.register_factory(
         pool,
         caller.principal,
+        today=TODAY,
         name_ja=f"{name_en} 製作所",
         name_en=name_en,
         prefecture=prefecture,
@@ -54,16 +63,21 @@ async def make_factory(
         employees=12,
         founded_year=1968,
         description="",
-        certifications=[service.HeldCertification(code, until) for code, until in certifications],
+        certifications=[profile.HeldCertification(code, until) for code, until in certifications],
     )
-    for capability in capabilities:
-        await service.upsert_capability(pool, caller.principal, factory_id=factory.id, **capability)
+    for declared in capabilities:
+        await upsert_capability(pool, caller.principal, factory_id=factory.id, **declared)
     return factory
 
 
 def capability(**changes: Any) -> dict[str, Any]:
     """The turning capability with ``changes``."""
     return {**TURNING, **changes}
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return FixedClock(NOW)
 
 
 @pytest.fixture

@@ -10,9 +10,10 @@ import asyncpg
 import pytest
 
 from server import db
+from server.clock import FixedClock
 from server.factories import repo
 from tests.conftest import Caller, GraphQLClient, error_code
-from tests.factories.conftest import THIS_MONDAY, TURNING
+from tests.factories.conftest import THIS_MONDAY, TURNING, make_factory
 
 UPSERT = """
 mutation($factoryId: ID!, $input: CapabilityUpsertInput!) {
@@ -191,7 +192,10 @@ async def test_database_refuses_unknown_or_mismatched_materials(pool: db.Pool, f
         for process_code, materials in (("cnc_turning", ["NOPE"]), ("injection_moulding", ["SUS304"])):
             with pytest.raises(asyncpg.CheckViolationError):
                 await repo.upsert_capability(
-                    conn, factory_id=factory.id, process_code=process_code, materials=materials, **fields
+                    conn,
+                    capability=repo.NewCapability(
+                        factory_id=factory.id, process_code=process_code, materials=materials, **fields
+                    ),
                 )
 
 
@@ -375,3 +379,26 @@ async def test_capacity_query_arguments_are_checked(
         body = await gql(CAPACITY, {"id": str(factory.id), **variables}, token=owner.token)
         assert error_code(body) == "BAD_USER_INPUT", variables
         assert body["errors"][0]["extensions"]["errors"][0]["code"] == "OUT_OF_RANGE"
+
+
+# Monday 30 November 2026, 01:00 in Japan: still Sunday in UTC.
+JAPANS_MONDAY = FixedClock(dt.datetime(2026, 11, 29, 16, 0, tzinfo=dt.UTC))
+
+
+@pytest.mark.parametrize("clock", [JAPANS_MONDAY])
+async def test_weeks_and_certificates_follow_the_day_in_japan(
+    gql: GraphQLClient, pool: db.Pool, owner: Caller
+) -> None:
+    # given: a certificate that ran out on Sunday
+    factory = await make_factory(
+        pool, owner, "Kato Gear", certifications=[("ISO9001", dt.date(2026, 11, 29))], capabilities=[TURNING]
+    )
+    query = """
+    query($id: ID!) { factory(id: $id) { certifications { isValid } capacity(weeks: 1) { weekStart } } }
+    """
+    # when
+    body = await gql(query, {"id": str(factory.id)}, token=owner.token)
+    # then: it is Monday in Japan, so the current week starts today and Sunday's certificate is expired
+    data = body["data"]["factory"]
+    assert data["capacity"] == [{"weekStart": "2026-11-30"}]
+    assert data["certifications"] == [{"isValid": False}]

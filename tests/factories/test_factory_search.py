@@ -115,7 +115,9 @@ async def test_filters(gql: GraphQLClient, buyer: Caller) -> None:
         ),
         ({"certification": "ISO9001", "certifiedOn": (NEXT_YEAR + dt.timedelta(days=1)).isoformat()}, []),
         ({"certification": "JISQ9100", "prefecture": "20"}, ["Chino Seiki"]),
-        ({"processCode": "no_such_process"}, []),
+        # Known codes that no factory matches are no error.
+        ({"processCode": "hard_chrome"}, []),
+        ({"prefecture": "1"}, []),
         ({"ownedByMe": True}, []),  # a buyer owns no factory
     ]
     for where, expected in cases:
@@ -141,6 +143,76 @@ async def test_bad_filter_is_bad_user_input(gql: GraphQLClient, buyer: Caller) -
         ("filter.toleranceUm", "OUT_OF_RANGE"),
         ("filter.cluster", "TOO_LONG"),
     }
+
+
+@pytest.mark.usefixtures("registry")
+@pytest.mark.parametrize(
+    ("where", "field", "code"),
+    [
+        ({"processCode": "5axis"}, "filter.processCode", "UNKNOWN_PROCESS"),
+        ({"material": "SUS999"}, "filter.material", "UNKNOWN_MATERIAL"),
+        ({"prefecture": "48"}, "filter.prefecture", "UNKNOWN_PREFECTURE"),
+        ({"certification": "ISO9999"}, "filter.certification", "UNKNOWN_CERTIFICATION"),
+        ({"cluster": "Otaa"}, "filter.cluster", "UNKNOWN_CLUSTER"),
+    ],
+)
+async def test_unknown_code_in_a_filter_is_bad_user_input(
+    gql: GraphQLClient, buyer: Caller, where: dict[str, str], field: str, code: str
+) -> None:
+    # A typo must not look like "no factory can do this".
+    body = await gql(FACTORIES, {"filter": where}, token=buyer.token)
+    assert error_code(body) == "BAD_USER_INPUT"
+    assert body["data"] is None
+    [error] = body["errors"][0]["extensions"]["errors"]
+    assert (error["field"], error["code"]) == (field, code)
+    assert repr(next(iter(where.values()))).upper() in error["message"].upper()
+
+
+@pytest.mark.usefixtures("registry")
+async def test_every_unknown_code_is_reported_at_once(gql: GraphQLClient, buyer: Caller) -> None:
+    where = {
+        "processCode": "5axis",
+        "material": "SUS999",
+        "prefecture": "99",
+        "certification": "X1",
+        "cluster": "Y",
+    }
+    body = await gql(FACTORIES, {"filter": where}, token=buyer.token)
+    assert {(e["field"], e["code"]) for e in body["errors"][0]["extensions"]["errors"]} == {
+        ("filter.processCode", "UNKNOWN_PROCESS"),
+        ("filter.material", "UNKNOWN_MATERIAL"),
+        ("filter.prefecture", "UNKNOWN_PREFECTURE"),
+        ("filter.certification", "UNKNOWN_CERTIFICATION"),
+        ("filter.cluster", "UNKNOWN_CLUSTER"),
+    }
+
+
+CLUSTERS = "query { clusters { name factoryCount } }"
+
+
+@pytest.mark.usefixtures("registry")
+async def test_clusters_with_their_factory_counts(
+    gql: GraphQLClient, pool: db.Pool, owner: Caller, buyer: Caller
+) -> None:
+    # given: one more Ota factory, its cluster spelled in lower case (the filter ignores case, so do counts)
+    await make_factory(pool, owner, "Eto Gear", cluster="ota")
+    await make_factory(pool, owner, "Fuji Press", cluster=None)
+    # when
+    body = await gql(CLUSTERS, token=buyer.token)
+    # then
+    assert body["data"]["clusters"] == [
+        {"name": "Higashiosaka", "factoryCount": 1},
+        {"name": "Ota", "factoryCount": 2},
+        {"name": "Suwa", "factoryCount": 1},
+        {"name": "Tsubame-Sanjo", "factoryCount": 1},
+    ]
+    for cluster in body["data"]["clusters"]:
+        listed = await names(gql, buyer, {"cluster": cluster["name"]})
+        assert len(listed) == cluster["factoryCount"]
+
+
+async def test_anonymous_cannot_list_clusters(gql: GraphQLClient) -> None:
+    assert error_code(await gql(CLUSTERS)) == "UNAUTHENTICATED"
 
 
 async def test_anonymous_cannot_list_factories(gql: GraphQLClient) -> None:

@@ -1,4 +1,4 @@
-"""The seeded taxonomy: processes, materials, certifications, prefectures."""
+"""The catalogue: processes, materials, certifications, prefectures (seeded by the migrations)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""GraphQL of the catalogue: prefectures, materials, processes and certifications."""

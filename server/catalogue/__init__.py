@@ -1,0 +1,1 @@
+"""The catalogue: prefectures, materials, processes and certifications that every domain refers to by code."""

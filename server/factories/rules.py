@@ -1,0 +1,48 @@
+"""Record rules of the factories domain: who may change a factory, and who sees its private figures.
+
+Role gates (who may call at all) are on the GraphQL fields and in ``principal.require_*``; these rules decide
+about one factory, and every service and type of the domain asks them rather than repeating them.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from server.auth.principal import Principal
+from server.db import Connection
+from server.errors import Forbidden, NotFound
+from server.factories import repo
+
+
+def may_manage(principal: Principal, factory: repo.Factory) -> bool:
+    """The one rule for changing a factory: its owner or a coordinator."""
+    if principal.is_coordinator:
+        return True
+    return principal.is_factory_owner and principal.user_id == factory.owner_user_id
+
+
+def may_see_private(principal: Principal, factory: repo.Factory) -> bool:
+    """The one rule for a factory's private figures (hours, rates, setup costs, lead days, capacity).
+
+    Whoever may manage the factory sees them; buyers and other owners see the public profile only.
+    """
+    return may_manage(principal, factory)
+
+
+def is_mine(principal: Principal, factory: repo.Factory) -> bool:
+    """The caller owns this factory."""
+    return principal.user_id is not None and principal.user_id == factory.owner_user_id
+
+
+async def factory_to_change(conn: Connection, principal: Principal, factory_id: UUID) -> repo.Factory:
+    """The factory, locked for this transaction; NOT_FOUND when unknown, FORBIDDEN unless :func:`may_manage`.
+
+    Factory profiles are visible to every signed-in caller, so telling "not yours" from "no such" reveals
+    nothing; FORBIDDEN is the more useful answer.
+    """
+    factory = await repo.factory_by_id(conn, factory_id=factory_id, for_update=True)
+    if factory is None:
+        raise NotFound("No such factory.")
+    if not may_manage(principal, factory):
+        raise Forbidden("Only the factory's owner or a coordinator may change it.")
+    return factory
