@@ -12,7 +12,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -20,6 +20,7 @@ from uuid import UUID
 from server.auth.principal import Principal, Role
 from server.catalogue import repo as catalogue
 from server.catalogue.rules import accepts
+from server.catalogue.service import Entries, check_codes
 from server.db import Connection, Pool, transaction
 from server.errors import ErrorCode, Forbidden, NotFound, ValidationFailed, fail
 from server.pagination import Page, decode_cursor, page_of, page_size
@@ -81,15 +82,6 @@ class RfqInput:
     currency: str | None = None  # None: the buyer's own currency
     nda_required: bool = False
     disclose_buyer: bool = False
-
-
-@dataclass
-class _Reference:
-    """The catalogue entries an input refers to, looked up in one go."""
-
-    materials: dict[str, catalogue.Material] = field(default_factory=dict)
-    processes: dict[str, catalogue.Process] = field(default_factory=dict)
-    certifications: set[str] = field(default_factory=set)
 
 
 # --- input checks -------------------------------------------------------------------------------------
@@ -155,34 +147,28 @@ def _check_dates(errors: Errors, data: RfqInput, today: dt.date) -> None:
         errors.add("dueDate", ErrorCode.DATE_ORDER, "dueDate must be after bidDeadline.")
 
 
-def _referenced_codes(data: RfqInput) -> tuple[list[str], list[str], list[str]]:
-    """Material, process and certification codes the input names (only well-formed ones)."""
-    materials: set[str] = set()
-    processes: set[str] = set()
-    certifications: set[str] = set()
-    for line in data.lines[:MAX_LINES]:
+def _catalogue_codes(data: RfqInput) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """The catalogue codes the input names, as ``{field: code}`` for :func:`catalogue_service.check_codes`:
+    materials, processes and certifications. Codes that cannot be codes (empty, too long, unprintable) are
+    left out, so they never reach SQL; :func:`_clean_line` reports those itself."""
+    materials: dict[str, str] = {}
+    processes: dict[str, str] = {}
+    certifications: dict[str, str] = {}
+    for i, line in enumerate(data.lines[:MAX_LINES]):
         if (material := _code(line.material, upper=True)) is not None:
-            materials.add(material)
-        for op in line.operations[:MAX_OPERATIONS]:
+            materials[f"lines.{i}.material"] = material
+        for j, op in enumerate(line.operations[:MAX_OPERATIONS]):
             if (process := _code(op.process_code, upper=False)) is not None:
-                processes.add(process)
-        for cert in line.required_certifications[:MAX_CERTIFICATIONS]:
-            if (code := _code(cert, upper=True)) is not None:
-                certifications.add(code)
-    return sorted(materials), sorted(processes), sorted(certifications)
-
-
-async def _load_reference(conn: Connection, data: RfqInput) -> _Reference:
-    materials, processes, certifications = _referenced_codes(data)
-    return _Reference(
-        materials={m.code: m for m in await catalogue.materials_by_codes(conn, codes=materials)},
-        processes={p.code: p for p in await catalogue.processes_by_codes(conn, codes=processes)},
-        certifications={c.code for c in await catalogue.certifications_by_codes(conn, codes=certifications)},
-    )
+                processes[f"lines.{i}.operations.{j}.processCode"] = process
+        if len(line.required_certifications) <= MAX_CERTIFICATIONS:
+            for k, cert in enumerate(line.required_certifications):
+                if (code := _code(cert, upper=True)) is not None:
+                    certifications[f"lines.{i}.requiredCertifications.{k}"] = code
+    return materials, processes, certifications
 
 
 def _clean_operations(
-    errors: Errors, path: str, line: LineInput, material: catalogue.Material | None, ref: _Reference
+    errors: Errors, path: str, line: LineInput, material: catalogue.Material | None, ref: Entries
 ) -> tuple[repo.NewOperation, ...]:
     if not line.operations:
         errors.add(f"{path}.operations", ErrorCode.REQUIRED, "Give the line at least one operation.")
@@ -197,13 +183,13 @@ def _clean_operations(
         op_path = f"{path}.operations.{j}"
         code = _code(op.process_code, upper=False)
         process = ref.processes.get(code) if code is not None else None
-        if process is None:
+        if code is None:  # a well-formed unknown code was reported by check_codes
             errors.add(
                 f"{op_path}.processCode",
                 ErrorCode.UNKNOWN_PROCESS,
                 f"{op.process_code!r} is not a known process.",
             )
-        elif material is not None and not accepts(process, material):
+        elif process is not None and material is not None and not accepts(process, material):
             errors.add(
                 f"{op_path}.processCode",
                 ErrorCode.MATERIAL_MISMATCH,
@@ -214,14 +200,14 @@ def _clean_operations(
     return tuple(operations)
 
 
-def _clean_line(errors: Errors, i: int, line: LineInput, ref: _Reference) -> repo.NewLine:
+def _clean_line(errors: Errors, i: int, line: LineInput, ref: Entries) -> repo.NewLine:
     path = f"lines.{i}"
     name = clean_text(errors, f"{path}.name", line.name, max_length=200)
     part_number = clean_text(errors, f"{path}.partNumber", line.part_number, max_length=100, required=False)
     notes = clean_text(errors, f"{path}.notes", line.notes, max_length=2000, required=False)
     material_code = _code(line.material, upper=True)
     material = ref.materials.get(material_code) if material_code is not None else None
-    if material is None:
+    if material_code is None:  # a well-formed unknown code was reported by check_codes
         errors.add(
             f"{path}.material", ErrorCode.UNKNOWN_MATERIAL, f"{line.material!r} is not a known material."
         )
@@ -253,13 +239,13 @@ def _clean_line(errors: Errors, i: int, line: LineInput, ref: _Reference) -> rep
     else:
         for k, cert in enumerate(line.required_certifications):
             code = _code(cert, upper=True)
-            if code is None or code not in ref.certifications:
+            if code is None:  # a well-formed unknown code was reported by check_codes
                 errors.add(
                     f"{path}.requiredCertifications.{k}",
                     ErrorCode.UNKNOWN_CERTIFICATION,
                     f"{cert!r} is not a known certification.",
                 )
-            elif code not in certifications:
+            elif code in ref.certifications and code not in certifications:
                 certifications.append(code)
     operations = _clean_operations(errors, path, line, material, ref)
     return repo.NewLine(
@@ -361,7 +347,10 @@ async def submit_rfq(
         elif len(data.lines) > MAX_LINES:
             errors.add("lines", ErrorCode.OUT_OF_RANGE, f"An RFQ has at most {MAX_LINES} lines.")
         else:
-            ref = await _load_reference(conn, data)
+            materials, processes, certifications = _catalogue_codes(data)
+            ref = await check_codes(
+                conn, errors, materials=materials, processes=processes, certifications=certifications
+            )
             lines = [_clean_line(errors, i, line, ref) for i, line in enumerate(data.lines)]
         if errors:
             raise ValidationFailed(errors)
