@@ -7,23 +7,24 @@ material …).
 
 from __future__ import annotations
 
+from schema.batching import one_per_key
 from server.catalogue import repo
 from server.db import Pool
 
 
 async def prefectures_by_code(pool: Pool, codes: list[str]) -> list[repo.Prefecture | None]:
     async with pool.acquire() as conn:
-        rows = {p.code: p for p in await repo.prefectures_by_codes(conn, codes=codes)}
-    return [rows.get(c) for c in codes]
+        rows = await repo.prefectures_by_codes(conn, codes=codes)
+    return one_per_key(rows, codes, key=lambda row: row.code)
 
 
 async def materials_by_code(pool: Pool, codes: list[str]) -> list[repo.Material | None]:
     async with pool.acquire() as conn:
-        rows = {m.code: m for m in await repo.materials_by_codes(conn, codes=codes)}
-    return [rows.get(c) for c in codes]
+        rows = await repo.materials_by_codes(conn, codes=codes)
+    return one_per_key(rows, codes, key=lambda row: row.code)
 
 
 async def processes_by_code(pool: Pool, codes: list[str]) -> list[repo.Process | None]:
     async with pool.acquire() as conn:
-        rows = {p.code: p for p in await repo.processes_by_codes(conn, codes=codes)}
-    return [rows.get(c) for c in codes]
+        rows = await repo.processes_by_codes(conn, codes=codes)
+    return one_per_key(rows, codes, key=lambda row: row.code)

@@ -10,23 +10,21 @@ from __future__ import annotations
 import datetime as dt
 from uuid import UUID
 
+from schema.batching import many_per_key, one_per_key
 from server.db import Pool
 from server.factories import repo
 
 
 async def factories_by_id(pool: Pool, ids: list[UUID]) -> list[repo.Factory | None]:
     async with pool.acquire() as conn:
-        rows = {f.id: f for f in await repo.factories_by_ids(conn, ids=ids)}
-    return [rows.get(i) for i in ids]
+        rows = await repo.factories_by_ids(conn, ids=ids)
+    return one_per_key(rows, ids, key=lambda row: row.id)
 
 
 async def capabilities_by_factory(pool: Pool, factory_ids: list[UUID]) -> list[list[repo.Capability]]:
     async with pool.acquire() as conn:
         rows = await repo.capabilities_by_factory_ids(conn, factory_ids=factory_ids)
-    grouped: dict[UUID, list[repo.Capability]] = {}
-    for row in rows:
-        grouped.setdefault(row.factory_id, []).append(row)
-    return [grouped.get(f, []) for f in factory_ids]
+    return many_per_key(rows, factory_ids, key=lambda row: row.factory_id)
 
 
 async def certifications_by_factory(
@@ -34,10 +32,7 @@ async def certifications_by_factory(
 ) -> list[list[repo.FactoryCertification]]:
     async with pool.acquire() as conn:
         rows = await repo.certifications_by_factory_ids(conn, factory_ids=factory_ids)
-    grouped: dict[UUID, list[repo.FactoryCertification]] = {}
-    for row in rows:
-        grouped.setdefault(row.factory_id, []).append(row)
-    return [grouped.get(f, []) for f in factory_ids]
+    return many_per_key(rows, factory_ids, key=lambda row: row.factory_id)
 
 
 async def capacity_overrides_by_range(

@@ -6,24 +6,20 @@ An operation's process goes through ``schema.catalogue.loaders.processes_by_code
 
 from __future__ import annotations
 
-from collections import defaultdict
 from uuid import UUID
 
+from schema.batching import many_per_key
 from server.db import Pool
 from server.rfqs import repo
 
 
 async def lines_by_rfq_id(pool: Pool, rfq_ids: list[UUID]) -> list[list[repo.RfqLine]]:
-    grouped: dict[UUID, list[repo.RfqLine]] = defaultdict(list)
     async with pool.acquire() as conn:
-        for line in await repo.lines_by_rfq_ids(conn, rfq_ids=rfq_ids):
-            grouped[line.rfq_id].append(line)
-    return [grouped.get(i, []) for i in rfq_ids]
+        rows = await repo.lines_by_rfq_ids(conn, rfq_ids=rfq_ids)
+    return many_per_key(rows, rfq_ids, key=lambda row: row.rfq_id)
 
 
 async def operations_by_line_id(pool: Pool, line_ids: list[UUID]) -> list[list[repo.RfqOperation]]:
-    grouped: dict[UUID, list[repo.RfqOperation]] = defaultdict(list)
     async with pool.acquire() as conn:
-        for op in await repo.operations_by_line_ids(conn, line_ids=line_ids):
-            grouped[op.rfq_line_id].append(op)
-    return [grouped.get(i, []) for i in line_ids]
+        rows = await repo.operations_by_line_ids(conn, line_ids=line_ids)
+    return many_per_key(rows, line_ids, key=lambda row: row.rfq_line_id)

@@ -38,23 +38,6 @@ class FactoryCertification:
 
 
 @dataclass(frozen=True)
-class Capability:
-    factory_id: UUID
-    process_code: str
-    materials: list[str]
-    best_tolerance_um: Decimal
-    max_envelope_mm: int
-    min_lot: int
-    max_lot: int
-    hours_per_week: Decimal
-    hourly_rate_jpy: int
-    setup_cost_jpy: int
-    setup_hours: Decimal
-    lead_days: int
-    updated_at: dt.datetime
-
-
-@dataclass(frozen=True)
 class NewCapability:
     """A capability to write: :class:`Capability` without what the database sets."""
 
@@ -70,6 +53,13 @@ class NewCapability:
     setup_cost_jpy: int
     setup_hours: Decimal
     lead_days: int
+
+
+@dataclass(frozen=True)
+class Capability(NewCapability):
+    """A stored capability: what was written, and when."""
+
+    updated_at: dt.datetime
 
 
 @dataclass(frozen=True)
