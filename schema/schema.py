@@ -16,12 +16,14 @@ from schema.catalogue.queries import CatalogueQuery
 from schema.errors import translate_errors
 from schema.factories.mutations import FactoriesMutation
 from schema.factories.queries import FactoriesQuery
+from schema.logistics.mutations import LogisticsMutation
+from schema.logistics.queries import LogisticsQuery
 from schema.rfqs.mutations import RfqMutation
 from schema.rfqs.queries import RfqQuery
 
 # Each domain adds its Query / Mutation class here.
-QUERIES: tuple[type, ...] = (AuthQuery, CatalogueQuery, FactoriesQuery, RfqQuery)
-MUTATIONS: tuple[type, ...] = (AuthMutation, FactoriesMutation, RfqMutation)
+QUERIES: tuple[type, ...] = (AuthQuery, CatalogueQuery, FactoriesQuery, RfqQuery, LogisticsQuery)
+MUTATIONS: tuple[type, ...] = (AuthMutation, FactoriesMutation, RfqMutation, LogisticsMutation)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)

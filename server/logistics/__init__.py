@@ -1,0 +1,1 @@
+"""Logistics between factories: transport days and costs between prefectures."""
