@@ -18,12 +18,27 @@ from schema.factories.mutations import FactoriesMutation
 from schema.factories.queries import FactoriesQuery
 from schema.logistics.mutations import LogisticsMutation
 from schema.logistics.queries import LogisticsQuery
+from schema.partnerships.mutations import PartnershipsMutation
+from schema.partnerships.queries import PartnershipsQuery
 from schema.rfqs.mutations import RfqMutation
 from schema.rfqs.queries import RfqQuery
 
 # Each domain adds its Query / Mutation class here.
-QUERIES: tuple[type, ...] = (AuthQuery, CatalogueQuery, FactoriesQuery, RfqQuery, LogisticsQuery)
-MUTATIONS: tuple[type, ...] = (AuthMutation, FactoriesMutation, RfqMutation, LogisticsMutation)
+QUERIES: tuple[type, ...] = (
+    AuthQuery,
+    CatalogueQuery,
+    FactoriesQuery,
+    RfqQuery,
+    LogisticsQuery,
+    PartnershipsQuery,
+)
+MUTATIONS: tuple[type, ...] = (
+    AuthMutation,
+    FactoriesMutation,
+    RfqMutation,
+    LogisticsMutation,
+    PartnershipsMutation,
+)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)
