@@ -1,0 +1,329 @@
+"""Every Query and Mutation field × every kind of caller, with the expected outcome.
+
+The matrix is built from the schema: a field without a row fails :func:`test_every_field_has_a_row`, so a
+new field cannot ship without its authorization being decided here.
+
+Callers: anonymous; owner A (owns factory A, which can work buyer X's RFQ); owner B (owns factory B, which
+cannot); buyer X (owns the RFQ and an API key); buyer Y; a coordinator. Outcomes: ``OK`` means no GraphQL
+error at all (a payload error such as INVALID_STATE is a business answer, not a refusal); otherwise the
+expected ``extensions.code``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from schema.schema import build_schema
+from server import db
+from tests.conftest import Caller, GraphQLClient, error_code, make_factory_owner
+from tests.rfqs.conftest import add_factory, days, submitted_id
+
+OK = "OK"
+UNAUTH = "UNAUTHENTICATED"
+FORBIDDEN = "FORBIDDEN"
+NOT_FOUND = "NOT_FOUND"
+CALLERS = ("anonymous", "owner_a", "owner_b", "buyer_x", "buyer_y", "coordinator")
+
+
+@dataclass
+class World:
+    """The objects every row refers to, and the callers."""
+
+    gql: GraphQLClient
+    pool: db.Pool
+    callers: dict[str, Caller | None]
+    factory_a: str
+    factory_b: str
+    rfq_x: str
+    buyer_x: str
+    key_x: str = ""
+
+    def token(self, caller: str) -> str | None:
+        who = self.callers[caller]
+        return who.token if who else None
+
+
+Setup = Callable[[World], Awaitable[dict[str, Any]]]
+
+
+async def _no_variables(world: World) -> dict[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True)
+class Row:
+    document: str
+    expected: dict[str, str]
+    # Run before each caller's request: fresh objects for mutations that change or use them up.
+    variables: Setup = _no_variables
+
+
+def everyone(outcome: str) -> dict[str, str]:
+    return dict.fromkeys(CALLERS, outcome)
+
+
+def signed_in(outcome: str = OK) -> dict[str, str]:
+    return {**everyone(outcome), "anonymous": UNAUTH}
+
+
+def only(*allowed: str, others: str = FORBIDDEN) -> dict[str, str]:
+    return {c: OK if c in allowed else others for c in CALLERS} | {"anonymous": UNAUTH}
+
+
+# --- the objects rows act on --------------------------------------------------------------------------
+
+
+async def _factory_a(world: World) -> dict[str, Any]:
+    return {"f": world.factory_a}
+
+
+async def _rfq_x(world: World) -> dict[str, Any]:
+    return {"id": world.rfq_x}
+
+
+async def _buyer_x(world: World) -> dict[str, Any]:
+    return {"b": world.buyer_x}
+
+
+async def _child_key_of_x(world: World) -> dict[str, Any]:
+    """A key created with buyer X's key: X itself may revoke it, and so may a coordinator."""
+    body = await world.gql(
+        'mutation { apiKeyCreate(input: {name: "child"}) { apiKey { id } } }', token=world.token("buyer_x")
+    )
+    return {"id": body["data"]["apiKeyCreate"]["apiKey"]["id"]}
+
+
+async def _fresh_partnership(world: World) -> dict[str, Any]:
+    """A declared partnership A → B (any earlier one ended first, so each caller gets a live one)."""
+    async with world.pool.acquire() as conn:
+        await conn.execute("UPDATE factory_partnerships SET ended_at = now() WHERE ended_at IS NULL")
+    body = await world.gql(
+        "mutation($a: ID!, $b: ID!) { partnershipDeclare(input: {factoryId: $a, partnerFactoryId: $b}) "
+        "{ partnership { id } } }",
+        {"a": world.factory_a, "b": world.factory_b},
+        token=world.token("owner_a"),
+    )
+    return {"id": body["data"]["partnershipDeclare"]["partnership"]["id"]}
+
+
+async def _factories_a_b(world: World) -> dict[str, Any]:
+    async with world.pool.acquire() as conn:
+        await conn.execute("UPDATE factory_partnerships SET ended_at = now() WHERE ended_at IS NULL")
+    return {"a": world.factory_a, "b": world.factory_b}
+
+
+async def _new_rfq(world: World) -> dict[str, Any]:
+    return {
+        "input": {
+            "title": "Bushings",
+            "incoterm": "DAP",
+            "destinationCountry": "US",
+            "dueDate": days(90),
+            "bidDeadline": days(14),
+            "lines": [
+                {
+                    "name": "Bushing",
+                    "material": "SUS304",
+                    "quantity": 100,
+                    "toleranceUm": 10,
+                    "envelopeMm": 50,
+                    "operations": [{"processCode": "cnc_turning"}],
+                }
+            ],
+        }
+    }
+
+
+CAPABILITY = """{processCode: "cnc_turning", materials: ["SUS304"], bestToleranceUm: 5, maxEnvelopeMm: 300,
+  maxLot: 1000, hoursPerWeek: 40, hourlyRateJpy: 8000, leadDays: 10}"""
+
+MATRIX: dict[str, Row] = {
+    # --- queries ---
+    "me": Row("{ me { role } }", everyone(OK)),
+    "processes": Row("{ processes { code } }", everyone(OK)),
+    "materials": Row("{ materials { code } }", everyone(OK)),
+    "certifications": Row("{ certifications { code } }", everyone(OK)),
+    "prefectures": Row("{ prefectures { code } }", everyone(OK)),
+    "clusters": Row("{ clusters { name } }", signed_in()),
+    "factories": Row("{ factories { totalCount } }", signed_in()),
+    "factory": Row("query($f: ID!) { factory(id: $f) { nameEn } }", signed_in(), _factory_a),
+    "transportLink": Row('{ transportLink(fromPrefecture: "13", toPrefecture: "27") { days } }', signed_in()),
+    "buyers": Row("{ buyers { name } }", only("coordinator")),
+    "apiKeys": Row("query($b: ID) { apiKeys(buyerId: $b) { id } }", only("buyer_x", "coordinator"), _buyer_x),
+    "partnerships": Row(
+        "query($f: ID!) { partnerships(factoryId: $f) { id } }", only("owner_a", "coordinator"), _factory_a
+    ),
+    "rfq": Row(
+        "query($id: ID!) { rfq(id: $id) { title } }",
+        only("owner_a", "buyer_x", "coordinator", others=NOT_FOUND),
+        _rfq_x,
+    ),
+    "rfqs": Row("{ rfqs { totalCount } }", signed_in()),
+    # --- mutations ---
+    "accountSignUp": Row(
+        'mutation { accountSignUp(input: {email: "new@koba.example", password: "long enough pw"}) '
+        "{ errors { code } } }",
+        {**everyone(FORBIDDEN), "anonymous": OK},
+    ),
+    "accountLogIn": Row(
+        'mutation { accountLogIn(input: {email: "nobody@koba.example", password: "x"}) { errors { code } } }',
+        everyone(OK),
+    ),
+    "accountLogOut": Row("mutation { accountLogOut { ok } }", only("owner_a", "owner_b", "coordinator")),
+    "buyerOnboard": Row(
+        'mutation { buyerOnboard(input: {name: "Nordic Pumps", country: "SE", currency: "SEK"}) '
+        "{ errors { code } } }",
+        only("coordinator"),
+    ),
+    "apiKeyCreate": Row(
+        'mutation($b: ID) { apiKeyCreate(input: {name: "k", buyerId: $b}) { errors { code } } }',
+        only("buyer_x", "coordinator"),
+        _buyer_x,
+    ),
+    "apiKeyRevoke": Row(
+        "mutation($id: ID!) { apiKeyRevoke(id: $id) { errors { code } } }",
+        {**only("buyer_x", "coordinator"), "buyer_y": NOT_FOUND},
+        _child_key_of_x,
+    ),
+    "factoryRegister": Row(
+        'mutation { factoryRegister(input: {nameJa: "新工場", nameEn: "New Works", prefecture: "13", '
+        'city: "大田区"}) { errors { code } } }',
+        only("owner_a", "owner_b"),
+    ),
+    "factoryUpdate": Row(
+        'mutation($f: ID!) { factoryUpdate(id: $f, input: {city: "品川区"}) { errors { code } } }',
+        only("owner_a", "coordinator"),
+        _factory_a,
+    ),
+    "capabilityUpsert": Row(
+        f"mutation($f: ID!) {{ capabilityUpsert(factoryId: $f, input: {CAPABILITY}) "
+        "{ errors { code } } }",
+        only("owner_a", "coordinator"),
+        _factory_a,
+    ),
+    "capabilityRemove": Row(
+        'mutation($f: ID!) { capabilityRemove(factoryId: $f, processCode: "cnc_turning") '
+        "{ errors { code } } }",
+        only("owner_a", "coordinator"),
+        _factory_a,
+    ),
+    "capacitySet": Row(
+        'mutation($f: ID!) { capacitySet(factoryId: $f, processCode: "cnc_turning", weeks: []) '
+        "{ errors { code } } }",
+        only("owner_a", "coordinator"),
+        _factory_a,
+    ),
+    "partnershipDeclare": Row(
+        "mutation($a: ID!, $b: ID!) { partnershipDeclare(input: {factoryId: $a, partnerFactoryId: $b}) "
+        "{ errors { code } } }",
+        only("owner_a"),
+        _factories_a_b,
+    ),
+    "partnershipConfirm": Row(
+        "mutation($id: ID!) { partnershipConfirm(id: $id) { errors { code } } }",
+        only("owner_b"),
+        _fresh_partnership,
+    ),
+    "partnershipEnd": Row(
+        "mutation($id: ID!) { partnershipEnd(id: $id) { errors { code } } }",
+        only("owner_a", "owner_b", "coordinator"),
+        _fresh_partnership,
+    ),
+    "rfqSubmit": Row(
+        "mutation($input: RfqSubmitInput!) { rfqSubmit(input: $input) { errors { code } } }",
+        only("buyer_x", "buyer_y"),
+        _new_rfq,
+    ),
+    "rfqCancel": Row(
+        "mutation($id: ID!) { rfqCancel(id: $id) { errors { code } } }",
+        {**only("buyer_x", "coordinator"), "buyer_y": NOT_FOUND},
+        _rfq_x,
+    ),
+    "transportLinkSet": Row(
+        'mutation { transportLinkSet(input: {fromPrefecture: "13", toPrefecture: "27", days: 1, costJpy: 1}) '
+        "{ errors { code } } }",
+        only("coordinator"),
+    ),
+}
+
+
+def _schema_fields() -> dict[str, str]:
+    graphql_schema = build_schema(mask_errors=False)._schema
+    return {
+        name: kind
+        for kind in ("Query", "Mutation")
+        for name in graphql_schema.type_map[kind].fields  # type: ignore[attr-defined]
+    }
+
+
+def test_every_field_has_a_row() -> None:
+    fields = _schema_fields()
+    assert sorted(set(fields) - set(MATRIX)) == [], "add a row to MATRIX for each new field"
+    assert sorted(set(MATRIX) - set(fields)) == [], "MATRIX names a field the schema no longer has"
+    for name, row in MATRIX.items():
+        assert set(row.expected) == set(CALLERS), name
+
+
+@pytest.fixture
+async def world(
+    gql: GraphQLClient, pool: db.Pool, coordinator: Caller, buyer: Caller, other_buyer: Caller
+) -> World:
+    owner_a = await make_factory_owner(pool, "owner-a@koba.example")
+    owner_b = await make_factory_owner(pool, "owner-b@koba.example")
+    factory_a = await add_factory(pool, owner_a, [("cnc_turning", ["SUS304"])])
+    factory_b = await add_factory(pool, owner_b, [("anodizing", ["A6061"])])
+    rfq = await submitted_id(
+        gql,
+        buyer,
+        lines=[
+            {
+                "name": "Shaft",
+                "material": "SUS304",
+                "quantity": 10,
+                "toleranceUm": 10,
+                "envelopeMm": 50,
+                "operations": [{"processCode": "cnc_turning"}],
+            }
+        ],
+    )
+    assert buyer.principal.buyer_id is not None
+    return World(
+        gql=gql,
+        pool=pool,
+        callers={
+            "anonymous": None,
+            "owner_a": owner_a,
+            "owner_b": owner_b,
+            "buyer_x": buyer,
+            "buyer_y": other_buyer,
+            "coordinator": coordinator,
+        },
+        factory_a=str(factory_a),
+        factory_b=str(factory_b),
+        rfq_x=rfq,
+        buyer_x=str(buyer.principal.buyer_id),
+    )
+
+
+def _outcome(body: dict[str, Any]) -> str:
+    """The first error's code, or OK when the request raised no GraphQL error."""
+    if not body.get("errors"):
+        return OK
+    return error_code(body) or "ERROR WITHOUT CODE"
+
+
+@pytest.mark.parametrize("field", sorted(MATRIX))
+async def test_authorization(world: World, field: str) -> None:
+    row = MATRIX[field]
+    # Refused callers first: a refusal changes nothing, so the allowed callers still find the objects.
+    order = sorted(CALLERS, key=lambda c: row.expected[c] == OK)
+    seen = {}
+    for caller in order:
+        variables = await row.variables(world)
+        body = await world.gql(row.document, variables, token=world.token(caller))
+        seen[caller] = _outcome(body)
+    assert seen == row.expected
