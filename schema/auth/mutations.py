@@ -11,7 +11,7 @@ from schema.auth.types import ApiKey, Buyer, User
 from schema.context import Info
 from schema.errors import Error, attempt
 from schema.ids import parse_id, parse_optional_id
-from schema.permissions import BuyerOrCoordinator, CoordinatorOnly
+from schema.permissions import BuyerOrCoordinator, CoordinatorOnly, FactoryOwnerOnly
 from server.auth import service
 
 
@@ -84,6 +84,12 @@ class ApiKeyCreatePayload:
 @strawberry.type(description="Result of revoking an API key.")
 class ApiKeyRevokePayload:
     api_key: ApiKey | None = strawberry.field(description="The revoked key; null on error.")
+    errors: list[Error] = strawberry.field(description="Problems; empty on success.")
+
+
+@strawberry.type(description="Result of accepting the platform NDA.")
+class NdaAcceptPayload:
+    user: User | None = strawberry.field(description="The person, with `ndaAcceptedAt` set; null on error.")
     errors: list[Error] = strawberry.field(description="Problems; empty on success.")
 
 
@@ -210,3 +216,14 @@ class AuthMutation:
             )
         )
         return ApiKeyRevokePayload(api_key=ApiKey.from_row(key) if key else None, errors=errors)
+
+    @strawberry.mutation(
+        description="Accept the platform NDA (recorded with the time). Factory owners; afterwards their "
+        "approved factories also see RFQs that require an NDA.",
+        permission_classes=[FactoryOwnerOnly],
+    )
+    async def nda_accept(self, info: Info) -> NdaAcceptPayload:
+        row, errors = await attempt(
+            service.accept_nda(info.context.pool, info.context.principal, now=info.context.clock.now())
+        )
+        return NdaAcceptPayload(user=User.from_row(row) if row else None, errors=errors)

@@ -93,6 +93,10 @@ class User:
     email: str = strawberry.field(description="Sign-in email, lower case.")
     display_name: str = strawberry.field(description="Name shown to others.")
     role: CallerRole = strawberry.field(description="Factory owner or coordinator.")
+    nda_accepted_at: dt.datetime | None = strawberry.field(
+        description="When the person accepted the platform NDA (`ndaAccept`); null if never. Factory owners "
+        "see RFQs that require an NDA only after accepting it."
+    )
 
     @classmethod
     def from_row(cls, row: repo.User) -> User:
@@ -101,6 +105,7 @@ class User:
             email=row.email,
             display_name=row.display_name,
             role=CallerRole(row.role),
+            nda_accepted_at=row.nda_accepted_at,
         )
 
 

@@ -11,8 +11,8 @@ from schema.context import Info
 from schema.errors import Error, attempt
 from schema.factories.types import Capability, CapacityWeek, Factory
 from schema.ids import parse_id
-from schema.permissions import FactoryOwnerOnly, FactoryOwnerOrCoordinator
-from server.factories import capabilities, capacity, profile
+from schema.permissions import CoordinatorOnly, FactoryOwnerOnly, FactoryOwnerOrCoordinator
+from server.factories import approval, capabilities, capacity, profile
 
 _FACTORY_ID = strawberry.argument(description="The factory's id.")
 
@@ -78,6 +78,12 @@ class FactoryRegisterPayload:
 @strawberry.type(description="Result of updating a factory.")
 class FactoryUpdatePayload:
     factory: Factory | None = strawberry.field(description="The factory as changed; null on error.")
+    errors: list[Error] = strawberry.field(description="Problems with the input; empty on success.")
+
+
+@strawberry.type(description="Result of a coordinator's review of a factory.")
+class FactoryPayload:
+    factory: Factory | None = strawberry.field(description="The factory as reviewed; null on error.")
     errors: list[Error] = strawberry.field(description="Problems with the input; empty on success.")
 
 
@@ -275,3 +281,48 @@ class FactoriesMutation:
             capacity=[CapacityWeek.from_row(w) for w in result] if result is not None else None,
             errors=errors,
         )
+
+    @strawberry.mutation(
+        description="Approve a factory's registration: it is listed, sees RFQs and may bid. Coordinators.",
+        permission_classes=[CoordinatorOnly],
+    )
+    async def factory_approve(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, _FACTORY_ID],
+        note: Annotated[str, strawberry.argument(description="A note for the owner (optional).")] = "",
+    ) -> FactoryPayload:
+        row, errors = await attempt(
+            approval.review_factory(
+                info.context.pool,
+                info.context.principal,
+                factory_id=parse_id(id, kind="factory"),
+                approve=True,
+                note=note,
+                now=info.context.clock.now(),
+            )
+        )
+        return FactoryPayload(factory=Factory.from_row(row) if row else None, errors=errors)
+
+    @strawberry.mutation(
+        description="Reject a factory's registration (or withdraw its approval): it is no longer listed and "
+        "sees no RFQs. Coordinators; the owner reads the reason in `approvalNote`.",
+        permission_classes=[CoordinatorOnly],
+    )
+    async def factory_reject(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, _FACTORY_ID],
+        reason: Annotated[str, strawberry.argument(description="Why, in words the owner understands.")],
+    ) -> FactoryPayload:
+        row, errors = await attempt(
+            approval.review_factory(
+                info.context.pool,
+                info.context.principal,
+                factory_id=parse_id(id, kind="factory"),
+                approve=False,
+                note=reason,
+                now=info.context.clock.now(),
+            )
+        )
+        return FactoryPayload(factory=Factory.from_row(row) if row else None, errors=errors)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from typing import Annotated
 
 import strawberry
@@ -105,8 +106,18 @@ class CapacityWeek:
         )
 
 
+@strawberry.enum(description="Where a factory's registration stands with the cluster office.")
+class FactoryApprovalStatus(enum.Enum):
+    PENDING = strawberry.enum_value("pending", description="Registered; waits for a coordinator's review.")
+    APPROVED = strawberry.enum_value(
+        "approved", description="Vetted by the cluster office: listed, sees RFQs, may bid."
+    )
+    REJECTED = strawberry.enum_value("rejected", description="Not admitted; `approvalNote` says why.")
+
+
 @strawberry.type(
-    description="A town factory (町工場). Its public profile is visible to every signed-in caller."
+    description="A town factory (町工場). Its public profile is visible to every signed-in caller once the "
+    "cluster office approved it; until then only to its owner and coordinators."
 )
 class Factory:
     id: strawberry.ID = strawberry.field(description="Stable identifier.")
@@ -158,6 +169,17 @@ class Factory:
     @strawberry.field(description="True when the caller owns this factory.")
     def is_mine(self, info: Info) -> bool:
         return rules.is_mine(info.context.principal, self.row)
+
+    @strawberry.field(description="Where its registration stands (`APPROVED` for every factory others see).")
+    def approval_status(self) -> FactoryApprovalStatus:
+        return FactoryApprovalStatus(self.row.approval_status)
+
+    @strawberry.field(
+        description="The coordinator's note on the review, e.g. why it was rejected; null for other callers "
+        "than the owner and coordinators."
+    )
+    def approval_note(self, info: Info) -> str | None:
+        return self.row.approval_note if rules.may_manage(info.context.principal, self.row) else None
 
     @strawberry.field(
         description="Free hours per capability × ISO week: an override set with `capacitySet`, or the "

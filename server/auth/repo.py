@@ -18,6 +18,7 @@ class User:
     display_name: str
     organisation_id: UUID | None
     created_at: dt.datetime
+    nda_accepted_at: dt.datetime | None
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class ApiKeyPrincipalRow:
     expires_at: dt.datetime | None
 
 
-_USER_COLUMNS = "id, email, password_hash, role, display_name, organisation_id, created_at"
+_USER_COLUMNS = "id, email, password_hash, role, display_name, organisation_id, created_at, nda_accepted_at"
 _BUYER_SELECT = """
     SELECT b.id, b.organisation_id, o.name, b.country, b.currency, b.contact_email, b.created_at
     FROM buyers b JOIN organisations o ON o.id = b.organisation_id
@@ -107,6 +108,20 @@ async def create_user(
 async def user_by_email(conn: Connection, *, email: str) -> User | None:
     row = await conn.fetchrow(f"SELECT {_USER_COLUMNS} FROM users WHERE email = $1", email)
     return User(**dict(row)) if row else None
+
+
+async def accept_nda(conn: Connection, *, user_id: UUID, now: dt.datetime) -> User:
+    """Record the first acceptance of the platform NDA (accepting again keeps the first date)."""
+    row = await conn.fetchrow(
+        f"""
+        UPDATE users SET nda_accepted_at = coalesce(nda_accepted_at, $2) WHERE id = $1
+        RETURNING {_USER_COLUMNS}
+        """,
+        user_id,
+        now,
+    )
+    assert row is not None
+    return User(**dict(row))
 
 
 async def users_by_ids(conn: Connection, *, ids: list[UUID]) -> list[User]:

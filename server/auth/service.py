@@ -220,6 +220,14 @@ async def log_out(pool: Pool, principal: Principal) -> None:
         await repo.revoke_session(conn, session_id=principal.session_id)
 
 
+async def accept_nda(pool: Pool, principal: Principal, *, now: dt.datetime) -> repo.User:
+    """A factory owner accepts the platform NDA; from then on it sees RFQs that require one."""
+    principal.require_role(Role.FACTORY_OWNER)
+    assert principal.user_id is not None
+    async with transaction(pool) as conn:
+        return await repo.accept_nda(conn, user_id=principal.user_id, now=now)
+
+
 async def purge_sessions(pool: Pool, *, now: dt.datetime, sessions: SessionPolicy) -> int:
     """Delete every ended session (expired, idle too long, or revoked); how many went. For the CLI/cron."""
     async with transaction(pool) as conn:

@@ -65,6 +65,7 @@ async def _insert_factories(conn: Connection, factories: list[DemoFactory], toda
             employees=factory.employees,
             founded_year=factory.founded_year,
             description=factory.description,
+            approval_status="approved",  # the demo clusters' members are vetted
         )
         certifications += [(row.id, code, until) for code, until in factory.certifications]
         for cap in factory.capabilities:

@@ -18,9 +18,8 @@ from server.auth.principal import Principal, Role
 from server.catalogue import service as catalogue
 from server.db import Connection, Pool, transaction
 from server.errors import ErrorCode, NotFound, ValidationFailed, fail
-from server.factories import repo
+from server.factories import repo, rules
 from server.factories.checks import check_number, check_year
-from server.factories.rules import factory_to_change
 from server.pagination import Page, decode_cursor, page_of, page_size
 from server.validation import Errors, check_storable, clean_text, is_storable
 
@@ -47,7 +46,7 @@ async def get_factory(pool: Pool, principal: Principal, *, factory_id: UUID) -> 
     principal.require_signed_in()
     async with pool.acquire() as conn:
         factory = await repo.factory_by_id(conn, factory_id=factory_id)
-    if factory is None:
+    if factory is None or not rules.may_see(principal, factory):
         raise NotFound("No such factory.")
     return factory
 
@@ -122,7 +121,10 @@ async def _search_of(
     if where.owned_by_me:
         # Only a person owns factories; for anyone else "mine" is the empty set (no user has the nil id).
         owner = principal.user_id or UUID(int=0)
+    approved_only, or_owned_by = rules.registry_visibility(principal)
     return repo.FactorySearch(
+        approved_only=approved_only,
+        or_owned_by=or_owned_by,
         process_code=process_code,
         material=material,
         max_tolerance_um=Decimal(str(where.tolerance_um)) if where.tolerance_um is not None else None,
@@ -336,7 +338,7 @@ async def update_factory(
     """
     principal.require_role(Role.FACTORY_OWNER, Role.COORDINATOR)
     async with transaction(pool) as conn:
-        current = await factory_to_change(conn, principal, factory_id)
+        current = await rules.factory_to_change(conn, principal, factory_id)
         errors = Errors()
         profile = _clean_profile(
             errors,

@@ -27,6 +27,8 @@ class Factory:
     description: str
     created_at: dt.datetime
     updated_at: dt.datetime
+    approval_status: str  # pending | approved | rejected
+    approval_note: str
 
 
 @dataclass(frozen=True)
@@ -90,11 +92,14 @@ class FactorySearch:
     certification: str | None = None
     certified_on: dt.date | None = None
     owner_user_id: UUID | None = None
+    # Which factories the caller may see at all: only approved ones (plus its own), or every one.
+    approved_only: bool = True
+    or_owned_by: UUID | None = None
 
 
 _FACTORY_COLUMNS = (
     "f.id, f.owner_user_id, f.name_ja, f.name_en, f.prefecture, f.city, f.cluster, f.employees, "
-    "f.founded_year, f.description, f.created_at, f.updated_at"
+    "f.founded_year, f.description, f.created_at, f.updated_at, f.approval_status, f.approval_note"
 )
 _CAPABILITY_COLUMNS = (
     "c.factory_id, c.process_code, c.materials, c.best_tolerance_um, c.max_envelope_mm, c.min_lot, "
@@ -129,12 +134,15 @@ async def create_factory(
     employees: int | None,
     founded_year: int | None,
     description: str,
+    approval_status: str = "pending",
 ) -> Factory:
+    """A new factory; registrations wait for the cluster office (``pending``), the demo's are vetted."""
     row = await conn.fetchrow(
         f"""
         INSERT INTO factories AS f
-            (owner_user_id, name_ja, name_en, prefecture, city, cluster, employees, founded_year, description)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            (owner_user_id, name_ja, name_en, prefecture, city, cluster, employees, founded_year, description,
+             approval_status)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
         RETURNING {_FACTORY_COLUMNS}
         """,
         owner_user_id,
@@ -146,6 +154,27 @@ async def create_factory(
         employees,
         founded_year,
         description,
+        approval_status,
+    )
+    assert row is not None
+    return Factory(**dict(row))
+
+
+async def set_approval(
+    conn: Connection, *, factory_id: UUID, status: str, note: str, user_id: UUID, now: dt.datetime
+) -> Factory:
+    row = await conn.fetchrow(
+        f"""
+        UPDATE factories f
+        SET approval_status = $2, approval_note = $3, approval_reviewed_by = $4, approval_reviewed_at = $5
+        WHERE f.id = $1
+        RETURNING {_FACTORY_COLUMNS}
+        """,
+        factory_id,
+        status,
+        note,
+        user_id,
+        now,
     )
     assert row is not None
     return Factory(**dict(row))
@@ -230,6 +259,9 @@ def _search_where(search: FactorySearch, args: SqlArgs) -> str:
         )
     if search.owner_user_id is not None:
         conditions.append(f"f.owner_user_id = {args.add(search.owner_user_id)}")
+    if search.approved_only:
+        own = f" OR f.owner_user_id = {args.add(search.or_owned_by)}" if search.or_owned_by else ""
+        conditions.append(f"(f.approval_status = 'approved'{own})")
     return " AND ".join(conditions) or "TRUE"
 
 
@@ -269,7 +301,7 @@ async def clusters(conn: Connection) -> list[Cluster]:
     rows = await conn.fetch(
         """
         SELECT mode() WITHIN GROUP (ORDER BY cluster) AS name, count(*) AS factory_count
-        FROM factories WHERE cluster IS NOT NULL
+        FROM factories WHERE cluster IS NOT NULL AND approval_status = 'approved'
         GROUP BY lower(cluster)
         ORDER BY name
         """

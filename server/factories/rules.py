@@ -29,6 +29,20 @@ def may_see_private(principal: Principal, factory: repo.Factory) -> bool:
     return may_manage(principal, factory)
 
 
+def may_see(principal: Principal, factory: repo.Factory) -> bool:
+    """Approved factories are public to signed-in callers; a pending or rejected one only to its owner and
+    coordinators (the cluster office has not vouched for it)."""
+    return factory.approval_status == "approved" or may_manage(principal, factory)
+
+
+def registry_visibility(principal: Principal) -> tuple[bool, UUID | None]:
+    """What the registry lists for ``principal``: ``(approved_only, or_owned_by)`` of
+    :class:`repo.FactorySearch` — coordinators everything, owners approved factories and their own."""
+    if principal.is_coordinator:
+        return False, None
+    return True, principal.user_id
+
+
 def is_mine(principal: Principal, factory: repo.Factory) -> bool:
     """The caller owns this factory."""
     return principal.user_id is not None and principal.user_id == factory.owner_user_id
@@ -41,7 +55,7 @@ async def factory_to_change(conn: Connection, principal: Principal, factory_id: 
     nothing; FORBIDDEN is the more useful answer.
     """
     factory = await repo.factory_by_id(conn, factory_id=factory_id, for_update=True)
-    if factory is None:
+    if factory is None or not may_see(principal, factory):
         raise NotFound("No such factory.")
     if not may_manage(principal, factory):
         raise Forbidden("Only the factory's owner or a coordinator may change it.")

@@ -123,6 +123,7 @@ def scope_condition(scope: RfqScope, args: SqlArgs, *, alias: str = "r") -> str:
         case RfqsOfBuyer(buyer_id=buyer_id):
             return f"{r}.buyer_id = {args.add(buyer_id)}"
         case OpenRfqsMatchingOwner(owner_user_id=owner):
+            owner_arg = args.add(owner)
             return f"""
                 {r}.status = 'open' AND EXISTS (
                     SELECT 1
@@ -130,8 +131,13 @@ def scope_condition(scope: RfqScope, args: SqlArgs, *, alias: str = "r") -> str:
                     JOIN rfq_operations vo ON vo.rfq_line_id = vl.id
                     JOIN capabilities vc
                       ON vc.process_code = vo.process_code AND vl.material = ANY (vc.materials)
-                    JOIN factories vf ON vf.id = vc.factory_id
-                    WHERE vl.rfq_id = {r}.id AND vf.owner_user_id = {args.add(owner)}
+                    JOIN factories vf ON vf.id = vc.factory_id AND vf.approval_status = 'approved'
+                    WHERE vl.rfq_id = {r}.id AND vf.owner_user_id = {owner_arg}
+                ) AND (
+                    NOT {r}.nda_required
+                    OR EXISTS (
+                        SELECT 1 FROM users nu WHERE nu.id = {owner_arg} AND nu.nda_accepted_at IS NOT NULL
+                    )
                 )
             """
         case _:

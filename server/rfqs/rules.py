@@ -34,8 +34,9 @@ class RfqsOfBuyer:
 
 @dataclass(frozen=True)
 class OpenRfqsMatchingOwner:
-    """Open RFQs with at least one operation that a factory of this owner could do: a capability with the
-    operation's process and the line's material among the capability's materials."""
+    """Open RFQs with at least one operation that an *approved* factory of this owner could do (a capability
+    with the operation's process and the line's material among the capability's materials); RFQs that
+    require an NDA only once the owner accepted the platform NDA."""
 
     owner_user_id: UUID
 

@@ -49,8 +49,10 @@ async def make_factory(
     cluster: str | None = "Ota",
     certifications: Sequence[tuple[str, dt.date]] = (),
     capabilities: Sequence[dict[str, Any]] = (),
+    approved: bool = True,
 ) -> repo.Factory:
-    """A factory owned by ``caller``, with the given certifications and capabilities."""
+    """A factory owned by ``caller``, with the given certifications and capabilities, approved by the
+    cluster office unless ``approved`` is false."""
     factory = await profile.register_factory(
         pool,
         caller.principal,
@@ -67,6 +69,18 @@ async def make_factory(
     )
     for declared in capabilities:
         await upsert_capability(pool, caller.principal, factory_id=factory.id, **declared)
+    if approved:
+        # Recorded as reviewed by the owner itself: these tests are about the factory, not the review.
+        assert caller.principal.user_id is not None
+        async with db.transaction(pool) as conn:
+            factory = await repo.set_approval(
+                conn,
+                factory_id=factory.id,
+                status="approved",
+                note="",
+                user_id=caller.principal.user_id,
+                now=NOW,
+            )
     return factory
 
 

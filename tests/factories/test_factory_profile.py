@@ -9,7 +9,7 @@ from typing import Any
 from server import db
 from server.factories import repo
 from tests.conftest import Caller, GraphQLClient, error_code
-from tests.factories.conftest import LAST_MONTH, NEXT_YEAR
+from tests.factories.conftest import LAST_MONTH, NEXT_YEAR, make_factory
 
 REGISTER = """
 mutation($input: FactoryRegisterInput!) {
@@ -60,7 +60,9 @@ async def count_factories(pool: db.Pool) -> int:
 # --- register -----------------------------------------------------------------------------------------
 
 
-async def test_owner_registers_a_factory(gql: GraphQLClient, owner: Caller, buyer: Caller) -> None:
+async def test_owner_registers_a_factory(
+    gql: GraphQLClient, owner: Caller, buyer: Caller, coordinator: Caller
+) -> None:
     # when
     body = await gql(REGISTER, register_input(prefecture="1"), token=owner.token)
     # then
@@ -78,9 +80,46 @@ async def test_owner_registers_a_factory(gql: GraphQLClient, owner: Caller, buye
             "isValid": True,
         }
     ]
+    # pending: the cluster office has not vouched for it, so only its owner and coordinators see it
+    assert error_code(await gql(FACTORY, {"id": factory["id"]}, token=buyer.token)) == "NOT_FOUND"
+    status = "query($id: ID!) { factory(id: $id) { approvalStatus approvalNote } }"
+    mine = await gql(status, {"id": factory["id"]}, token=owner.token)
+    assert mine["data"]["factory"] == {"approvalStatus": "PENDING", "approvalNote": ""}
+    approve = 'mutation($id: ID!) { factoryApprove(id: $id, note: "Welcome") { errors { code } } }'
+    assert error_code(await gql(approve, {"id": factory["id"]}, token=owner.token)) == "FORBIDDEN"
+    approved = await gql(approve, {"id": factory["id"]}, token=coordinator.token)
+    assert approved["data"]["factoryApprove"]["errors"] == []
     seen = await gql(FACTORY, {"id": factory["id"]}, token=buyer.token)
     assert seen["data"]["factory"]["isMine"] is False
     assert seen["data"]["factory"]["prefecture"] == {"nameEn": "Hokkaido"}
+    assert (await gql(status, {"id": factory["id"]}, token=buyer.token))["data"]["factory"] == {
+        "approvalStatus": "APPROVED",
+        "approvalNote": None,
+    }
+
+
+async def test_a_rejected_factory_reads_why_and_disappears_from_the_registry(
+    gql: GraphQLClient, pool: db.Pool, owner: Caller, other_owner: Caller, coordinator: Caller
+) -> None:
+    factory = await make_factory(pool, owner, "Sato Precision")
+    reject = (
+        "mutation($id: ID!, $r: String!) { factoryReject(id: $id, reason: $r) { errors { field code } } }"
+    )
+    empty = await gql(reject, {"id": str(factory.id), "r": " "}, token=coordinator.token)
+    assert empty["data"]["factoryReject"]["errors"] == [{"field": "reason", "code": "REQUIRED"}]
+    body = await gql(reject, {"id": str(factory.id), "r": "No machine list."}, token=coordinator.token)
+    assert body["data"]["factoryReject"]["errors"] == []
+    listing = "{ factories { totalCount } clusters { name factoryCount } }"
+    assert (await gql(listing, token=other_owner.token))["data"] == {
+        "factories": {"totalCount": 0},
+        "clusters": [],
+    }
+    assert (await gql(listing, token=owner.token))["data"]["factories"] == {"totalCount": 1}
+    assert (await gql(listing, token=coordinator.token))["data"]["factories"] == {"totalCount": 1}
+    note = await gql(
+        "query($id: ID!) { factory(id: $id) { approvalNote } }", {"id": str(factory.id)}, token=owner.token
+    )
+    assert note["data"]["factory"]["approvalNote"] == "No machine list."
 
 
 async def test_an_owner_may_own_several_factories(gql: GraphQLClient, owner: Caller, pool: db.Pool) -> None:

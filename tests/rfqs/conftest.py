@@ -89,8 +89,8 @@ async def add_factory(pool: db.Pool, owner: Caller, capabilities: list[tuple[str
     async with db.transaction(pool) as conn:
         factory_id: UUID = await conn.fetchval(
             """
-            INSERT INTO factories (owner_user_id, name_ja, name_en, prefecture, city)
-            VALUES ($1, '町工場', 'Machi Works', '13', 'Ota') RETURNING id
+            INSERT INTO factories (owner_user_id, name_ja, name_en, prefecture, city, approval_status)
+            VALUES ($1, '町工場', 'Machi Works', '13', 'Ota', 'approved') RETURNING id
             """,
             owner.principal.user_id,
         )

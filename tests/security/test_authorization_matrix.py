@@ -217,6 +217,15 @@ MATRIX: dict[str, Row] = {
         only("owner_a", "coordinator"),
         _factory_a,
     ),
+    "factoryApprove": Row(
+        "mutation($f: ID!) { factoryApprove(id: $f) { errors { code } } }", only("coordinator"), _factory_a
+    ),
+    "factoryReject": Row(
+        'mutation($f: ID!) { factoryReject(id: $f, reason: "No machine list.") { errors { code } } }',
+        only("coordinator"),
+        _factory_a,
+    ),
+    "ndaAccept": Row("mutation { ndaAccept { errors { code } } }", only("owner_a", "owner_b")),
     "partnershipDeclare": Row(
         "mutation($a: ID!, $b: ID!) { partnershipDeclare(input: {factoryId: $a, partnerFactoryId: $b}) "
         "{ errors { code } } }",
