@@ -29,6 +29,13 @@ class Settings:
     """Everything the service reads from its environment.
 
     ``database_url`` unset means: start an embedded PostgreSQL in ``data_dir``.
+
+    Environment variables: ``DATABASE_URL``, ``MACHIKOBA_DATA_DIR``, ``MACHIKOBA_ENV`` (``dev`` | ``prod``),
+    ``MACHIKOBA_HOST``, ``MACHIKOBA_PORT``, ``MACHIKOBA_CORS_ORIGINS`` (comma-separated; in prod nothing
+    unless listed), ``MACHIKOBA_SESSION_TTL_HOURS``, and the cost limits of docs/security.md:
+    ``MACHIKOBA_MAX_BODY_BYTES``, ``MACHIKOBA_MAX_QUERY_TOKENS``, ``MACHIKOBA_MAX_ALIASES``,
+    ``MACHIKOBA_MAX_ROOT_FIELDS``, ``MACHIKOBA_MAX_DEPTH``, ``MACHIKOBA_MAX_QUERY_COST``,
+    ``MACHIKOBA_REQUEST_TIMEOUT_S``, ``MACHIKOBA_INTROSPECTION`` (``true`` | ``false``; default: dev only).
     """
 
     database_url: str | None = None
