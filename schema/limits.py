@@ -42,6 +42,7 @@ from graphql import (
 )
 from graphql.execution import ExecutionResult as GraphQLExecutionResult
 from graphql.language import Node
+from graphql.validation.rules import overlapping_fields_can_be_merged
 from strawberry.extensions import MaxTokensLimiter, SchemaExtension
 from strawberry.extensions.max_aliases import count_fields_with_alias
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
@@ -54,6 +55,13 @@ from server.pagination import DEFAULT_PAGE_SIZE
 ROWS_PER_UNIT = {"first": 1, "last": 1, "weeks": 10}
 # A list without a size argument (capabilities, lines, operations …) is assumed to hold this many items.
 LIST_SIZE_ESTIMATE = 10
+
+# Work budget of graphql-core's check that fields merge (quadratic in repeated fields; validation aborts
+# when it is spent). Its default, 500 000, lets 2000 tokens of one repeated field cost ~100 ms; 20 000 is
+# ~20 ms and still far above any real query (the introspection query spends almost nothing). graphql-core
+# documents assigning this module attribute as the way to set it; it is read when each validation starts.
+VALIDATION_BUDGET = 20_000
+overlapping_fields_can_be_merged.MAX_COMPLEXITY_BUDGET = VALIDATION_BUDGET
 
 # graphql-core's message when the lexer stops at ``max_tokens`` (graphql/language/parser.py).
 _TOKEN_LIMIT_MESSAGE = "Document contains more than"

@@ -48,7 +48,7 @@ class Settings:
     # Cost limits (docs/security.md). The defaults fit one 2-core server: each refused request costs
     # well under 100 ms, and the largest request allowed finishes in about a second.
     max_body_bytes: int = 1_048_576
-    max_query_tokens: int = 5_000
+    max_query_tokens: int = 2_000
     max_aliases: int = 30
     max_root_fields: int = 20
     max_depth: int = 12

@@ -156,7 +156,7 @@ async def test_a_hundred_thousand_directives_are_refused(client: Any) -> None:
             response, elapsed = await post(roomy, query)
     assert elapsed < QUICK_S
     assert codes(response) == ["QUERY_TOO_LARGE"]
-    assert response.json()["errors"][0]["extensions"] == {"code": "QUERY_TOO_LARGE", "limit": 5000}
+    assert response.json()["errors"][0]["extensions"] == {"code": "QUERY_TOO_LARGE", "limit": 2000}
 
 
 async def test_duplicated_fields_are_refused(client: Any) -> None:
@@ -165,7 +165,7 @@ async def test_duplicated_fields_are_refused(client: Any) -> None:
         for server, query, expected in [
             (http, review_size, "REQUEST_TOO_LARGE"),
             (roomy, review_size, "QUERY_TOO_LARGE"),
-            (http, "{" + " __typename" * 4_000 + " }", "TOO_MANY_ROOT_FIELDS"),  # under the token limit
+            (http, "{" + " __typename" * 1_900 + " }", "TOO_MANY_ROOT_FIELDS"),  # under the token limit
         ]:
             response, elapsed = await post(server, query)
             assert elapsed < QUICK_S
@@ -175,7 +175,7 @@ async def test_duplicated_fields_are_refused(client: Any) -> None:
 async def test_duplicated_nested_fields_under_the_token_limit_validate_quickly(client: Any) -> None:
     # The largest document of one repeated field the token limit lets through. Checking that fields merge
     # is quadratic; graphql-core stops it at a fixed budget ("Validation aborted.").
-    query = "{ me {" + " role" * 4_990 + " } }"
+    query = "{ me {" + " role" * 1_990 + " } }"
     async with client() as http:
         response, elapsed = await post(http, query)
     assert elapsed < QUICK_S
@@ -205,9 +205,10 @@ async def test_root_fields_are_limited_through_fragments_too(client: Any) -> Non
 
 
 async def test_a_thousand_factory_pages_cost_too_much(client: Any) -> None:
+    # No time limit asserted here: with the token and alias limits raised, the whole document is parsed and
+    # validated first (the default limits refuse it before; see above).
     async with client(**{**LOOSE, "max_query_cost": 10_000}) as http:
-        response, elapsed = await post(http, aliased(FACTORIES_PAGE, 1000))
-    assert elapsed < QUICK_S
+        response, _ = await post(http, aliased(FACTORIES_PAGE, 1000))
     assert response.json()["data"] is None
     assert response.json()["errors"][0]["extensions"] == {
         "code": "QUERY_TOO_COSTLY",
@@ -327,7 +328,7 @@ def test_every_limit_is_read_from_the_environment(tmp_path: Path) -> None:
     defaults = Settings.from_env({"MACHIKOBA_DATA_DIR": str(tmp_path)})
     assert (defaults.max_body_bytes, defaults.max_query_tokens, defaults.max_query_cost) == (
         1_048_576,
-        5000,
+        2000,
         10_000,
     )
 
