@@ -16,6 +16,9 @@ from pathlib import Path
 import psutil  # type: ignore[import-untyped]
 import pytest
 
+from server.app import create_app
+from server.settings import Settings
+
 STARTUP_S = 90.0
 
 
@@ -103,4 +106,12 @@ def test_serve_recovers_from_a_killed_run(data_dir: Path) -> None:
 
     again = Serve(data_dir)
     assert again.stop(signal.SIGTERM) == 128 + signal.SIGTERM
+    assert postgres_processes(pgdata) == []
+
+
+async def test_the_app_stops_an_embedded_postgres_it_started(data_dir: Path) -> None:
+    pgdata = (data_dir / "pg").resolve()
+    app = create_app(Settings(database_url=None, data_dir=data_dir))
+    async with app.router.lifespan_context(app):
+        assert postgres_processes(pgdata)
     assert postgres_processes(pgdata) == []
