@@ -219,6 +219,8 @@ def run_all(url: str, pid: int) -> list[Outcome]:
     # the review's attacks
     measure("1000 aliases of factories(first: 100) + capabilities", gql(aliased(FACTORIES_PAGE, 1000), auth))
     measure("100 aliases of factory { capacity(weeks: 104) }", gql(aliased(capacity, 100), auth))
+    grids = "factories(first: 100) { edges { node { capacity(weeks: 104) { hours } } } }"
+    measure("100 factories × capacity(weeks: 104), no aliases", gql(f"{{ {grids} }}", auth))
     measure("10 MB query of __typename", gql("{" + " __typename" * (10 * MB // 11) + " }"))
     measure("100 MB body, Content-Length declared", body_of(100 * MB, declared=True))
     measure("100 MB body, chunked (no length)", body_of(100 * MB, declared=False))

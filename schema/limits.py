@@ -43,12 +43,20 @@ from graphql import (
 from graphql.execution import ExecutionResult as GraphQLExecutionResult
 from graphql.language import Node
 from graphql.validation.rules import overlapping_fields_can_be_merged
+from graphql.validation.validate import ValidationAbortedError
 from strawberry.extensions import MaxTokensLimiter, SchemaExtension
 from strawberry.extensions.max_aliases import count_fields_with_alias
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
-from server.errors import LimitExceeded, QueryTooCostly, QueryTooLarge, TooManyAliases, TooManyRootFields
+from server.errors import (
+    LimitExceeded,
+    QueryTooComplex,
+    QueryTooCostly,
+    QueryTooLarge,
+    TooManyAliases,
+    TooManyRootFields,
+)
 from server.pagination import DEFAULT_PAGE_SIZE
 
 # How many rows one unit of a size argument stands for. `weeks` returns one row per capability and week.
@@ -169,8 +177,19 @@ class ValidationWithLimits(SchemaExtension):
                 errors = validate(
                     context.schema._schema, document, rules, hide_suggestions=self.hide_suggestions
                 )
+                errors = [_coded_abort(e) if isinstance(e, ValidationAbortedError) else e for e in errors]
             context.pre_execution_errors = errors
         yield
+
+
+def _coded_abort(error: GraphQLError) -> GraphQLError:
+    """graphql-core's bare "Validation aborted." (the work budget was spent), as a coded refusal."""
+    refusal = QueryTooComplex(
+        limit=VALIDATION_BUDGET,
+        message="The document repeats fields or fragments so often that checking it was stopped; select "
+        "each field once.",
+    )
+    return limit_error(refusal, list(error.nodes or []))
 
 
 # --- cost ---------------------------------------------------------------------------------------------

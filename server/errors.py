@@ -149,6 +149,15 @@ class QueryTooLarge(LimitExceeded):
     default_message = "The query document is too large."
 
 
+class QueryTooComplex(LimitExceeded):
+    code = "QUERY_TOO_COMPLEX"
+    description = (
+        "The document repeats fields or fragments so often that checking it was stopped at a work budget "
+        "(`limit`); select each field once."
+    )
+    default_message = "The query document is too complex to check."
+
+
 class TooManyAliases(LimitExceeded):
     code = "TOO_MANY_ALIASES"
     description = "The operation uses more aliases than allowed."
@@ -191,6 +200,7 @@ class BadRequest(ServiceError):
 LIMIT_ERRORS: tuple[type[LimitExceeded], ...] = (
     RequestTooLarge,
     QueryTooLarge,
+    QueryTooComplex,
     TooManyAliases,
     TooManyRootFields,
     QueryTooCostly,
