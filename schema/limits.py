@@ -209,7 +209,7 @@ def query_cost(
     """
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     defaults = {
-        d.variable.name.value: d.default_value.value
+        d.variable.name.value: int(d.default_value.value)
         for d in operation.variable_definitions or ()
         if isinstance(d.default_value, IntValueNode)
     }
@@ -218,6 +218,7 @@ def query_cost(
     fragment_costs: dict[str, int] = {}
 
     def argument(node: FieldNode, name: str, field: GraphQLField) -> int | None:
+        """The size asked for; None for null or a wrong type (counted as the default; coercion refuses it)."""
         for arg in node.arguments or ():
             if arg.name.value != name:
                 continue
@@ -227,7 +228,6 @@ def query_cost(
             elif isinstance(arg.value, VariableNode):
                 var = arg.value.name.value
                 value = variables[var] if var in variables else defaults.get(var)
-                value = int(value) if isinstance(value, str) and value.isdigit() else value
             else:
                 value = None  # null or a wrong type: the field's own check refuses it
             return value if isinstance(value, int) and not isinstance(value, bool) else None

@@ -103,7 +103,8 @@ class MachikobaGraphQL(GraphQL[Context, None]):
             refusal = Timeout(
                 limit=limit, message=f"The operation ran longer than {limit:g} s; it was stopped."
             )
-            log.warning("TIMEOUT after %s s: %s", limit, (request_data.query or "")[:200])
+            # The operation's name only: its text may hold secrets (a password in an inline literal).
+            log.warning("TIMEOUT after %s s: operation %s", limit, request_data.operation_name or "(unnamed)")
             return ExecutionResult(data=None, errors=[limit_error(refusal)])
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
