@@ -62,14 +62,21 @@ async def attempt(call: Awaitable[T]) -> tuple[T | None, list[Error]]:
 def translate_errors(errors: Iterable[GraphQLError], *, mask_unexpected: bool) -> None:
     """Give each error of a result its ``extensions.code``, and log it; changes the errors in place.
 
-    - Errors of the query document itself (syntax, validation, variables) have no original exception: they
-      are the client's mistake and pass unchanged, with an INFO line.
+    - Errors of the query document itself (syntax, validation) have no original exception: they are the
+      client's mistake and pass unchanged, with an INFO line.
+    - A variable that cannot be coerced (``Variable '$x' got invalid value …``) is the client's mistake too,
+      even when a scalar's parser raised a plain exception: ``BAD_USER_INPUT`` with its real message.
     - :class:`ServiceError`: its code (and, for bad input, the list of problems); an INFO line.
     - Anything else: a new error id, a traceback in the log under that id, ``INTERNAL_SERVER_ERROR`` with the
       id for the client, and with ``mask_unexpected`` the message replaced.
     """
     for error in errors:
         original = error.original_error
+        if _is_variable_error(error):
+            error.extensions = {**(error.extensions or {}), "code": ValidationFailed.code}
+            error.original_error = None
+            log.info("rejected variables: %s", error.message)
+            continue
         if original is None:
             log.info("rejected query: %s", error.message)
             continue
@@ -85,6 +92,12 @@ def translate_errors(errors: Iterable[GraphQLError], *, mask_unexpected: bool) -
         if mask_unexpected:
             error.message = f"Unexpected error (id {error_id})."
             error.original_error = None
+
+
+def _is_variable_error(error: GraphQLError) -> bool:
+    # graphql-core words every coercion failure of a variable this way (execution/values.py), and raises it
+    # before execution, so such an error never has a path.
+    return error.path is None and error.message.startswith("Variable '$")
 
 
 def _path(error: GraphQLError) -> str:

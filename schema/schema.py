@@ -6,7 +6,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import QueryDepthLimiter
+from strawberry.extensions import DisableIntrospection, QueryDepthLimiter
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -16,12 +16,14 @@ from schema.catalogue.queries import CatalogueQuery
 from schema.errors import translate_errors
 from schema.factories.mutations import FactoriesMutation
 from schema.factories.queries import FactoriesQuery
+from schema.limits import limit_extensions
 from schema.logistics.mutations import LogisticsMutation
 from schema.logistics.queries import LogisticsQuery
 from schema.partnerships.mutations import PartnershipsMutation
 from schema.partnerships.queries import PartnershipsQuery
 from schema.rfqs.mutations import RfqMutation
 from schema.rfqs.queries import RfqQuery
+from server.settings import Settings
 
 # Each domain adds its Query / Mutation class here.
 QUERIES: tuple[type, ...] = (
@@ -52,23 +54,49 @@ class MachikobaSchema(strawberry.Schema):
     the log is the id the client sees.
     """
 
-    def __init__(self, *args: Any, mask_errors: bool, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, mask_errors: bool, hide_suggestions: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.mask_errors = mask_errors
+        self.hide_suggestions = hide_suggestions
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
         translate_errors(errors, mask_unexpected=self.mask_errors)
 
+    def _get_custom_context_kwargs(
+        self, operation_extensions: dict[str, Any] | None = None, *, sync: bool = False
+    ) -> dict[str, Any]:
+        # graphql-core's execute() also suggests names when it coerces variables (enum values, input
+        # fields); strawberry has no option for it, so the keyword goes in with the ones it passes.
+        kwargs = super()._get_custom_context_kwargs(operation_extensions, sync=sync)
+        return {**kwargs, "hide_suggestions": self.hide_suggestions}
 
-def build_schema(*, mask_errors: bool) -> strawberry.Schema:
-    """The schema; ``mask_errors`` in production hides the texts of unexpected exceptions from clients."""
+
+def build_schema(*, mask_errors: bool, settings: Settings | None = None) -> strawberry.Schema:
+    """The schema; ``mask_errors`` in production hides the texts of unexpected exceptions from clients.
+
+    ``settings`` gives the cost limits and the prod posture (no introspection, no "Did you mean" hints);
+    without it the defaults of :class:`Settings` apply (the exported SDL does not depend on them).
+    """
+    settings = settings or Settings()
     # Factories, not instances: Strawberry builds fresh extensions for each request.
-    extensions: list[Any] = [lambda: QueryDepthLimiter(max_depth=12)]
+    extensions: list[Any] = [
+        *limit_extensions(
+            max_tokens=settings.max_query_tokens,
+            max_aliases=settings.max_aliases,
+            max_root_fields=settings.max_root_fields,
+            max_cost=settings.max_query_cost,
+            hide_suggestions=not settings.is_dev,
+        ),
+        lambda: QueryDepthLimiter(max_depth=settings.max_depth),
+    ]
+    if not settings.introspection_enabled:
+        extensions.append(DisableIntrospection)
     return MachikobaSchema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
         mask_errors=mask_errors,
+        hide_suggestions=not settings.is_dev,
     )

@@ -1,44 +1,125 @@
-"""The ASGI application: /graphql, /healthz, CORS, and the database pool in the lifespan."""
+"""The ASGI application: /graphql, /healthz, CORS, limits, security headers, and the database in the lifespan.
+
+GraphQL over HTTP: a client that accepts ``application/graphql-response+json`` gets that media type, and a
+request that never reached execution (unreadable, invalid, bad variables, over a limit) answers 4xx without
+``data``. A client that accepts only ``application/json`` gets 200 as before.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.types import ExecutionResult
 
 from schema.context import Context
+from schema.limits import limit_error
 from schema.schema import build_schema
 from server import clock as clocks
 from server import db
 from server.auth.service import principal_from_token
+from server.errors import BadRequest, Timeout
+from server.middleware import BodySizeLimit, SecurityHeaders, media_type, send_error, wants_graphql_response
 from server.migrate import migrate
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
 
+# GraphQL-over-HTTP status of a request error, by code, for clients of application/graphql-response+json;
+# any other request error is 400 (the request is at fault).
+REQUEST_ERROR_STATUS = {Timeout.code: 503}
+
 
 class MachikobaGraphQL(GraphQL[Context, None]):
-    """Strawberry's ASGI view with our per-request context."""
+    """Strawberry's ASGI view with our per-request context, the execution timeout and GraphQL over HTTP."""
 
     def __init__(self, settings: Settings, state: dict[str, Any], clock: clocks.Clock) -> None:
         super().__init__(
-            build_schema(mask_errors=not settings.is_dev),
+            build_schema(mask_errors=not settings.is_dev, settings=settings),
             graphql_ide="graphiql" if settings.is_dev else None,
             allow_queries_via_get=False,
         )
         self.settings = settings
         self.state = state
         self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as exc:
+            # Strawberry answers these in plain text; a GraphQL client reads `errors` in JSON.
+            await send_error(scope, send, exc.status_code, BadRequest(exc.reason))
+            return
+        accept = request.headers.get("accept")
+        if wants_graphql_response(accept) and response.media_type == "application/json":
+            response.headers["content-type"] = media_type(accept)
+            response.status_code = getattr(request.state, "graphql_status", response.status_code)
+        await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        decoded = super().decode_json(data)
+        if not isinstance(decoded, dict | list):
+            # Strawberry reads fields of the body without checking its type: a number, string or null
+            # would be a 500.
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return decoded
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: Context,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        limit = self.settings.request_timeout_s
+        try:
+            async with asyncio.timeout(limit) as deadline:
+                return await super().execute_single(
+                    request, request_adapter, sub_response, context, root_value, request_data
+                )
+        except TimeoutError:
+            if not deadline.expired():
+                raise  # a TimeoutError of the operation's own, not our deadline
+            refusal = Timeout(
+                limit=limit, message=f"The operation ran longer than {limit:g} s; it was stopped."
+            )
+            # The operation's name only: its text may hold secrets (a password in an inline literal).
+            log.warning("TIMEOUT after %s s: operation %s", limit, request_data.operation_name or "(unnamed)")
+            return ExecutionResult(data=None, errors=[limit_error(refusal)])
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        body = await super().process_result(request, result)
+        errors = result.errors or []
+        # A request error: nothing was executed (parse, validation, variables, limits), so no error has a
+        # path and there is no data. With graphql-response+json it answers 4xx and has no `data` entry.
+        request_error = result.data is None and errors and all(e.path is None for e in errors)
+        if request_error and wants_graphql_response(request.headers.get("accept")):
+            body.pop("data", None)
+            codes = [(e.extensions or {}).get("code") for e in errors]
+            request.state.graphql_status = next(
+                (REQUEST_ERROR_STATUS[c] for c in codes if c in REQUEST_ERROR_STATUS), 400
+            )
+        return body
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         pool: db.Pool = self.state["pool"]
@@ -71,18 +152,26 @@ def create_app(
         if state["pool"] is not None:
             yield
             return
-        dsn = db.resolve_dsn(settings)
-        own_pool = await db.create_pool(dsn)
-        async with own_pool.acquire() as conn:
-            applied = await migrate(conn)
-        if applied:
-            log.info("applied migrations: %s", ", ".join(applied))
-        state["pool"] = own_pool
+        # Without DATABASE_URL the application owns an embedded server: it stops with the application.
+        embedded = (
+            None if settings.database_url else await asyncio.to_thread(db.start_embedded, settings.data_dir)
+        )
         try:
-            yield
+            dsn = embedded.dsn if embedded is not None else settings.database_url or ""
+            own_pool = await db.create_pool(dsn)
+            async with own_pool.acquire() as conn:
+                applied = await migrate(conn)
+            if applied:
+                log.info("applied migrations: %s", ", ".join(applied))
+            state["pool"] = own_pool
+            try:
+                yield
+            finally:
+                state["pool"] = None
+                await own_pool.close()
         finally:
-            state["pool"] = None
-            await own_pool.close()
+            if embedded is not None:
+                await asyncio.to_thread(embedded.stop)
 
     async def healthz(request: Request) -> JSONResponse:
         pool: db.Pool | None = state["pool"]
@@ -98,16 +187,19 @@ def create_app(
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
             Route("/healthz", healthz),
         ],
+        # Outermost first: every response gets the security headers, and a refused body its CORS headers.
         middleware=[
+            Middleware(SecurityHeaders),
             # A browser client on another origin sends bearer tokens, never cookies: no credentials mode.
             Middleware(
                 CORSMiddleware,
                 allow_origins=list(settings.cors_origins),
                 allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["authorization", "content-type"],
+                allow_headers=["authorization", "content-type", "accept"],
                 allow_credentials=False,
                 max_age=600,
-            )
+            ),
+            Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
         ],
         lifespan=lifespan,
     )

@@ -54,22 +54,44 @@ async def _with_pool(
 
 
 def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import dataclasses
+    import signal
+
     import uvicorn
 
     from server.app import create_app
 
     host = args.host or settings.host
     port = args.port or settings.port
-    # Connect and migrate before uvicorn: a bad DATABASE_URL is then one line here, not a traceback from the
-    # app's lifespan, and with the embedded server the URL printed below already works.
-    asyncio.run(_with_pool(settings, _noop, progress=_say))
-    print(
-        f"machikoba: GraphQL at http://{host}:{port}/graphql"
-        + (" (GraphiQL in the browser)" if settings.is_dev else ""),
-        flush=True,
-    )
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again under the handler it
+    # found. The default SIGTERM handler would end the process right there, with no `finally` and no exit
+    # handlers, leaving the embedded PostgreSQL running; as SystemExit the stack unwinds through `finally`.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGINT, _exit_on_signal)
+    embedded: db.EmbeddedPostgres | None = None
+    try:
+        if settings.database_url is None:
+            # This command owns the embedded server and stops it when it ends.
+            _say(f"starting the embedded PostgreSQL in {settings.data_dir / 'pg'}")
+            embedded = db.start_embedded(settings.data_dir)
+            settings = dataclasses.replace(settings, database_url=embedded.dsn)
+        # Connect and migrate before uvicorn: a bad DATABASE_URL is then one line here, not a traceback from
+        # the app's lifespan, and the URL printed below already works.
+        asyncio.run(_with_pool(settings, _noop, progress=_say))
+        print(
+            f"machikoba: GraphQL at http://{host}:{port}/graphql"
+            + (" (GraphiQL in the browser)" if settings.is_dev else ""),
+            flush=True,
+        )
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    finally:
+        if embedded is not None:
+            embedded.stop()
     return 0
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 async def _noop(pool: db.Pool) -> None:

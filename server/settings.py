@@ -12,6 +12,9 @@ import platformdirs
 
 Environment = Literal["dev", "prod"]
 
+DEV_CORS_ORIGINS = ("http://localhost:5173", "http://127.0.0.1:5173")
+"""The local front-end's dev server; never allowed in prod unless listed in ``MACHIKOBA_CORS_ORIGINS``."""
+
 
 class SettingsError(ValueError):
     """An environment variable holds a value the service cannot use."""
@@ -36,6 +39,13 @@ class Settings:
     """Everything the service reads from its environment.
 
     ``database_url`` unset means: start an embedded PostgreSQL in ``data_dir``.
+
+    Environment variables: ``DATABASE_URL``, ``MACHIKOBA_DATA_DIR``, ``MACHIKOBA_ENV`` (``dev`` | ``prod``),
+    ``MACHIKOBA_HOST``, ``MACHIKOBA_PORT``, ``MACHIKOBA_CORS_ORIGINS`` (comma-separated; in prod nothing
+    unless listed), ``MACHIKOBA_SESSION_TTL_HOURS``, and the cost limits of docs/security.md:
+    ``MACHIKOBA_MAX_BODY_BYTES``, ``MACHIKOBA_MAX_QUERY_TOKENS``, ``MACHIKOBA_MAX_ALIASES``,
+    ``MACHIKOBA_MAX_ROOT_FIELDS``, ``MACHIKOBA_MAX_DEPTH``, ``MACHIKOBA_MAX_QUERY_COST``,
+    ``MACHIKOBA_REQUEST_TIMEOUT_S``, ``MACHIKOBA_INTROSPECTION`` (``true`` | ``false``; default: dev only).
     """
 
     database_url: str | None = None
@@ -43,10 +53,21 @@ class Settings:
     env: Environment = "dev"
     host: str = "127.0.0.1"
     port: int = 8000
-    cors_origins: tuple[str, ...] = ("http://localhost:5173", "http://127.0.0.1:5173")
+    cors_origins: tuple[str, ...] = DEV_CORS_ORIGINS
     session_ttl_hours: int = 24 * 14
     session_idle_hours: int = 72
     sessions_per_user: int = 10
+    # Cost limits (docs/security.md). The defaults fit one 2-core server: each refused request costs
+    # well under 100 ms, and the largest request allowed finishes in about a second.
+    max_body_bytes: int = 1_048_576
+    max_query_tokens: int = 2_000
+    max_aliases: int = 30
+    max_root_fields: int = 20
+    max_depth: int = 12
+    max_query_cost: int = 10_000
+    request_timeout_s: float = 10.0
+    # None: on in dev, off in prod (a schema map helps attackers more than it helps prod clients).
+    introspection: bool | None = None
 
     @property
     def session_policy(self) -> SessionPolicy:
@@ -61,6 +82,11 @@ class Settings:
     def is_dev(self) -> bool:
         return self.env == "dev"
 
+    @property
+    def introspection_enabled(self) -> bool:
+        """Whether ``__schema`` / ``__type`` may be queried (``MACHIKOBA_INTROSPECTION``; default: in dev)."""
+        return self.is_dev if self.introspection is None else self.introspection
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         """Read settings from ``environ`` (default: ``os.environ``)."""
@@ -73,11 +99,14 @@ class Settings:
             port = int(port_text)
         except ValueError as exc:
             raise SettingsError(f"MACHIKOBA_PORT must be an integer, not {port_text!r}") from exc
-        origins = (
-            tuple(o.strip() for o in env.get("MACHIKOBA_CORS_ORIGINS", "").split(",") if o.strip())
-            or cls.cors_origins
+        # Prod allows exactly the origins listed; the dev front-end's origins are a dev convenience only.
+        origins = tuple(o.strip() for o in env.get("MACHIKOBA_CORS_ORIGINS", "").split(",") if o.strip()) or (
+            DEV_CORS_ORIGINS if mode == "dev" else ()
         )
         data_dir = env.get("MACHIKOBA_DATA_DIR")
+        introspection = env.get("MACHIKOBA_INTROSPECTION")
+        if introspection not in (None, "", "0", "1", "true", "false"):
+            raise SettingsError(f"MACHIKOBA_INTROSPECTION must be 'true' or 'false', not {introspection!r}")
         return cls(
             database_url=env.get("DATABASE_URL") or None,
             data_dir=Path(data_dir).expanduser() if data_dir else _default_data_dir(),
@@ -88,6 +117,14 @@ class Settings:
             session_ttl_hours=_positive_int(env, "MACHIKOBA_SESSION_TTL_HOURS", cls.session_ttl_hours),
             session_idle_hours=_positive_int(env, "MACHIKOBA_SESSION_IDLE_HOURS", cls.session_idle_hours),
             sessions_per_user=_positive_int(env, "MACHIKOBA_SESSIONS_PER_USER", cls.sessions_per_user),
+            max_body_bytes=_positive_int(env, "MACHIKOBA_MAX_BODY_BYTES", cls.max_body_bytes),
+            max_query_tokens=_positive_int(env, "MACHIKOBA_MAX_QUERY_TOKENS", cls.max_query_tokens),
+            max_aliases=_positive_int(env, "MACHIKOBA_MAX_ALIASES", cls.max_aliases),
+            max_root_fields=_positive_int(env, "MACHIKOBA_MAX_ROOT_FIELDS", cls.max_root_fields),
+            max_depth=_positive_int(env, "MACHIKOBA_MAX_DEPTH", cls.max_depth),
+            max_query_cost=_positive_int(env, "MACHIKOBA_MAX_QUERY_COST", cls.max_query_cost),
+            request_timeout_s=_positive_float(env, "MACHIKOBA_REQUEST_TIMEOUT_S", cls.request_timeout_s),
+            introspection=None if not introspection else introspection in ("1", "true"),
         )
 
 
@@ -102,4 +139,17 @@ def _positive_int(env: dict[str, str], name: str, default: int) -> int:
         raise SettingsError(f"{name} must be an integer, not {text!r}") from exc
     if value < 1:
         raise SettingsError(f"{name} must be at least 1, not {value}")
+    return value
+
+
+def _positive_float(env: dict[str, str], name: str, default: float) -> float:
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be a number, not {text!r}") from exc
+    if not value > 0 or value == float("inf"):
+        raise SettingsError(f"{name} must be a positive number of seconds")
     return value

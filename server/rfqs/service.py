@@ -411,8 +411,11 @@ def _decode_after(after: str) -> tuple[dt.datetime, UUID]:
     created_at, rfq_id = decode_cursor(after, length=2)
     try:
         when = dt.datetime.fromisoformat(str(created_at))
-        return when if when.tzinfo else when.replace(tzinfo=dt.UTC), UUID(str(rfq_id))
-    except ValueError:
+        # In UTC here, not in the driver: a time near year 1 or 9999 with an offset falls outside Python's
+        # dates (OverflowError), which must be the client's INVALID cursor, not a 500.
+        when = (when if when.tzinfo else when.replace(tzinfo=dt.UTC)).astimezone(dt.UTC)
+        return when, UUID(str(rfq_id))
+    except (ValueError, OverflowError):
         raise fail("after", ErrorCode.INVALID, "This cursor is not valid.") from None
 
 
