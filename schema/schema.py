@@ -12,6 +12,8 @@ from strawberry.types import ExecutionContext
 
 from schema.auth.mutations import AuthMutation
 from schema.auth.queries import AuthQuery
+from schema.bids.mutations import BidMutation
+from schema.bids.queries import BidQuery
 from schema.errors import translate_errors
 from schema.factories.mutations import FactoriesMutation
 from schema.factories.queries import FactoriesQuery
@@ -19,8 +21,8 @@ from schema.rfqs.mutations import RfqMutation
 from schema.rfqs.queries import RfqQuery
 
 # Each domain adds its Query / Mutation class here.
-QUERIES: tuple[type, ...] = (AuthQuery, FactoriesQuery, RfqQuery)
-MUTATIONS: tuple[type, ...] = (AuthMutation, FactoriesMutation, RfqMutation)
+QUERIES: tuple[type, ...] = (AuthQuery, FactoriesQuery, RfqQuery, BidQuery)
+MUTATIONS: tuple[type, ...] = (AuthMutation, FactoriesMutation, RfqMutation, BidMutation)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)

@@ -11,6 +11,8 @@ from uuid import UUID
 
 from server.db import Pool
 from server.rfqs import repo
+from server.rfqs.events import RfqEvent
+from server.rfqs.rules import EventScope
 
 
 async def lines_by_rfq_id(pool: Pool, rfq_ids: list[UUID]) -> list[list[repo.RfqLine]]:
@@ -27,3 +29,16 @@ async def operations_by_line_id(pool: Pool, line_ids: list[UUID]) -> list[list[r
         for op in await repo.operations_by_line_ids(conn, line_ids=line_ids):
             grouped[op.rfq_line_id].append(op)
     return [grouped.get(i, []) for i in line_ids]
+
+
+async def events_by_rfq_id(pool: Pool, keys: list[tuple[UUID, EventScope]]) -> list[list[RfqEvent]]:
+    """Keys are (RFQ id, the caller's event scope for it)."""
+    grouped: dict[tuple[UUID, EventScope], list[RfqEvent]] = defaultdict(list)
+    scopes: dict[EventScope, list[UUID]] = defaultdict(list)
+    for rfq_id, scope in keys:
+        scopes[scope].append(rfq_id)
+    async with pool.acquire() as conn:
+        for scope, rfq_ids in scopes.items():
+            for event in await repo.events_by_rfq_ids(conn, rfq_ids=rfq_ids, scope=scope):
+                grouped[event.rfq_id, scope].append(event)
+    return [grouped.get(k, []) for k in keys]

@@ -24,7 +24,8 @@ class EventKind(enum.Enum):
     description: str
     buyer_visible: bool
 
-    def __new__(cls, value: str, description: str, buyer_visible: bool) -> EventKind:
+    # Defaults only so that ``EventKind("rfq.submitted")`` (a lookup by value) type-checks.
+    def __new__(cls, value: str, description: str = "", buyer_visible: bool = False) -> EventKind:
         member = object.__new__(cls)
         member._value_ = value
         member.description = description
