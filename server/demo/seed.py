@@ -18,6 +18,7 @@ from server.auth import service as auth_service
 from server.auth.principal import Principal, Role
 from server.auth.tokens import API_KEY_DISPLAY_CHARS, hash_password, token_hash
 from server.db import Connection, Pool, transaction
+from server.demo.bids import seed_demo_bids
 from server.demo.generate import DemoFactory, demo_factories
 from server.rfqs import service as rfq_service
 from server.rfqs.service import LineInput, OperationInput, RfqInput
@@ -271,6 +272,9 @@ async def seed_demo(
             submitted += 1
     if submitted:
         done.append(f"{submitted} RFQs")
+    bids = await seed_demo_bids(pool, rfq_title=demo_rfqs(today)[0].title, today=today, report=report)
+    if bids:
+        done.append(bids)
     async with pool.acquire() as conn:
         has_coordinator = await auth_repo.user_by_email(conn, email=DEMO_COORDINATOR_EMAIL) is not None
     if not has_coordinator:
