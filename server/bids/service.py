@@ -140,6 +140,45 @@ def firm_bid(bid: repo.Bid) -> FirmBid:
 
 
 @dataclass(frozen=True)
+class OfferSnapshot:
+    """Everything about an RFQ's packages that a solve needs from the bids domain, read at one moment."""
+
+    packages: list[repo.WorkPackage]
+    factories: list[FactorySpec]
+    """Every factory eligible for at least one package, with its certifications, capabilities for the
+    RFQ's processes and capacity overrides (see :func:`server.bids.eligibility.free_hours_by_week`)."""
+    eligibility: dict[UUID, list[Eligibility]]
+    """Per package id, the eligible factories' verdicts."""
+    offers: list[Offer]
+    """Firm bids, and unless ``firm_only`` estimates, on every package."""
+
+
+async def offer_snapshot(
+    conn: Connection, *, rfq_id: UUID, today: dt.date, firm_only: bool = False
+) -> OfferSnapshot:
+    """The packages, eligible factories and offers of ``rfq_id`` judged on ``today`` (JST), for the Problem
+    builder. No authorisation: the caller (a coordinator's solve job) has checked it."""
+    packages = await repo.packages_by_rfq_ids(conn, rfq_ids=[rfq_id])
+    factories = await load_factory_specs(conn, packages=packages, where=repo.FactoryFilter(), today=today)
+    bids = [firm_bid(b) for b in await repo.bids_by_rfq_ids(conn, rfq_ids=[rfq_id], scope=rules.EveryBid())]
+    eligibility: dict[UUID, list[Eligibility]] = {}
+    offers: list[Offer] = []
+    eligible_ids: set[UUID] = set()
+    for package in packages:
+        spec = package.spec()
+        verdicts = [v for v in (evaluate(spec, f, today=today) for f in factories) if v.eligible]
+        eligibility[package.id] = verdicts
+        eligible_ids.update(v.factory_id for v in verdicts)
+        offers += package_offers(spec, factories, bids, today=today, firm_only=firm_only)
+    return OfferSnapshot(
+        packages=packages,
+        factories=[f for f in factories if f.id in eligible_ids],
+        eligibility=eligibility,
+        offers=offers,
+    )
+
+
+@dataclass(frozen=True)
 class BiddableRfq:
     """An open RFQ an owner can bid on: the packages one of its factories is eligible for, its bids."""
 
@@ -367,11 +406,13 @@ def _bid_payload(bid: repo.Bid) -> dict[str, object]:
 __all__ = [
     "BidInput",
     "BiddableRfq",
+    "OfferSnapshot",
     "biddable_rfqs",
     "candidates",
     "eligibility_of",
     "firm_bid",
     "load_factory_specs",
+    "offer_snapshot",
     "offers",
     "submit_bid",
     "withdraw_bid",

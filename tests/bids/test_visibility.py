@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from server import db
+from server.bids import service as bid_service
 from server.rfqs.service import LineInput, OperationInput
 from tests.bids.conftest import Cap, add_factory, bid_input, package_ids, submit_rfq
 from tests.conftest import Caller, GraphQLClient, error_code, jst_today
@@ -225,3 +226,21 @@ def _fine_line() -> LineInput:
         envelope_mm=20,
         operations=[OperationInput("cnc_turning")],
     )
+
+
+async def test_the_offer_snapshot_gives_the_problem_builder_firm_and_estimated_offers(
+    gql: GraphQLClient, pool: db.Pool, buyer: Caller, owner: Caller, other_owner: Caller
+) -> None:
+    rfq_id = await _two_bids(gql, pool, buyer, owner, other_owner)
+    await add_factory(pool, other_owner, name="Quiet", capabilities=(Cap(hourly_rate_jpy=8000),))
+    async with pool.acquire() as conn:
+        snapshot = await bid_service.offer_snapshot(conn, rfq_id=rfq_id, today=jst_today())
+        firm = await bid_service.offer_snapshot(conn, rfq_id=rfq_id, today=jst_today(), firm_only=True)
+    names = {f.id: f.name for f in snapshot.factories}
+    assert sorted(names.values()) == ["Mine", "Quiet", "Theirs"]
+    assert [(names[o.factory_id], o.estimated) for o in snapshot.offers] == [
+        ("Theirs", False),
+        ("Mine", False),
+        ("Quiet", True),
+    ]
+    assert [o.estimated for o in firm.offers] == [False, False]
