@@ -12,6 +12,8 @@ from strawberry.types import ExecutionContext
 
 from schema.auth.mutations import AuthMutation
 from schema.auth.queries import AuthQuery
+from schema.bids.mutations import BidMutation
+from schema.bids.queries import BidQuery
 from schema.catalogue.queries import CatalogueQuery
 from schema.errors import translate_errors
 from schema.factories.mutations import FactoriesMutation
@@ -31,6 +33,7 @@ QUERIES: tuple[type, ...] = (
     CatalogueQuery,
     FactoriesQuery,
     RfqQuery,
+    BidQuery,
     LogisticsQuery,
     PartnershipsQuery,
 )
@@ -38,6 +41,7 @@ MUTATIONS: tuple[type, ...] = (
     AuthMutation,
     FactoriesMutation,
     RfqMutation,
+    BidMutation,
     LogisticsMutation,
     PartnershipsMutation,
 )

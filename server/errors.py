@@ -49,6 +49,18 @@ class ErrorCode(enum.Enum):
         "The idempotency key was used before with a different input.",
     )
     INVALID_STATE = ("INVALID_STATE", "The object's state does not allow this now.")
+    FORBIDDEN = (
+        "FORBIDDEN",
+        "The caller may not do this with the object named (e.g. another owner's factory).",
+    )
+    BID_DEADLINE_PASSED = (
+        "BID_DEADLINE_PASSED",
+        "The RFQ's bid deadline (end of that day in JST) has passed.",
+    )
+    NOT_ELIGIBLE = (
+        "NOT_ELIGIBLE",
+        "The factory is not eligible for the work package; the message gives every reason.",
+    )
 
     def __init__(self, code: str, description: str) -> None:
         self.code = code

@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 import strawberry
+from strawberry.scalars import JSON
 
 from schema.auth.loaders import buyers_by_id
 from schema.auth.types import Buyer
@@ -19,19 +21,53 @@ from schema.catalogue.loaders import materials_by_code, processes_by_code
 from schema.catalogue.types import Material, Process
 from schema.context import Info
 from schema.ids import to_id
-from schema.rfqs.loaders import lines_by_rfq_id, operations_by_line_id
+from schema.rfqs.loaders import events_by_rfq_id, lines_by_rfq_id, operations_by_line_id
 from server.auth.principal import Principal
-from server.rfqs import repo, rules
+from server.rfqs import events, repo, rules
+from server.rfqs.lifecycle import RfqStatus as RfqStatus
+
+if TYPE_CHECKING:  # schema.bids.types imports this module; the field below refers to it lazily
+    from schema.bids.types import WorkPackage
+
+# The states are declared once, in server/rfqs/lifecycle.py; the schema shows them with their descriptions.
+strawberry.enum(RfqStatus, name="RfqStatus", description="Where an RFQ stands (see docs/lifecycle.md).")
+for _value in RfqStatus.__strawberry_definition__.values:  # type: ignore[attr-defined]
+    _value.description = RfqStatus[_value.name].description
+
+RfqEventKind = strawberry.enum(events.EventKind, name="RfqEventKind", description="What happened to an RFQ.")
+for _value in RfqEventKind.__strawberry_definition__.values:  # type: ignore[attr-defined]
+    _value.description = events.EventKind[_value.name].description
 
 
-@strawberry.enum(description="Where an RFQ stands.")
-class RfqStatus(enum.Enum):
-    OPEN = strawberry.enum_value("open", description="Accepting bids; factories that could do it see it.")
-    CANCELLED = strawberry.enum_value(
-        "cancelled", description="Withdrawn by the buyer or the cluster office."
+@strawberry.enum(description="Who did something to an RFQ.")
+class RfqEventActor(enum.Enum):
+    BUYER = strawberry.enum_value("buyer", description="The buyer (through its API key).")
+    COORDINATOR = strawberry.enum_value("coordinator", description="The cluster office.")
+    FACTORY_OWNER = strawberry.enum_value("factory_owner", description="A factory owner.")
+    SYSTEM = strawberry.enum_value("system", description="machikoba itself (a migration, a job).")
+
+
+@strawberry.type(description="One entry of an RFQ's event log.")
+class RfqEvent:
+    id: strawberry.ID = strawberry.field(description="Identifier; later events have larger ones.")
+    at: dt.datetime = strawberry.field(description="When it happened.")
+    kind: events.EventKind = strawberry.field(description="What happened.")
+    actor: RfqEventActor = strawberry.field(description="Who did it.")
+    payload: JSON = strawberry.field(
+        description="The details: for a status change `from`, `to` and `reason`; for bid events "
+        "(coordinators only) the bid's id, package, factory and figures."
     )
-    AWARDED = strawberry.enum_value("awarded", description="A consortium's quote was accepted.")
-    CLOSED = strawberry.enum_value("closed", description="Finished without (further) bidding.")
+
+    @classmethod
+    def from_row(cls, row: events.RfqEvent) -> RfqEvent:
+        payload: Any = row.payload
+        return cls(
+            id=strawberry.ID(str(row.id)),
+            at=row.at,
+            kind=events.EventKind(row.kind),
+            actor=RfqEventActor(row.actor_role),
+            payload=payload,
+        )
 
 
 @strawberry.type(description="One step of a line's routing; steps run in `position` order.")
@@ -160,3 +196,24 @@ class Rfq:
     async def lines(self, info: Info) -> list[RfqLine]:
         rows = await info.context.loader(lines_by_rfq_id).load(self.row.id)
         return [RfqLine.from_row(r, show_target_price=self.show_target_price) for r in rows]
+
+    @strawberry.field(
+        description="The work packages, one per line × routing operation, in line and routing order."
+    )
+    async def packages(
+        self, info: Info
+    ) -> list[Annotated[WorkPackage, strawberry.lazy("schema.bids.types")]]:
+        from schema.bids.loaders import packages_by_rfq_id
+        from schema.bids.types import WorkPackage
+
+        rows = await info.context.loader(packages_by_rfq_id).load(self.row.id)
+        return [WorkPackage.from_row(r, show_target_price=self.show_target_price) for r in rows]
+
+    @strawberry.field(
+        description="The RFQ's event log, oldest first: every event for coordinators; the buyer-safe ones "
+        "(no bids, no factories) for the owning buyer; none for anybody else."
+    )
+    async def events(self, info: Info) -> list[RfqEvent]:
+        scope = rules.visible_events(info.context.principal, self.row)
+        rows = await info.context.loader(events_by_rfq_id).load((self.row.id, scope))
+        return [RfqEvent.from_row(r) for r in rows]

@@ -21,6 +21,7 @@ from server.auth.tokens import API_KEY_DISPLAY_CHARS, hash_password, token_hash
 from server.clock import SYSTEM_CLOCK, iso_monday
 from server.clock import today as today_in_japan
 from server.db import Connection, Pool, transaction
+from server.demo.bids import seed_demo_bids
 from server.demo.generate import DemoFactory, demo_factories
 from server.factories import repo as factories_repo
 from server.rfqs import service as rfq_service
@@ -253,6 +254,9 @@ async def seed_demo(
             submitted += 1
     if submitted:
         done.append(f"{submitted} RFQs")
+    bids = await seed_demo_bids(pool, rfq_title=demo_rfqs(today)[0].title, today=today, report=report)
+    if bids:
+        done.append(bids)
     async with pool.acquire() as conn:
         has_coordinator = await auth_repo.user_by_email(conn, email=DEMO_COORDINATOR_EMAIL) is not None
     if not has_coordinator:

@@ -9,7 +9,17 @@ from typing import Any, assert_never
 from uuid import UUID
 
 from server.db import Connection, SqlArgs
-from server.rfqs.rules import EveryRfq, OpenRfqsMatchingOwner, RfqScope, RfqsOfBuyer
+from server.rfqs.events import RfqEvent
+from server.rfqs.rules import (
+    BuyerSafeEvents,
+    EventScope,
+    EveryEvent,
+    EveryRfq,
+    NoEvents,
+    OpenRfqsMatchingOwner,
+    RfqScope,
+    RfqsOfBuyer,
+)
 
 
 @dataclass(frozen=True)
@@ -248,16 +258,36 @@ async def rfq_for_update(conn: Connection, *, rfq_id: UUID) -> Rfq | None:
     return _rfq(row) if row else None
 
 
-async def cancel_rfq(conn: Connection, *, rfq_id: UUID) -> Rfq:
+async def set_status(conn: Connection, *, rfq_id: UUID, status: str) -> Rfq:
+    """Write a new status; only :func:`server.rfqs.lifecycle.transition` calls this (the database refuses
+    transitions the life cycle does not have). ``cancelled_at`` is set when it becomes cancelled."""
     row = await conn.fetchrow(
         f"""
-        UPDATE rfqs r SET status = 'cancelled', cancelled_at = now() WHERE r.id = $1
+        UPDATE rfqs r
+        SET status = $2, cancelled_at = CASE WHEN $2 = 'cancelled' THEN now() ELSE r.cancelled_at END
+        WHERE r.id = $1
         RETURNING {_RFQ_COLUMNS}
         """,
         rfq_id,
+        status,
     )
     assert row is not None
     return _rfq(row)
+
+
+async def insert_packages(conn: Connection, *, rfq_id: UUID) -> int:
+    """One work package per operation of every line of ``rfq_id``, in one statement; returns how many."""
+    result: str = await conn.execute(
+        """
+        INSERT INTO rfq_packages (rfq_id, rfq_line_id, operation_position)
+        SELECT l.rfq_id, o.rfq_line_id, o.position
+        FROM rfq_lines l JOIN rfq_operations o ON o.rfq_line_id = l.id
+        WHERE l.rfq_id = $1
+        ORDER BY l.position, o.position
+        """,
+        rfq_id,
+    )
+    return int(result.split()[-1])
 
 
 # --- reading ------------------------------------------------------------------------------------------
@@ -340,3 +370,34 @@ async def operations_by_line_ids(conn: Connection, *, line_ids: list[UUID]) -> l
         line_ids,
     )
     return [RfqOperation(**dict(r)) for r in rows]
+
+
+_EVENT_COLUMNS = """
+    id, rfq_id, at, kind, actor_role, actor_user_id, actor_buyer_id, buyer_visible, payload
+"""
+
+
+def event_condition(scope: EventScope) -> str:
+    """The SQL predicate over ``rfq_events`` that holds for the events in ``scope`` (no parameters)."""
+    match scope:
+        case EveryEvent():
+            return "TRUE"
+        case BuyerSafeEvents():
+            return "buyer_visible"
+        case NoEvents():
+            return "FALSE"
+        case _:
+            assert_never(scope)
+
+
+async def events_by_rfq_ids(conn: Connection, *, rfq_ids: list[UUID], scope: EventScope) -> list[RfqEvent]:
+    """The events of ``rfq_ids`` that lie in ``scope``, oldest first."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {_EVENT_COLUMNS} FROM rfq_events
+        WHERE rfq_id = ANY($1::uuid[]) AND ({event_condition(scope)})
+        ORDER BY rfq_id, id
+        """,
+        rfq_ids,
+    )
+    return [RfqEvent(**dict(r)) for r in rows]

@@ -5,6 +5,7 @@
 - :func:`may_manage_rfq` — who may change an RFQ (cancel it).
 - :func:`may_see_buyer` — whether the caller learns who the buyer is.
 - :func:`may_see_target_price` — whether the caller sees the buyer's target unit prices.
+- :func:`visible_events` — which events of an RFQ's log the caller reads, as a typed :data:`EventScope`.
 """
 
 from __future__ import annotations
@@ -42,6 +43,24 @@ class OpenRfqsMatchingOwner:
 
 
 RfqScope = EveryRfq | RfqsOfBuyer | OpenRfqsMatchingOwner
+
+
+@dataclass(frozen=True)
+class EveryEvent:
+    """Every event of the RFQ log (coordinators)."""
+
+
+@dataclass(frozen=True)
+class BuyerSafeEvents:
+    """The events marked buyer-safe: no bids, no factory ids or names."""
+
+
+@dataclass(frozen=True)
+class NoEvents:
+    """None at all."""
+
+
+EventScope = EveryEvent | BuyerSafeEvents | NoEvents
 
 
 def visible_rfqs(principal: Principal) -> RfqScope:
@@ -85,8 +104,22 @@ def may_see_target_price(principal: Principal, rfq: Rfq) -> bool:
     return may_manage_rfq(principal, rfq)
 
 
+def visible_events(principal: Principal, rfq: Rfq) -> EventScope:
+    """Which events of ``rfq``'s log the caller reads: coordinators all of them; the owning buyer the
+    buyer-safe ones; anybody else (factory owners, other buyers) none."""
+    if principal.is_coordinator:
+        return EveryEvent()
+    if principal.is_buyer and principal.buyer_id == rfq.buyer_id:
+        return BuyerSafeEvents()
+    return NoEvents()
+
+
 __all__ = [
+    "BuyerSafeEvents",
+    "EventScope",
+    "EveryEvent",
     "EveryRfq",
+    "NoEvents",
     "OpenRfqsMatchingOwner",
     "RfqScope",
     "RfqsOfBuyer",
@@ -94,5 +127,6 @@ __all__ = [
     "may_manage_rfq",
     "may_see_buyer",
     "may_see_target_price",
+    "visible_events",
     "visible_rfqs",
 ]

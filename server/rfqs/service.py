@@ -24,12 +24,12 @@ from server.catalogue.service import Entries, check_codes
 from server.db import Connection, Pool, transaction
 from server.errors import ErrorCode, Forbidden, NotFound, ValidationFailed, fail
 from server.pagination import Page, decode_cursor, page_of, page_size
-from server.rfqs import repo, rules
+from server.rfqs import events, lifecycle, repo, rules
 from server.validation import Errors, check_range, clean_country, clean_currency, clean_text
 
 INCOTERMS = ("EXW", "FCA", "CPT", "CIP", "DAP", "DPU", "DDP", "FAS", "FOB", "CFR", "CIF")
 """Incoterms 2020."""
-STATUSES = ("open", "cancelled", "awarded", "closed")
+STATUSES = tuple(s.value for s in lifecycle.RfqStatus)
 
 MAX_LINES = 200
 MAX_OPERATIONS = 20
@@ -378,23 +378,28 @@ async def submit_rfq(
             assert record is not None
             return await _replay(conn, record, digest)
         await repo.insert_lines(conn, rfq_id=rfq_id, lines=lines)
+        packages = await repo.insert_packages(conn, rfq_id=rfq_id)
+        await events.record(
+            conn,
+            principal,
+            rfq_id=rfq_id,
+            kind=events.EventKind.SUBMITTED,
+            payload={"lines": len(lines), "packages": packages},
+        )
         (rfq,) = await repo.rfqs_by_ids(conn, ids=[rfq_id])
         return rfq
 
 
 async def cancel_rfq(pool: Pool, principal: Principal, *, rfq_id: UUID) -> repo.Rfq:
-    """Cancel an open RFQ: its owning buyer or a coordinator. INVALID_STATE when it is no longer open."""
+    """Cancel an RFQ through the life cycle (:mod:`server.rfqs.lifecycle`): its owning buyer or a
+    coordinator. INVALID_STATE when its state cannot become cancelled (e.g. it is cancelled already)."""
     principal.require_role(Role.BUYER, Role.COORDINATOR)
     async with transaction(pool) as conn:
         rfq = await repo.rfq_for_update(conn, rfq_id=rfq_id)
         if rfq is None or not rules.may_manage_rfq(principal, rfq):
             # Another buyer's RFQ is reported exactly like a missing one: ids reveal nothing.
             raise NotFound("No such RFQ.")
-        if rfq.status != "open":
-            raise fail(
-                None, ErrorCode.INVALID_STATE, f"Only an open RFQ can be cancelled; this one is {rfq.status}."
-            )
-        return await repo.cancel_rfq(conn, rfq_id=rfq_id)
+        return await lifecycle.transition(conn, principal, rfq=rfq, to=lifecycle.RfqStatus.CANCELLED)
 
 
 async def get_rfq(pool: Pool, principal: Principal, *, rfq_id: UUID) -> repo.Rfq:

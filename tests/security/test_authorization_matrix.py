@@ -138,6 +138,28 @@ async def _new_rfq(world: World) -> dict[str, Any]:
     }
 
 
+async def _package_of_rfq_x(world: World) -> dict[str, Any]:
+    body = await world.gql(
+        "query($id: ID!) { rfq(id: $id) { packages { id } } }",
+        {"id": world.rfq_x},
+        token=world.token("coordinator"),
+    )
+    return {"p": body["data"]["rfq"]["packages"][0]["id"], "f": world.factory_a, "until": days(30)}
+
+
+async def _bid_of_owner_a(world: World) -> dict[str, Any]:
+    variables = await _package_of_rfq_x(world)
+    body = await world.gql(BID_SUBMIT, variables, token=world.token("owner_a"))
+    return {"id": body["data"]["bidSubmit"]["bid"]["id"]}
+
+
+BID_SUBMIT = """
+mutation($p: ID!, $f: ID!, $until: Date!) {
+  bidSubmit(input: {packageId: $p, factoryId: $f, unitPriceJpy: 900, setupCostJpy: 20000, hoursPerUnit: 0.1,
+                    setupHours: 2, validUntil: $until}) { bid { id } errors { code } }
+}
+"""
+
 CAPABILITY = """{processCode: "cnc_turning", materials: ["SUS304"], bestToleranceUm: 5, maxEnvelopeMm: 300,
   maxLot: 1000, hoursPerWeek: 40, hourlyRateJpy: 8000, leadDays: 10}"""
 
@@ -226,6 +248,13 @@ MATRIX: dict[str, Row] = {
         _factory_a,
     ),
     "ndaAccept": Row("mutation { ndaAccept { errors { code } } }", only("owner_a", "owner_b")),
+    "biddableRfqs": Row("{ biddableRfqs { totalCount } }", only("owner_a", "owner_b")),
+    "bidSubmit": Row(BID_SUBMIT, {**only("owner_a"), "owner_b": NOT_FOUND}, _package_of_rfq_x),
+    "bidWithdraw": Row(
+        "mutation($id: ID!) { bidWithdraw(id: $id) { errors { code } } }",
+        {**only("owner_a"), "owner_b": NOT_FOUND},
+        _bid_of_owner_a,
+    ),
     "partnershipDeclare": Row(
         "mutation($a: ID!, $b: ID!) { partnershipDeclare(input: {factoryId: $a, partnerFactoryId: $b}) "
         "{ errors { code } } }",

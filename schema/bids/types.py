@@ -1,0 +1,300 @@
+"""GraphQL types of the bids domain: work packages, eligibility, sealed bids, offers, biddable RFQs.
+
+Who sees which bids is :func:`server.bids.rules.visible_bids`; the role gates on the fields below only make
+the same rules visible in the schema (buyers never reach a bid).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+from uuid import UUID
+
+import strawberry
+
+from schema.bids.loaders import bids_by_package, candidates_by_package, owner_eligibility, packages_by_id
+from schema.catalogue.loaders import materials_by_code, processes_by_code
+from schema.catalogue.types import Material, Process
+from schema.context import Info
+from schema.factories.loaders import factories_by_id
+from schema.factories.types import Factory
+from schema.ids import parse_optional_id, to_id
+from schema.permissions import CoordinatorOnly, FactoryOwnerOnly, FactoryOwnerOrCoordinator
+from schema.rfqs.loaders import lines_by_rfq_id
+from schema.rfqs.types import Rfq, RfqLine
+from server.auth.principal import Principal
+from server.bids import repo, rules, service
+from server.bids.eligibility import Eligibility, Reason
+from server.bids.estimates import Offer as OfferRow
+from server.bids.service import BiddableRfq as BiddableRfqRow
+from server.rfqs import rules as rfq_rules
+
+EligibilityReasonCode = strawberry.enum(
+    Reason,
+    name="EligibilityReasonCode",
+    description="The eligibility filter a factory failed for a work package.",
+)
+for _value in EligibilityReasonCode.__strawberry_definition__.values:  # type: ignore[attr-defined]
+    _value.description = Reason[_value.name].description
+
+
+@strawberry.type(description="One failed eligibility filter.")
+class EligibilityReason:
+    code: Reason = strawberry.field(description="The filter that failed.")
+    message: str = strawberry.field(description="The reason in words, with the figures compared.")
+
+
+@strawberry.type(description="Whether a factory may take a work package (bid on it, be part of a proposal).")
+class FactoryEligibility:
+    eligible: bool = strawberry.field(description="True when every filter passed (`reasons` is empty).")
+    reasons: list[EligibilityReason] = strawberry.field(
+        description="Every filter that failed, in filter order: process, material, tolerance, envelope, lot "
+        "range, certifications, capacity."
+    )
+    free_hours: float = strawberry.field(
+        description="Free hours of the factory for the package's process from today plus its lead days to "
+        "the due date (0 without a capability for the process)."
+    )
+    factory_id: strawberry.Private[UUID]
+
+    @classmethod
+    def from_row(cls, row: Eligibility) -> FactoryEligibility:
+        return cls(
+            eligible=row.eligible,
+            reasons=[EligibilityReason(code=f.reason, message=f.message) for f in row.failures],
+            free_hours=float(row.free_hours),
+            factory_id=row.factory_id,
+        )
+
+    @strawberry.field(description="The factory judged.")
+    async def factory(self, info: Info) -> Factory:
+        row = await info.context.loader(factories_by_id).load(self.factory_id)
+        assert row is not None  # judged from the registry in this request
+        return Factory.from_row(row)
+
+
+@strawberry.type(
+    description="A work package: one RFQ line × one operation of its routing, the unit factories bid on and "
+    "the solver assigns. Quantity, tolerance, envelope, due date and certifications are the line's and RFQ's."
+)
+class WorkPackage:
+    id: strawberry.ID = strawberry.field(description="Stable identifier; bids refer to it.")
+    position: int = strawberry.field(description="The operation's 1-based place in its line's routing.")
+    quantity: int = strawberry.field(description="Number of pieces (the line's).")
+    tolerance_um: float = strawberry.field(description="Tightest tolerance of the part, in micrometres.")
+    envelope_mm: int = strawberry.field(description="Largest dimension of the part, in millimetres.")
+    due_date: dt.date = strawberry.field(description="When the RFQ's goods must arrive (a JST date).")
+    required_certifications: list[str] = strawberry.field(
+        description="Certification codes every factory working on it must hold until the due date."
+    )
+    row: strawberry.Private[repo.WorkPackage]
+    show_target_price: strawberry.Private[bool]
+
+    @classmethod
+    def from_row(cls, row: repo.WorkPackage, *, show_target_price: bool) -> WorkPackage:
+        """``show_target_price``: whether the caller sees the buyer's target prices on ``line``."""
+        return cls(
+            id=to_id(row.id),
+            position=row.position,
+            quantity=row.quantity,
+            tolerance_um=float(row.tolerance_um),
+            envelope_mm=row.envelope_mm,
+            due_date=row.due_date,
+            required_certifications=list(row.required_certifications),
+            row=row,
+            show_target_price=show_target_price,
+        )
+
+    @strawberry.field(description="The RFQ line (part) it belongs to.")
+    async def line(self, info: Info) -> RfqLine:
+        lines = await info.context.loader(lines_by_rfq_id).load(self.row.rfq_id)
+        (line,) = [line for line in lines if line.id == self.row.line_id]
+        return RfqLine.from_row(line, show_target_price=self.show_target_price)
+
+    @strawberry.field(description="The process of the operation.")
+    async def process(self, info: Info) -> Process:
+        row = await info.context.loader(processes_by_code).load(self.row.process_code)
+        assert row is not None  # a foreign key
+        return Process.from_row(row)
+
+    @strawberry.field(description="The part's material.")
+    async def material(self, info: Info) -> Material:
+        row = await info.context.loader(materials_by_code).load(self.row.material)
+        assert row is not None  # a foreign key
+        return Material.from_row(row)
+
+    @strawberry.field(
+        description="Factory owners: whether each factory you own may bid on this package today (JST), with "
+        "the reasons when not.",
+        permission_classes=[FactoryOwnerOnly],
+    )
+    async def eligibility(
+        self,
+        info: Info,
+        factory_id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="Only this factory of yours (default: every one you own)."),
+        ] = None,
+    ) -> list[FactoryEligibility]:
+        principal = info.context.principal
+        assert principal.user_id is not None  # the gate let a factory owner through
+        only = parse_optional_id(factory_id, kind="factory")
+        verdicts = await info.context.loader(owner_eligibility).load(
+            (self.row.id, principal.user_id, info.context.today())
+        )
+        return [FactoryEligibility.from_row(v) for v in verdicts if only is None or v.factory_id == only]
+
+    @strawberry.field(
+        description="Coordinators: every registered factory's eligibility for this package today (JST), "
+        "eligible first, then by the first failed filter, then by name.",
+        permission_classes=[CoordinatorOnly],
+    )
+    async def candidates(
+        self,
+        info: Info,
+        eligible_only: Annotated[
+            bool, strawberry.argument(description="Only the eligible factories (default: all).")
+        ] = False,
+    ) -> list[FactoryEligibility]:
+        verdicts = await info.context.loader(candidates_by_package).load((self.row.id, info.context.today()))
+        return [FactoryEligibility.from_row(v) for v in verdicts if v.eligible or not eligible_only]
+
+    @strawberry.field(
+        description="The sealed bids on this package, cheapest first: a factory owner sees its own "
+        "factories' bids only, a coordinator every bid. Buyers never see bids or who bid (FORBIDDEN).",
+        permission_classes=[FactoryOwnerOrCoordinator],
+    )
+    async def bids(self, info: Info) -> list[Bid]:
+        scope = rules.visible_bids(info.context.principal)
+        rows = await info.context.loader(bids_by_package).load((self.row.id, scope))
+        return [Bid.from_row(r) for r in rows]
+
+    @strawberry.field(
+        description="Coordinators: the offers a solve would use: the firm bids and, unless `firmOnly`, an "
+        "estimate for each eligible factory that did not bid (its hourly rate × the median hours per unit of "
+        "the firm bids, plus its setup). No firm bid, no estimate.",
+        permission_classes=[CoordinatorOnly],
+    )
+    async def offers(
+        self,
+        info: Info,
+        firm_only: Annotated[bool, strawberry.argument(description="Leave the estimates out.")] = False,
+    ) -> list[Offer]:
+        rows = await service.offers(
+            info.context.pool,
+            info.context.principal,
+            package_id=self.row.id,
+            today=info.context.today(),
+            firm_only=firm_only,
+        )
+        return [Offer.from_row(r) for r in rows]
+
+
+@strawberry.type(description="A factory's sealed bid on one work package. Prices in whole JPY.")
+class Bid:
+    id: strawberry.ID = strawberry.field(description="Stable identifier (kept when the bid is replaced).")
+    unit_price_jpy: int = strawberry.field(description="Price per piece, JPY.")
+    setup_cost_jpy: int = strawberry.field(description="One-off setup cost, JPY.")
+    hours_per_unit: float = strawberry.field(description="Machine hours per piece.")
+    setup_hours: float = strawberry.field(description="Machine hours of the setup.")
+    max_quantity: int | None = strawberry.field(description="Most pieces it would make; null: all of them.")
+    earliest_start: dt.date | None = strawberry.field(description="First day it could start; null: any day.")
+    valid_until: dt.date = strawberry.field(description="Last day the bid holds.")
+    note: str = strawberry.field(description="The bidder's note (may be empty).")
+    submitted_at: dt.datetime = strawberry.field(description="When the factory first bid on the package.")
+    updated_at: dt.datetime = strawberry.field(description="When the bid was last replaced.")
+    row: strawberry.Private[repo.Bid]
+
+    @classmethod
+    def from_row(cls, row: repo.Bid) -> Bid:
+        return cls(
+            id=to_id(row.id),
+            unit_price_jpy=row.unit_price_jpy,
+            setup_cost_jpy=row.setup_cost_jpy,
+            hours_per_unit=float(row.hours_per_unit),
+            setup_hours=float(row.setup_hours),
+            max_quantity=row.max_quantity,
+            earliest_start=row.earliest_start,
+            valid_until=row.valid_until,
+            note=row.note,
+            submitted_at=row.created_at,
+            updated_at=row.updated_at,
+            row=row,
+        )
+
+    @strawberry.field(description="The factory that bid.")
+    async def factory(self, info: Info) -> Factory:
+        row = await info.context.loader(factories_by_id).load(self.row.factory_id)
+        assert row is not None  # a foreign key
+        return Factory.from_row(row)
+
+    @strawberry.field(description="The work package bid on.")
+    async def package(self, info: Info) -> WorkPackage:
+        row = await info.context.loader(packages_by_id).load(self.row.package_id)
+        assert row is not None  # a foreign key
+        # Only owners and coordinators reach a bid; of them, coordinators see target prices.
+        return WorkPackage.from_row(row, show_target_price=info.context.principal.is_coordinator)
+
+
+@strawberry.type(description="A price and hours for a work package: a firm bid, or an estimate.")
+class Offer:
+    unit_price_jpy: int = strawberry.field(description="Price per piece, JPY.")
+    setup_cost_jpy: int = strawberry.field(description="One-off setup cost, JPY.")
+    hours_per_unit: float = strawberry.field(description="Machine hours per piece.")
+    setup_hours: float = strawberry.field(description="Machine hours of the setup.")
+    max_quantity: int | None = strawberry.field(description="Most pieces; null: all of them.")
+    earliest_start: dt.date | None = strawberry.field(description="First day it could start; null: any.")
+    estimated: bool = strawberry.field(
+        description="True: estimated from the factory's capability rates, not bid."
+    )
+    factory_id: strawberry.Private[UUID]
+
+    @classmethod
+    def from_row(cls, row: OfferRow) -> Offer:
+        return cls(
+            unit_price_jpy=row.unit_price_jpy,
+            setup_cost_jpy=row.setup_cost_jpy,
+            hours_per_unit=float(row.hours_per_unit),
+            setup_hours=float(row.setup_hours),
+            max_quantity=row.max_quantity,
+            earliest_start=row.earliest_start,
+            estimated=row.estimated,
+            factory_id=row.factory_id,
+        )
+
+    @strawberry.field(description="The factory offering.")
+    async def factory(self, info: Info) -> Factory:
+        row = await info.context.loader(factories_by_id).load(self.factory_id)
+        assert row is not None  # a foreign key
+        return Factory.from_row(row)
+
+
+@strawberry.type(
+    description="An open RFQ before its bid deadline with work packages a factory of yours is eligible for."
+)
+class BiddableRfq:
+    rfq: Rfq = strawberry.field(description="The RFQ.")
+    packages: list[WorkPackage] = strawberry.field(
+        description="Its packages at least one of your factories is eligible for (see `eligibility`)."
+    )
+    bids: list[Bid] = strawberry.field(description="Your factories' bids on its packages.")
+
+    @classmethod
+    def from_row(cls, row: BiddableRfqRow, *, principal: Principal) -> BiddableRfq:
+        show_target_price = rfq_rules.may_see_target_price(principal, row.rfq)
+        return cls(
+            rfq=Rfq.from_row(row.rfq, principal=principal),
+            packages=[WorkPackage.from_row(p, show_target_price=show_target_price) for p in row.packages],
+            bids=[Bid.from_row(b) for b in row.bids],
+        )
+
+
+__all__ = [
+    "Bid",
+    "BiddableRfq",
+    "EligibilityReason",
+    "EligibilityReasonCode",
+    "FactoryEligibility",
+    "Offer",
+    "WorkPackage",
+]

@@ -1,0 +1,81 @@
+"""The RFQ event log: who did what to an RFQ, when, with which data. Append-only (a trigger refuses updates).
+
+:func:`record` is called inside the transaction of the change it describes, so a change and its event are
+written together or not at all. Each :class:`EventKind` says whether buyers may read it: buyer-safe events
+never carry bids, factory ids or factory names in their payload. Who reads what is
+:func:`server.rfqs.rules.visible_events`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from server.auth.principal import Principal, Role
+from server.db import Connection
+
+
+class EventKind(enum.Enum):
+    """What happened. Each member: (value stored in ``rfq_events.kind``, description, buyer-safe)."""
+
+    description: str
+    buyer_visible: bool
+
+    # Defaults only so that ``EventKind("rfq.submitted")`` (a lookup by value) type-checks.
+    def __new__(cls, value: str, description: str = "", buyer_visible: bool = False) -> EventKind:
+        member = object.__new__(cls)
+        member._value_ = value
+        member.description = description
+        member.buyer_visible = buyer_visible
+        return member
+
+    SUBMITTED = ("rfq.submitted", "The buyer submitted the RFQ.", True)
+    STATUS_CHANGED = ("rfq.status_changed", "The RFQ moved to another state (`from`, `to`, `reason`).", True)
+    BID_SUBMITTED = ("bid.submitted", "A factory placed a bid on a work package.", False)
+    BID_REPLACED = ("bid.replaced", "A factory replaced its bid on a work package.", False)
+    BID_WITHDRAWN = ("bid.withdrawn", "A factory withdrew its bid on a work package.", False)
+
+
+@dataclass(frozen=True)
+class RfqEvent:
+    id: int
+    rfq_id: UUID
+    at: dt.datetime
+    kind: str
+    actor_role: str
+    actor_user_id: UUID | None
+    actor_buyer_id: UUID | None
+    buyer_visible: bool
+    payload: dict[str, Any]
+
+
+async def record(
+    conn: Connection,
+    principal: Principal,
+    *,
+    rfq_id: UUID,
+    kind: EventKind,
+    payload: dict[str, Any] | None = None,
+) -> None:
+    """Append one event, done by ``principal`` (a system principal is ``Role.ANONYMOUS`` → ``system``)."""
+    role = "system" if principal.role is Role.ANONYMOUS else principal.role.value
+    await conn.execute(
+        """
+        INSERT INTO rfq_events (rfq_id, kind, actor_role, actor_user_id, actor_buyer_id, buyer_visible,
+                                payload)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        """,
+        rfq_id,
+        kind.value,
+        role,
+        principal.user_id,
+        principal.buyer_id,
+        kind.buyer_visible,
+        payload or {},
+    )
+
+
+__all__ = ["EventKind", "RfqEvent", "record"]
