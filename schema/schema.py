@@ -15,15 +15,20 @@ from schema.auth.queries import AuthQuery
 from schema.errors import translate_errors
 from schema.factories.mutations import FactoriesMutation
 from schema.factories.queries import FactoriesQuery
+from schema.jobs.mutations import JobsMutation
+from schema.jobs.queries import JobsQuery
+from schema.jobs.subscriptions import JobsSubscription
 from schema.rfqs.mutations import RfqMutation
 from schema.rfqs.queries import RfqQuery
 
-# Each domain adds its Query / Mutation class here.
-QUERIES: tuple[type, ...] = (AuthQuery, FactoriesQuery, RfqQuery)
-MUTATIONS: tuple[type, ...] = (AuthMutation, FactoriesMutation, RfqMutation)
+# Each domain adds its Query / Mutation / Subscription class here.
+QUERIES: tuple[type, ...] = (AuthQuery, FactoriesQuery, RfqQuery, JobsQuery)
+MUTATIONS: tuple[type, ...] = (AuthMutation, FactoriesMutation, RfqMutation, JobsMutation)
+SUBSCRIPTIONS: tuple[type, ...] = (JobsSubscription,)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)
+Subscription = merge_types("Subscription", SUBSCRIPTIONS)
 
 
 class MachikobaSchema(strawberry.Schema):
@@ -51,6 +56,7 @@ def build_schema(*, mask_errors: bool) -> strawberry.Schema:
     return MachikobaSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         mask_errors=mask_errors,
     )

@@ -1,7 +1,9 @@
-"""The ASGI application: /graphql, /healthz, CORS, and the database pool in the lifespan."""
+"""The ASGI application: /graphql (HTTP and graphql-transport-ws), /healthz, CORS, and in the lifespan the
+database pool and, unless ``MACHIKOBA_INPROCESS_WORKER=0``, one solve worker (:mod:`server.jobs.worker`)."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -12,15 +14,17 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
 from schema.context import Context
 from schema.schema import build_schema
 from server import clock as clocks
 from server import db
 from server.auth.service import principal_from_token
+from server.jobs.worker import Worker, config_from_settings
 from server.migrate import migrate
 from server.settings import Settings
 
@@ -35,6 +39,10 @@ class MachikobaGraphQL(GraphQL[Context, None]):
             build_schema(mask_errors=not settings.is_dev),
             graphql_ide="graphiql" if settings.is_dev else None,
             allow_queries_via_get=False,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            # Browsers send cookies with WebSockets to any origin; ours authenticate with tokens, but only
+            # the CORS origins may open one from a page anyway.
+            allowed_origins=list(settings.cors_origins),
         )
         self.settings = settings
         self.state = state
@@ -55,6 +63,15 @@ class MachikobaGraphQL(GraphQL[Context, None]):
             principal=principal,
             clock=self.clock,
         )
+
+    async def on_ws_connect(self, context: Context) -> None:
+        """A WebSocket client sends its token in connection_init: ``{"authorization": "Bearer …"}``."""
+        params = context.connection_params or {}
+        token = params.get("authorization") or params.get("Authorization")
+        if isinstance(token, str):
+            context.principal = await principal_from_token(
+                context.pool, token, now=self.clock.now(), sessions=self.settings.session_policy
+            )
 
 
 def create_app(
@@ -78,9 +95,27 @@ def create_app(
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
         state["pool"] = own_pool
+        worker: Worker | None = None
+        worker_task: asyncio.Task[None] | None = None
+        if settings.inprocess_worker:
+            worker = Worker(
+                own_pool,
+                dsn,
+                config=config_from_settings(
+                    settings.worker_jobs, settings.solver_threads, settings.job_heartbeat_s
+                ),
+            )
+            worker_task = asyncio.create_task(worker.run(), name="solve-worker")
         try:
             yield
         finally:
+            if worker is not None and worker_task is not None:
+                # A job being solved goes back to the queue; the next start (or another worker) resumes it.
+                await worker.stop()
+                try:
+                    await asyncio.wait_for(worker_task, timeout=30)
+                except Exception:
+                    log.exception("the in-process solve worker did not stop cleanly")
             state["pool"] = None
             await own_pool.close()
 
@@ -96,6 +131,7 @@ def create_app(
     return Starlette(
         routes=[
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql_app),
             Route("/healthz", healthz),
         ],
         middleware=[

@@ -36,6 +36,12 @@ class Settings:
     """Everything the service reads from its environment.
 
     ``database_url`` unset means: start an embedded PostgreSQL in ``data_dir``.
+
+    Solve jobs (:mod:`server.jobs`): ``inprocess_worker`` makes ``machikoba serve`` run one worker in its own
+    process (``MACHIKOBA_INPROCESS_WORKER=0`` for split deployments that run ``machikoba worker``);
+    ``worker_jobs`` is how many jobs one worker solves at once, each in its own subprocess with
+    ``solver_threads`` CP-SAT threads; a job whose worker sent no heartbeat for ``job_heartbeat_s`` seconds
+    is taken over by another worker.
     """
 
     database_url: str | None = None
@@ -47,6 +53,10 @@ class Settings:
     session_ttl_hours: int = 24 * 14
     session_idle_hours: int = 72
     sessions_per_user: int = 10
+    inprocess_worker: bool = True
+    worker_jobs: int = 1
+    solver_threads: int = 2
+    job_heartbeat_s: int = 30
 
     @property
     def session_policy(self) -> SessionPolicy:
@@ -88,7 +98,24 @@ class Settings:
             session_ttl_hours=_positive_int(env, "MACHIKOBA_SESSION_TTL_HOURS", cls.session_ttl_hours),
             session_idle_hours=_positive_int(env, "MACHIKOBA_SESSION_IDLE_HOURS", cls.session_idle_hours),
             sessions_per_user=_positive_int(env, "MACHIKOBA_SESSIONS_PER_USER", cls.sessions_per_user),
+            inprocess_worker=_flag(env, "MACHIKOBA_INPROCESS_WORKER", cls.inprocess_worker),
+            worker_jobs=_positive_int(env, "MACHIKOBA_WORKER_JOBS", cls.worker_jobs),
+            solver_threads=_positive_int(env, "MACHIKOBA_SOLVER_THREADS", cls.solver_threads),
+            job_heartbeat_s=_positive_int(env, "MACHIKOBA_JOB_HEARTBEAT_S", cls.job_heartbeat_s),
         )
+
+
+def _flag(env: dict[str, str], name: str, default: bool) -> bool:
+    """``env[name]`` as a yes/no switch (1/0, true/false, yes/no, on/off), or ``default`` when unset."""
+    text = env.get(name)
+    if text is None or not text.strip():
+        return default
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be 1 or 0, not {text!r}")
 
 
 def _positive_int(env: dict[str, str], name: str, default: int) -> int:
