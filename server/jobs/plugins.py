@@ -20,6 +20,7 @@ proposals store exist:
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -140,7 +141,9 @@ async def problem_from_request(conn: Connection, rfq_id: UUID, request: SolveReq
             "No Problem builder is installed on this server yet, and the request carried no Problem JSON "
             "(`problem`) to solve."
         )
-    return apply_request(problem_from_json(request.problem), request)
+    given = request.problem
+    # Parsing and validating a large Problem takes a while: in a thread, not on the event loop.
+    return await asyncio.to_thread(lambda: apply_request(problem_from_json(given), request))
 
 
 async def store_solutions(conn: Connection, job_id: UUID, solutions: Sequence[JobSolution]) -> None:

@@ -253,8 +253,9 @@ async def attempt_state(conn: Connection, *, job_id: UUID) -> tuple[str, int, bo
     return (row["status"], row["attempts"], row["cancel"]) if row is not None else None
 
 
-async def save_problem(conn: Connection, *, job_id: UUID, problem: dict[str, Any]) -> None:
-    await conn.execute("UPDATE solve_jobs SET problem = $2 WHERE id = $1", job_id, problem)
+async def save_problem(conn: Connection, *, job_id: UUID, problem_json: str) -> None:
+    """Keep the Problem solved, given as JSON text (a large one is encoded off the event loop)."""
+    await conn.execute("UPDATE solve_jobs SET problem = $2::text::jsonb WHERE id = $1", job_id, problem_json)
 
 
 async def solved_problem(conn: Connection, *, job_id: UUID) -> dict[str, Any] | None:

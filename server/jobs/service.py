@@ -6,6 +6,7 @@ two leaves neither. Workers (:mod:`server.jobs.worker`) do the rest.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from typing import get_args
 from uuid import UUID
@@ -72,6 +73,14 @@ def _clean_policy(errors: Errors, policy: PolicyOverrides) -> None:
         check_storable(errors, "policy.leadCertification", policy.lead_certification)
 
 
+def _check_problem(errors: Errors, request: SolveRequest) -> None:
+    assert request.problem is not None
+    try:
+        apply_request(problem_from_json(request.problem), request)
+    except ProblemError as exc:
+        errors.add(f"problem.{exc.field}" if exc.field else "problem", ErrorCode.INVALID, exc.message)
+
+
 def clean_request(errors: Errors, request: SolveRequest) -> SolveRequest:
     """``request`` with duplicate presets dropped; every problem with it is added to ``errors``."""
     presets: list[str] = []
@@ -85,11 +94,6 @@ def clean_request(errors: Errors, request: SolveRequest) -> SolveRequest:
     check_range(errors, "alternatives", request.alternatives, low=0, high=MAX_ALTERNATIVES)
     check_range(errors, "timeLimitS", request.time_limit_s, low=MIN_TIME_LIMIT_S, high=MAX_TIME_LIMIT_S)
     _clean_policy(errors, request.policy)
-    if request.problem is not None and not errors:
-        try:
-            apply_request(problem_from_json(request.problem), request)
-        except ProblemError as exc:
-            errors.add(f"problem.{exc.field}" if exc.field else "problem", ErrorCode.INVALID, exc.message)
     return SolveRequest(
         presets=tuple(presets),
         alternatives=request.alternatives,
@@ -113,6 +117,9 @@ async def request_solve(
     assert principal.user_id is not None
     errors = Errors()
     cleaned = clean_request(errors, request)
+    if cleaned.problem is not None and not errors:
+        # A Problem given with the request must be solvable as given (parsed in a thread: it may be large).
+        await asyncio.to_thread(_check_problem, errors, cleaned)
     async with transaction(pool) as conn:
         rfq = await rfqs_repo.visible_rfq(conn, rfq_id=rfq_id, scope=rfqs_rules.visible_rfqs(principal))
         if rfq is None:

@@ -4,7 +4,9 @@ Why a process and not a thread: the solver builds its model, runs its greedy hin
 solution callbacks in Python, holding the GIL for seconds on a large Problem; in a child process none of that
 competes with the worker's (or, in the embedded setup, the API's) event loop, so heartbeats and queries keep
 their latency (bench/jobs.py measures it). A child can also be stopped at once (cancel, shutdown), which a
-thread inside CP-SAT cannot. The price is the child's start, about a second of imports.
+thread inside CP-SAT cannot. The child's start (about a second of imports) is paid ahead: a worker keeps one
+spare child started (:func:`spawn_solver`) for its next job. The child runs at a lower CPU priority
+(:data:`NICENESS`), so that on a shared machine the API and the worker's heartbeats come first.
 
 The protocol, one JSON object per line:
 
@@ -35,6 +37,10 @@ _LINE_LIMIT = 256 * 1024 * 1024
 _STDERR_TAIL = 4000
 # Exit code of a child whose parent went away.
 ORPHANED = 70
+NICENESS = 10
+"""Added to the solver child's nice value: it yields the CPU to the API and the worker when they need it."""
+# Messages longer than this are decoded in a thread, off the event loop (a large RFQ's solutions).
+_DECODE_IN_THREAD = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -73,21 +79,9 @@ class SolverCrashed(Exception):
     """The child process ended without a result."""
 
 
-async def run_solver(
-    spec: SolveSpec,
-    *,
-    on_progress: Callable[[ProgressEvent], Awaitable[None]],
-    should_stop: Callable[[], Awaitable[str | None]],
-    poll_s: float = 1.0,
-) -> list[tuple[str, dict[str, Any]]]:
-    """Solve ``spec`` in a child process; return ``[(preset, solution JSON)]`` in rank order.
-
-    ``on_progress`` is awaited for every improving solution. ``should_stop`` is asked every ``poll_s``
-    seconds (and after progress, at most that often); when it names a reason the child is killed and
-    :class:`SolveStopped` raised. The child is killed whenever this coroutine ends early (cancelled too).
-    """
-    payload = json.dumps(dataclasses.asdict(spec), separators=(",", ":")).encode() + b"\n"
-    proc = await asyncio.create_subprocess_exec(
+async def spawn_solver() -> asyncio.subprocess.Process:
+    """A solver child with its imports done, waiting for the spec on stdin."""
+    return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "server.jobs.solving",
@@ -96,6 +90,38 @@ async def run_solver(
         stderr=asyncio.subprocess.PIPE,
         limit=_LINE_LIMIT,
     )
+
+
+async def stop_solver(proc: asyncio.subprocess.Process) -> None:
+    """Kill a solver child (if it still runs) and reap it."""
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+
+
+def _encode(spec: SolveSpec) -> bytes:
+    fields = {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)}
+    return json.dumps(fields, separators=(",", ":")).encode() + b"\n"
+
+
+async def run_solver(
+    spec: SolveSpec,
+    *,
+    on_progress: Callable[[ProgressEvent], Awaitable[None]],
+    should_stop: Callable[[], Awaitable[str | None]],
+    poll_s: float = 1.0,
+    process: asyncio.subprocess.Process | None = None,
+) -> list[tuple[str, dict[str, Any]]]:
+    """Solve ``spec`` in a child process (``process``, from :func:`spawn_solver`, or a new one); return
+    ``[(preset, solution JSON)]`` in rank order.
+
+    ``on_progress`` is awaited for every improving solution. ``should_stop`` is asked every ``poll_s``
+    seconds (and after progress, at most that often); when it names a reason the child is killed and
+    :class:`SolveStopped` raised. The child is killed whenever this coroutine ends early (cancelled too).
+    """
+    payload = await asyncio.to_thread(_encode, spec)
+    proc = process if process is not None and process.returncode is None else await spawn_solver()
     assert proc.stdin is not None
     assert proc.stdout is not None
     assert proc.stderr is not None
@@ -128,7 +154,11 @@ async def run_solver(
             read = None
             if not line:
                 break
-            message = json.loads(line)
+            message = (
+                await asyncio.to_thread(json.loads, line)
+                if len(line) > _DECODE_IN_THREAD
+                else json.loads(line)
+            )
             if message["type"] == "progress":
                 await on_progress(
                     ProgressEvent(
@@ -151,10 +181,7 @@ async def run_solver(
     finally:
         if read is not None:
             read.cancel()
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
+        await stop_solver(proc)
         if not stderr_task.done():
             stderr_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -218,6 +245,8 @@ def _exit_when_orphaned(stdin: TextIO) -> None:
 
 
 def main() -> int:
+    with contextlib.suppress(OSError):
+        os.nice(NICENESS)
     spec_line = sys.stdin.readline()
     if not spec_line:
         return ORPHANED

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
@@ -32,7 +33,15 @@ from pgqueuer.ports.repository import EntrypointExecutionParameter
 from server.db import Pool, transaction
 from server.jobs import queue, repo
 from server.jobs.plugins import PLUGINS, JobInputError, JobSolution, Plugins, SolveRequest
-from server.jobs.solving import ProgressEvent, SolverCrashed, SolveSpec, SolveStopped, run_solver
+from server.jobs.solving import (
+    ProgressEvent,
+    SolverCrashed,
+    SolveSpec,
+    SolveStopped,
+    run_solver,
+    spawn_solver,
+    stop_solver,
+)
 from solver import ProblemError, problem_to_json, solution_from_json
 
 log = logging.getLogger("machikoba.jobs")
@@ -109,6 +118,7 @@ class Worker:
         self._stopping = False
         self._manager: _CappedQueueManager | None = None
         self._running: set[asyncio.Task[None]] = set()
+        self._spare: asyncio.Task[asyncio.subprocess.Process] | None = None
         self.started = asyncio.Event()
 
     async def run(self) -> None:
@@ -120,6 +130,7 @@ class Worker:
             manager.idle_timeout = timedelta(seconds=self.config.dequeue_timeout_s)
             manager.entrypoint(queue.ENTRYPOINT, accepts_context=False)(self._handle)
             self._manager = manager
+            self._spare = asyncio.create_task(spawn_solver())
             self.started.set()
             log.info(
                 "solve worker %s started (%d job(s) at once)", manager.queue_manager_id, self.config.jobs
@@ -130,15 +141,37 @@ class Worker:
                 heartbeat_timeout=timedelta(seconds=self.config.heartbeat_s),
             )
         finally:
+            await self._drop_spare()
             await queue_pool.close()
 
     async def stop(self, timeout_s: float = 30.0) -> None:
         """Stop taking jobs; a job being solved goes back to the queue (for this or another worker)."""
         self._stopping = True
+        await self._drop_spare()
         if self._running:
             await asyncio.wait(self._running, timeout=timeout_s)
         if self._manager is not None:
             self._manager.shutdown.set()
+
+    async def _take_spare(self) -> asyncio.subprocess.Process | None:
+        """The solver child started ahead (None if it failed or died), and start the next one."""
+        spare, self._spare = self._spare, None
+        if not self._stopping:
+            self._spare = asyncio.create_task(spawn_solver())
+        if spare is None:
+            return None
+        try:
+            proc = await spare
+        except OSError:
+            log.exception("could not start a spare solver process")
+            return None
+        return proc if proc.returncode is None else None
+
+    async def _drop_spare(self) -> None:
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            with contextlib.suppress(Exception):
+                await stop_solver(await spare)
 
     async def _handle(self, job: Job) -> None:
         task = asyncio.current_task()
@@ -198,8 +231,9 @@ class Worker:
         try:
             async with self.pool.acquire() as conn:
                 problem = await self.plugins.build_problem(conn, job.rfq_id, request)
-                problem_json = problem_to_json(problem)
-                await repo.save_problem(conn, job_id=job.id, problem=problem_json)
+                problem_json = await asyncio.to_thread(problem_to_json, problem)
+                problem_text = await asyncio.to_thread(json.dumps, problem_json)
+                await repo.save_problem(conn, job_id=job.id, problem_json=problem_text)
         except (JobInputError, ProblemError) as exc:
             await self._finish(job.id, attempt, "failed", f"No Problem to solve: {exc}")
             return
@@ -216,6 +250,7 @@ class Worker:
                 on_progress=lambda event: self._progress(job.id, attempt, event),
                 should_stop=lambda: self._should_stop(job.id, attempt),
                 poll_s=self.config.poll_s,
+                process=await self._take_spare(),
             )
         except SolveStopped as stopped:
             if stopped.reason == "cancelled":
@@ -228,10 +263,12 @@ class Worker:
         except (SolverCrashed, OSError) as exc:
             await self._failed_attempt(job.id, attempt, str(exc))
             return
-        solutions = [
-            JobSolution(rank=i + 1, preset=preset, solution=solution_from_json(data))
-            for i, (preset, data) in enumerate(found)
-        ]
+        solutions = await asyncio.to_thread(
+            lambda: [
+                JobSolution(rank=i + 1, preset=preset, solution=solution_from_json(data))
+                for i, (preset, data) in enumerate(found)
+            ]
+        )
         async with transaction(self.pool) as conn:
             current = await repo.job_for_update(conn, job_id=job.id)
             if current is None or current.status != "running" or current.attempts != attempt:

@@ -133,6 +133,15 @@ async def counts(pool: db.Pool) -> dict[str, int]:
     return {key: int(value) for key, value in row.items()}
 
 
+async def until_queue_empty(pool: db.Pool) -> None:
+    """pgqueuer removes a finished job's queue row when its log buffer flushes, soon after the job ends."""
+
+    async def check() -> bool | None:
+        return True if (await counts(pool))["queue"] == 0 else None
+
+    await eventually(check, timeout_s=30)
+
+
 @pytest.fixture
 async def worker(pool: db.Pool, database: TestDatabase) -> AsyncIterator[Worker]:
     """An in-process worker on the test database, stopped after the test."""

@@ -20,6 +20,7 @@ from tests.jobs.conftest import (
     long_problem,
     requested_job_id,
     until_progress,
+    until_queue_empty,
     until_status,
 )
 
@@ -59,7 +60,7 @@ async def test_a_worker_solves_a_real_problem_with_progress_and_stores_each_solu
     assert solved is not None
     assert {f["id"] for f in solved["factories"]} >= set(solutions[0]["members"])
     # and pgqueuer's queue is empty again
-    assert (await counts(pool))["queue"] == 0
+    await until_queue_empty(pool)
 
 
 async def test_a_job_without_a_problem_fails_saying_why(
