@@ -80,29 +80,29 @@ class SolveRequest:
     firm_only: bool = False
     policy: PolicyOverrides = PolicyOverrides()
     problem: dict[str, Any] | None = None
-    """A Problem JSON (``machikoba.problem/1``) given with the request, for the default builder."""
+    """A Problem JSON (``machikoba.problem/1``) given with the request, for the default builder. Stored in
+    the job's ``problem`` column, which the worker then overwrites with the Problem it solves (so a retried
+    job gets the Problem with the request applied: applying it again changes nothing)."""
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
+        """The job's ``request`` column: everything but ``problem``, which has a column of its own."""
+        return {
             "presets": list(self.presets),
             "alternatives": self.alternatives,
             "timeLimitS": self.time_limit_s,
             "firmOnly": self.firm_only,
             "policy": self.policy.to_json(),
         }
-        if self.problem is not None:
-            data["problem"] = self.problem
-        return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> SolveRequest:
+    def from_json(cls, data: dict[str, Any], *, problem: dict[str, Any] | None = None) -> SolveRequest:
         return cls(
             presets=tuple(data["presets"]),
             alternatives=data["alternatives"],
             time_limit_s=data["timeLimitS"],
             firm_only=data["firmOnly"],
             policy=PolicyOverrides.from_json(data.get("policy", {})),
-            problem=data.get("problem"),
+            problem=problem,
         )
 
 

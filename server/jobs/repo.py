@@ -26,7 +26,7 @@ _EVENT_ERROR_CHARS = 2000
 
 @dataclass(frozen=True)
 class SolveJob:
-    """One ``solve_jobs`` row, without the solved Problem (read it with :func:`solved_problem`)."""
+    """One ``solve_jobs`` row, without its Problem, which may be megabytes (:func:`problem_text` reads it)."""
 
     id: UUID
     rfq_id: UUID
@@ -82,7 +82,7 @@ def event_payload(job: SolveJob) -> str:
         "id": str(job.id),
         "rfq_id": str(job.rfq_id),
         "requested_by": str(job.requested_by),
-        "request": {k: v for k, v in job.request.items() if k != "problem"},
+        "request": job.request,
         "status": job.status,
         "queue_job_id": job.queue_job_id,
         "attempts": job.attempts,
@@ -117,13 +117,23 @@ async def _notify(conn: Connection, job: SolveJob) -> SolveJob:
 
 
 async def insert_job(
-    conn: Connection, *, rfq_id: UUID, requested_by: UUID, request: dict[str, Any]
+    conn: Connection,
+    *,
+    rfq_id: UUID,
+    requested_by: UUID,
+    request: dict[str, Any],
+    problem_json: str | None = None,
 ) -> SolveJob:
+    """A queued job; ``problem_json`` is a Problem given with the request, as JSON text."""
     row = await conn.fetchrow(
-        f"INSERT INTO solve_jobs (rfq_id, requested_by, request) VALUES ($1, $2, $3) RETURNING {_COLUMNS}",
+        f"""
+        INSERT INTO solve_jobs (rfq_id, requested_by, request, problem) VALUES ($1, $2, $3, $4::text::jsonb)
+        RETURNING {_COLUMNS}
+        """,
         rfq_id,
         requested_by,
         request,
+        problem_json,
     )
     return await _notify(conn, _job(row))
 
@@ -254,8 +264,14 @@ async def attempt_state(conn: Connection, *, job_id: UUID) -> tuple[str, int, bo
 
 
 async def save_problem(conn: Connection, *, job_id: UUID, problem_json: str) -> None:
-    """Keep the Problem solved, given as JSON text (a large one is encoded off the event loop)."""
+    """Keep the Problem the worker solves, as JSON text (a large one is encoded off the event loop)."""
     await conn.execute("UPDATE solve_jobs SET problem = $2::text::jsonb WHERE id = $1", job_id, problem_json)
+
+
+async def problem_text(conn: Connection, *, job_id: UUID) -> str | None:
+    """The job's Problem as JSON text: the one given with the request, then the one its worker solved."""
+    value: str | None = await conn.fetchval("SELECT problem::text FROM solve_jobs WHERE id = $1", job_id)
+    return value
 
 
 async def solved_problem(conn: Connection, *, job_id: UUID) -> dict[str, Any] | None:

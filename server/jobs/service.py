@@ -7,6 +7,7 @@ two leaves neither. Workers (:mod:`server.jobs.worker`) do the rest.
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 from typing import get_args
 from uuid import UUID
@@ -120,6 +121,10 @@ async def request_solve(
     if cleaned.problem is not None and not errors:
         # A Problem given with the request must be solvable as given (parsed in a thread: it may be large).
         await asyncio.to_thread(_check_problem, errors, cleaned)
+    # A Problem given with the request is stored beside it (it may be megabytes): encoded in a thread.
+    problem_json = (
+        await asyncio.to_thread(json.dumps, cleaned.problem) if cleaned.problem is not None else None
+    )
     async with transaction(pool) as conn:
         rfq = await rfqs_repo.visible_rfq(conn, rfq_id=rfq_id, scope=rfqs_rules.visible_rfqs(principal))
         if rfq is None:
@@ -129,7 +134,11 @@ async def request_solve(
         if errors:
             raise ValidationFailed(errors)
         job = await repo.insert_job(
-            conn, rfq_id=rfq_id, requested_by=principal.user_id, request=cleaned.to_json()
+            conn,
+            rfq_id=rfq_id,
+            requested_by=principal.user_id,
+            request=cleaned.to_json(),
+            problem_json=problem_json,
         )
         queue_job_id = await queue.enqueue(conn, job_id=job.id)
         await repo.set_queue_job_id(conn, job_id=job.id, queue_job_id=queue_job_id)

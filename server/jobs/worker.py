@@ -227,9 +227,11 @@ class Worker:
             return await repo.start_attempt(conn, job_id=job_id)
 
     async def _solve_and_store(self, job: repo.SolveJob, attempt: int) -> None:
-        request = SolveRequest.from_json(job.request)
         try:
             async with self.pool.acquire() as conn:
+                text = await repo.problem_text(conn, job_id=job.id)
+                given = await asyncio.to_thread(json.loads, text) if text is not None else None
+                request = SolveRequest.from_json(job.request, problem=given)
                 problem = await self.plugins.build_problem(conn, job.rfq_id, request)
                 problem_json = await asyncio.to_thread(problem_to_json, problem)
                 problem_text = await asyncio.to_thread(json.dumps, problem_json)
