@@ -254,6 +254,38 @@ async def request_cancel(conn: Connection, *, job_id: UUID) -> SolveJob:
     return await _notify(conn, _job(row))
 
 
+async def orphaned_jobs(conn: Connection, *, quiet_for_s: float) -> list[SolveJob]:
+    """Unfinished jobs without a queue row, unchanged for ``quiet_for_s`` seconds, locked for the caller
+    (rows another sweeper holds are skipped)."""
+    rows = await conn.fetch(
+        f"""
+        SELECT {_COLUMNS} FROM solve_jobs j
+        WHERE status IN ('queued', 'running')
+          AND updated_at < now() - make_interval(secs => $1)
+          AND NOT EXISTS (SELECT 1 FROM pgqueuer q WHERE q.id = j.queue_job_id)
+        ORDER BY created_at
+        FOR UPDATE SKIP LOCKED
+        """,
+        quiet_for_s,
+    )
+    return [_job(r) for r in rows]
+
+
+async def back_to_queued(conn: Connection, *, job_id: UUID, queue_job_id: int) -> SolveJob:
+    """An orphaned job queued again under a new queue row (the caller holds the row lock)."""
+    row = await conn.fetchrow(
+        f"""
+        UPDATE solve_jobs
+        SET status = 'queued', queue_job_id = $2, version = version + 1, updated_at = now()
+        WHERE id = $1
+        RETURNING {_COLUMNS}
+        """,
+        job_id,
+        queue_job_id,
+    )
+    return await _notify(conn, _job(row))
+
+
 async def attempt_state(conn: Connection, *, job_id: UUID) -> tuple[str, int, bool] | None:
     """``(status, attempts, cancel requested)``: what a worker polls during a solve."""
     row = await conn.fetchrow(

@@ -12,6 +12,9 @@ machine) is handed to another worker. This module adds what pgqueuer cannot know
   in every update), and :data:`server.jobs.plugins.ResultStore` is keyed on the job.
 - **cancel**: the worker polls its job every second during the solve and kills the solver child when the
   job was cancelled (or taken over by another attempt).
+- **sweep**: once a minute (pgqueuer's scheduler runs it on one worker per tick) an unfinished job whose queue
+  row is gone — its worker failed while the database was unreachable, so pgqueuer dropped the row — is queued
+  again (:func:`sweep_orphans`).
 """
 
 from __future__ import annotations
@@ -26,8 +29,8 @@ from datetime import timedelta
 from uuid import UUID
 
 import asyncpg
-from pgqueuer import AsyncpgPoolDriver, Queries, QueueManager, RetryRequested
-from pgqueuer.models import Job
+from pgqueuer import AsyncpgPoolDriver, Queries, QueueManager, RetryRequested, SchedulerManager
+from pgqueuer.models import Job, Schedule
 from pgqueuer.ports.repository import EntrypointExecutionParameter
 
 from server.db import Pool, transaction
@@ -48,6 +51,23 @@ log = logging.getLogger("machikoba.jobs")
 
 MAX_ATTEMPTS = 3
 """Starts of one job before it fails: its worker died (or the solver crashed) this many times."""
+
+SWEEP_CRON = "* * * * *"
+"""When :func:`sweep_orphans` runs (pgqueuer's scheduler, once per tick among all workers)."""
+SWEEP_QUIET_S = 60.0
+"""An orphan must have been unchanged this long: a job being queued or taken over is never swept."""
+
+
+async def sweep_orphans(pool: Pool, *, quiet_for_s: float = SWEEP_QUIET_S) -> list[UUID]:
+    """Queue again every unfinished job that has lost its queue row; returns their ids."""
+    async with transaction(pool) as conn:
+        orphans = await repo.orphaned_jobs(conn, quiet_for_s=quiet_for_s)
+        for job in orphans:
+            queue_job_id = await queue.enqueue(conn, job_id=job.id)
+            await repo.back_to_queued(conn, job_id=job.id, queue_job_id=queue_job_id)
+    for job in orphans:
+        log.warning("solve job %s (%s) had lost its queue row; queued again", job.id, job.status)
+    return [job.id for job in orphans]
 
 
 @dataclass(frozen=True)
@@ -117,29 +137,36 @@ class Worker:
         self.plugins = plugins or PLUGINS
         self._stopping = False
         self._manager: _CappedQueueManager | None = None
+        self._scheduler: SchedulerManager | None = None
         self._running: set[asyncio.Task[None]] = set()
         self._spare: asyncio.Task[asyncio.subprocess.Process] | None = None
         self.started = asyncio.Event()
 
     async def run(self) -> None:
         """Take and run jobs until :meth:`stop`."""
-        queue_pool = await asyncpg.create_pool(self.dsn, min_size=2, max_size=4)
+        queue_pool = await asyncpg.create_pool(self.dsn, min_size=2, max_size=6)
         assert queue_pool is not None
         try:
             manager = _CappedQueueManager(Queries(AsyncpgPoolDriver(queue_pool)), cap=self.config.jobs)
             manager.idle_timeout = timedelta(seconds=self.config.dequeue_timeout_s)
             manager.entrypoint(queue.ENTRYPOINT, accepts_context=False)(self._handle)
-            self._manager = manager
+            scheduler = SchedulerManager(Queries(AsyncpgPoolDriver(queue_pool)))
+            scheduler.schedule("machikoba.sweep_solve_jobs", SWEEP_CRON, accepts_context=False)(self._sweep)
+            self._manager, self._scheduler = manager, scheduler
             self._spare = asyncio.create_task(spawn_solver())
             self.started.set()
             log.info(
                 "solve worker %s started (%d job(s) at once)", manager.queue_manager_id, self.config.jobs
             )
-            await manager.run(
-                dequeue_timeout=timedelta(seconds=self.config.dequeue_timeout_s),
-                batch_size=1,
-                heartbeat_timeout=timedelta(seconds=self.config.heartbeat_s),
-            )
+            async with asyncio.TaskGroup() as group:
+                group.create_task(scheduler.run())
+                group.create_task(
+                    manager.run(
+                        dequeue_timeout=timedelta(seconds=self.config.dequeue_timeout_s),
+                        batch_size=1,
+                        heartbeat_timeout=timedelta(seconds=self.config.heartbeat_s),
+                    )
+                )
         finally:
             await self._drop_spare()
             await queue_pool.close()
@@ -152,6 +179,11 @@ class Worker:
             await asyncio.wait(self._running, timeout=timeout_s)
         if self._manager is not None:
             self._manager.shutdown.set()
+        if self._scheduler is not None:
+            self._scheduler.shutdown.set()
+
+    async def _sweep(self, schedule: Schedule) -> None:
+        await sweep_orphans(self.pool)
 
     async def _take_spare(self) -> asyncio.subprocess.Process | None:
         """The solver child started ahead (None if it failed or died), and start the next one."""
@@ -196,6 +228,12 @@ class Worker:
             # The worker is being torn down without stop(): keep the job queued for the next one.
             await asyncio.shield(self._requeue_elsewhere(job_id, attempt))
             raise
+        except RetryRequested:
+            raise
+        except Exception as exc:
+            # A bug or a database error: this attempt failed; retried with back-off, or failed for good.
+            log.exception("solve job %s attempt %d raised", job_id, attempt)
+            await self._failed_attempt(job_id, attempt, f"{type(exc).__name__}: {exc}")
 
     async def _claim(self, job_id: UUID) -> repo.SolveJob | None:
         """Start a new attempt, or None when there is nothing to run (finished, cancelled, given up)."""
@@ -340,4 +378,4 @@ def config_from_settings(jobs: int, solver_threads: int, heartbeat_s: int) -> Wo
     return WorkerConfig(jobs=jobs, solver_threads=solver_threads, heartbeat_s=float(heartbeat_s))
 
 
-__all__ = ["MAX_ATTEMPTS", "Worker", "WorkerConfig", "config_from_settings"]
+__all__ = ["MAX_ATTEMPTS", "Worker", "WorkerConfig", "config_from_settings", "sweep_orphans"]

@@ -8,7 +8,7 @@ import uuid
 from server import db
 from server.jobs import repo
 from server.jobs.plugins import JobSolution, store_solutions
-from server.jobs.worker import Worker
+from server.jobs.worker import Worker, sweep_orphans
 from solver import solution_from_json
 from tests.conftest import Caller, GraphQLClient, TestDatabase
 from tests.jobs.conftest import (
@@ -61,6 +61,12 @@ async def test_a_worker_solves_a_real_problem_with_progress_and_stores_each_solu
     assert {f["id"] for f in solved["factories"]} >= set(solutions[0]["members"])
     # and pgqueuer's queue is empty again
     await until_queue_empty(pool)
+    # and the worker has registered its sweep with pgqueuer's scheduler
+    async with pool.acquire() as conn:
+        schedules = await conn.fetch("SELECT entrypoint, expression FROM pgqueuer_schedules")
+    assert [(r["entrypoint"], r["expression"]) for r in schedules] == [
+        ("machikoba.sweep_solve_jobs", "* * * * *")
+    ]
 
 
 async def test_a_job_without_a_problem_fails_saying_why(
@@ -162,3 +168,22 @@ async def test_a_job_survives_a_worker_restart(
         await asyncio.wait_for(second_task, timeout=30)
     assert (job.status, job.attempts) == ("succeeded", 1)
     assert (await counts(pool))["solutions"] == 1
+
+
+async def test_a_job_that_lost_its_queue_row_is_swept_back_into_the_queue(
+    gql: GraphQLClient, pool: db.Pool, coordinator: Caller, rfq_id: str
+) -> None:
+    # given a job left running without a queue row (its worker failed while the database was away)
+    job_id = await requested_job_id(gql, coordinator, rfq_id)
+    async with pool.acquire() as conn:
+        await conn.execute("DELETE FROM pgqueuer")
+        await conn.execute("UPDATE solve_jobs SET status = 'running', attempts = 1")
+    # when the sweep runs (only jobs unchanged for a while qualify)
+    assert await sweep_orphans(pool) == []
+    assert await sweep_orphans(pool, quiet_for_s=0) == [uuid.UUID(job_id)]
+    # then the job is queued under a new queue row, once
+    job = await job_row(pool, job_id)
+    assert (job.status, job.attempts) == ("queued", 1)
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT id FROM pgqueuer") == job.queue_job_id
+    assert await sweep_orphans(pool, quiet_for_s=0) == []
