@@ -14,7 +14,7 @@ from uuid import UUID
 
 from server.auth.principal import Principal
 from server.db import Connection, Pool, transaction
-from server.errors import ErrorCode, NotFound, ValidationFailed, fail
+from server.errors import ErrorCode, FieldError, NotFound, ValidationFailed, fail
 from server.jobs import queue, repo, rules
 from server.jobs.plugins import PolicyOverrides, SolveRequest, apply_request
 from server.rfqs import repo as rfqs_repo
@@ -128,9 +128,9 @@ async def request_solve(
     async with transaction(pool) as conn:
         rfq = await rfqs_repo.visible_rfq(conn, rfq_id=rfq_id, scope=rfqs_rules.visible_rfqs(principal))
         if rfq is None:
-            errors.insert(0, *fail("rfqId", ErrorCode.NOT_FOUND, "No such RFQ.").errors)
+            errors.insert(0, FieldError("rfqId", ErrorCode.NOT_FOUND, "No such RFQ."))
         elif rfq.status == "cancelled":
-            errors.insert(0, *fail("rfqId", ErrorCode.INVALID_STATE, "This RFQ is cancelled.").errors)
+            errors.insert(0, FieldError("rfqId", ErrorCode.INVALID_STATE, "This RFQ is cancelled."))
         if errors:
             raise ValidationFailed(errors)
         job = await repo.insert_job(
