@@ -74,6 +74,12 @@ class MachikobaGraphQL(GraphQL[Context, None]):
             )
 
 
+def _report_worker_end(task: asyncio.Task[None]) -> None:
+    """The in-process worker ends only at shutdown; an error that ends it earlier goes to the log at once."""
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error("the in-process solve worker stopped: %s", exc, exc_info=exc)
+
+
 def create_app(
     settings: Settings, *, pool: db.Pool | None = None, clock: clocks.Clock = clocks.SYSTEM_CLOCK
 ) -> Starlette:
@@ -106,6 +112,7 @@ def create_app(
                 ),
             )
             worker_task = asyncio.create_task(worker.run(), name="solve-worker")
+            worker_task.add_done_callback(_report_worker_end)
         try:
             yield
         finally:

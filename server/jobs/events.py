@@ -96,9 +96,11 @@ async def watch_job(
 ) -> AsyncIterator[repo.SolveJob]:
     """The job's latest state, then each newer one, ending with its final state. Authorised like
     :func:`server.jobs.service.get_job` (NOT_FOUND before anything is sent)."""
+    job = await service.get_job(pool, principal, job_id=job_id, rfq_id=rfq_id)
     async with events_for(pool).watch(job_id) as inbox:
-        # Listening before reading: a change committed in between is in the inbox, and dropped if older.
-        job = await service.get_job(pool, principal, job_id=job_id, rfq_id=rfq_id)
+        # Read again once listening: a change committed in between is in the inbox, and dropped if older.
+        async with pool.acquire() as conn:
+            job = await repo.job_by_id(conn, job_id=job_id) or job
         yield job
         while not job.is_finished:
             try:

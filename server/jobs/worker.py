@@ -153,6 +153,8 @@ class Worker:
             scheduler = SchedulerManager(Queries(AsyncpgPoolDriver(queue_pool)))
             scheduler.schedule("machikoba.sweep_solve_jobs", SWEEP_CRON, accepts_context=False)(self._sweep)
             self._manager, self._scheduler = manager, scheduler
+            if self._stopping:  # stop() came while the pool was being opened
+                return
             self._spare = asyncio.create_task(spawn_solver())
             self.started.set()
             log.info(
