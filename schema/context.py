@@ -33,6 +33,9 @@ class Context:
     settings: Settings
     principal: Principal
     clock: clocks.Clock = clocks.SYSTEM_CLOCK
+    # graphql-transport-ws: the payload of the client's connection_init (strawberry sets it), where a
+    # browser, which cannot set headers on a WebSocket, sends {"authorization": "Bearer …"}.
+    connection_params: dict[str, Any] | None = None
     _sign_in_attempted: bool = False
     _loaders: dict[Any, DataLoader[Any, Any]] = field(default_factory=dict)
 

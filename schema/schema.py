@@ -18,6 +18,9 @@ from schema.catalogue.queries import CatalogueQuery
 from schema.errors import translate_errors
 from schema.factories.mutations import FactoriesMutation
 from schema.factories.queries import FactoriesQuery
+from schema.jobs.mutations import JobsMutation
+from schema.jobs.queries import JobsQuery
+from schema.jobs.subscriptions import JobsSubscription
 from schema.limits import limit_extensions
 from schema.logistics.mutations import LogisticsMutation
 from schema.logistics.queries import LogisticsQuery
@@ -27,13 +30,14 @@ from schema.rfqs.mutations import RfqMutation
 from schema.rfqs.queries import RfqQuery
 from server.settings import Settings
 
-# Each domain adds its Query / Mutation class here.
+# Each domain adds its Query / Mutation / Subscription class here.
 QUERIES: tuple[type, ...] = (
     AuthQuery,
     CatalogueQuery,
     FactoriesQuery,
     RfqQuery,
     BidQuery,
+    JobsQuery,
     LogisticsQuery,
     PartnershipsQuery,
 )
@@ -42,12 +46,15 @@ MUTATIONS: tuple[type, ...] = (
     FactoriesMutation,
     RfqMutation,
     BidMutation,
+    JobsMutation,
     LogisticsMutation,
     PartnershipsMutation,
 )
+SUBSCRIPTIONS: tuple[type, ...] = (JobsSubscription,)
 
 Query = merge_types("Query", QUERIES)
 Mutation = merge_types("Mutation", MUTATIONS)
+Subscription = merge_types("Subscription", SUBSCRIPTIONS)
 
 
 class MachikobaSchema(strawberry.Schema):
@@ -100,6 +107,7 @@ def build_schema(*, mask_errors: bool, settings: Settings | None = None) -> stra
     return MachikobaSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         mask_errors=mask_errors,
         hide_suggestions=not settings.is_dev,

@@ -1,4 +1,5 @@
-"""The ASGI application: /graphql, /healthz, CORS, limits, security headers, and the database in the lifespan.
+"""The ASGI application: /graphql (HTTP and graphql-transport-ws), /healthz, CORS, limits, security headers,
+and in the lifespan the database and, unless ``MACHIKOBA_INPROCESS_WORKER=0``, one solve worker.
 
 GraphQL over HTTP: a client that accepts ``application/graphql-response+json`` gets that media type, and a
 request that never reached execution (unreadable, invalid, bad variables, over a limit) answers 4xx without
@@ -19,11 +20,12 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionResult
 
 from schema.context import Context
@@ -33,6 +35,7 @@ from server import clock as clocks
 from server import db
 from server.auth.service import principal_from_token
 from server.errors import BadRequest, Timeout
+from server.jobs.worker import Worker, config_from_settings
 from server.middleware import BodySizeLimit, SecurityHeaders, media_type, send_error, wants_graphql_response
 from server.migrate import migrate
 from server.settings import Settings
@@ -52,6 +55,10 @@ class MachikobaGraphQL(GraphQL[Context, None]):
             build_schema(mask_errors=not settings.is_dev, settings=settings),
             graphql_ide="graphiql" if settings.is_dev else None,
             allow_queries_via_get=False,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            # Browsers send cookies with WebSockets to any origin; ours authenticate with tokens, but only
+            # the CORS origins may open one from a page anyway.
+            allowed_origins=list(settings.cors_origins),
         )
         self.settings = settings
         self.state = state
@@ -137,6 +144,21 @@ class MachikobaGraphQL(GraphQL[Context, None]):
             clock=self.clock,
         )
 
+    async def on_ws_connect(self, context: Context) -> None:
+        """A WebSocket client sends its token in connection_init: ``{"authorization": "Bearer …"}``."""
+        params = context.connection_params or {}
+        token = params.get("authorization") or params.get("Authorization")
+        if isinstance(token, str):
+            context.principal = await principal_from_token(
+                context.pool, token, now=self.clock.now(), sessions=self.settings.session_policy
+            )
+
+
+def _report_worker_end(task: asyncio.Task[None]) -> None:
+    """The in-process worker ends only at shutdown; an error that ends it earlier goes to the log at once."""
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error("the in-process solve worker stopped: %s", exc, exc_info=exc)
+
 
 def create_app(
     settings: Settings, *, pool: db.Pool | None = None, clock: clocks.Clock = clocks.SYSTEM_CLOCK
@@ -164,9 +186,28 @@ def create_app(
             if applied:
                 log.info("applied migrations: %s", ", ".join(applied))
             state["pool"] = own_pool
+            worker: Worker | None = None
+            worker_task: asyncio.Task[None] | None = None
+            if settings.inprocess_worker:
+                worker = Worker(
+                    own_pool,
+                    dsn,
+                    config=config_from_settings(
+                        settings.worker_jobs, settings.solver_threads, settings.job_heartbeat_s
+                    ),
+                )
+                worker_task = asyncio.create_task(worker.run(), name="solve-worker")
+                worker_task.add_done_callback(_report_worker_end)
             try:
                 yield
             finally:
+                if worker is not None and worker_task is not None:
+                    # A job being solved goes back to the queue; the next start (or another worker) resumes.
+                    await worker.stop()
+                    try:
+                        await asyncio.wait_for(worker_task, timeout=30)
+                    except Exception:
+                        log.exception("the in-process solve worker did not stop cleanly")
                 state["pool"] = None
                 await own_pool.close()
         finally:
@@ -185,6 +226,7 @@ def create_app(
     return Starlette(
         routes=[
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql_app),
             Route("/healthz", healthz),
         ],
         # Outermost first: every response gets the security headers, and a refused body its CORS headers.

@@ -1,4 +1,4 @@
-"""The ``machikoba`` command: serve, migrate, seed, export-schema, user/buyer admin, solve."""
+"""The ``machikoba`` command: serve, worker, migrate, seed, export-schema, user/buyer admin, solve."""
 
 from __future__ import annotations
 
@@ -96,6 +96,36 @@ def _exit_on_signal(signum: int, frame: object) -> None:
 
 async def _noop(pool: db.Pool) -> None:
     return None
+
+
+def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    import signal
+
+    from server.jobs.worker import Worker, config_from_settings
+
+    jobs = args.jobs or settings.worker_jobs
+    config = config_from_settings(jobs, settings.solver_threads, settings.job_heartbeat_s)
+
+    async def run() -> None:
+        dsn = db.resolve_dsn(settings)
+        pool = await db.open_pool(dsn, min_size=1, max_size=2 + 2 * jobs)
+        try:
+            async with pool.acquire() as conn:
+                for name in await migrate(conn):
+                    print(f"applied migration {name}", file=sys.stderr)
+            worker = Worker(pool, dsn, config=config)
+            loop = asyncio.get_running_loop()
+            stopping: list[asyncio.Task[None]] = []
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                # A job being solved goes back to the queue, for another worker or the next start.
+                loop.add_signal_handler(sig, lambda: stopping.append(asyncio.create_task(worker.stop())))
+            _say(f"solve worker running {jobs} job(s) at once; stop with Ctrl-C or SIGTERM")
+            await worker.run()
+        finally:
+            await pool.close()
+
+    asyncio.run(run())
+    return 0
 
 
 def _cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
@@ -198,6 +228,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
     serve.set_defaults(run=_cmd_serve)
+
+    worker = sub.add_parser(
+        "worker", help="run solve jobs (migrates first); run any number, on any machine, on one database"
+    )
+    worker.add_argument(
+        "--jobs", type=int, default=None, help="jobs solved at once (default MACHIKOBA_WORKER_JOBS, 1)"
+    )
+    worker.set_defaults(run=_cmd_worker)
 
     sub.add_parser("migrate", help="apply pending migrations").set_defaults(run=_cmd_migrate)
     sub.add_parser(

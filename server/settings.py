@@ -46,6 +46,11 @@ class Settings:
     ``MACHIKOBA_MAX_BODY_BYTES``, ``MACHIKOBA_MAX_QUERY_TOKENS``, ``MACHIKOBA_MAX_ALIASES``,
     ``MACHIKOBA_MAX_ROOT_FIELDS``, ``MACHIKOBA_MAX_DEPTH``, ``MACHIKOBA_MAX_QUERY_COST``,
     ``MACHIKOBA_REQUEST_TIMEOUT_S``, ``MACHIKOBA_INTROSPECTION`` (``true`` | ``false``; default: dev only).
+    Solve jobs (:mod:`server.jobs`): ``inprocess_worker`` makes ``machikoba serve`` run one worker in its own
+    process (``MACHIKOBA_INPROCESS_WORKER=0`` for split deployments that run ``machikoba worker``);
+    ``worker_jobs`` is how many jobs one worker solves at once, each in its own subprocess with
+    ``solver_threads`` CP-SAT threads; a job whose worker sent no heartbeat for ``job_heartbeat_s`` seconds
+    is taken over by another worker.
     """
 
     database_url: str | None = None
@@ -68,6 +73,10 @@ class Settings:
     request_timeout_s: float = 10.0
     # None: on in dev, off in prod (a schema map helps attackers more than it helps prod clients).
     introspection: bool | None = None
+    inprocess_worker: bool = True
+    worker_jobs: int = 1
+    solver_threads: int = 2
+    job_heartbeat_s: int = 30
 
     @property
     def session_policy(self) -> SessionPolicy:
@@ -125,7 +134,24 @@ class Settings:
             max_query_cost=_positive_int(env, "MACHIKOBA_MAX_QUERY_COST", cls.max_query_cost),
             request_timeout_s=_positive_float(env, "MACHIKOBA_REQUEST_TIMEOUT_S", cls.request_timeout_s),
             introspection=None if not introspection else introspection in ("1", "true"),
+            inprocess_worker=_flag(env, "MACHIKOBA_INPROCESS_WORKER", cls.inprocess_worker),
+            worker_jobs=_positive_int(env, "MACHIKOBA_WORKER_JOBS", cls.worker_jobs),
+            solver_threads=_positive_int(env, "MACHIKOBA_SOLVER_THREADS", cls.solver_threads),
+            job_heartbeat_s=_positive_int(env, "MACHIKOBA_JOB_HEARTBEAT_S", cls.job_heartbeat_s),
         )
+
+
+def _flag(env: dict[str, str], name: str, default: bool) -> bool:
+    """``env[name]`` as a yes/no switch (1/0, true/false, yes/no, on/off), or ``default`` when unset."""
+    text = env.get(name)
+    if text is None or not text.strip():
+        return default
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be 1 or 0, not {text!r}")
 
 
 def _positive_int(env: dict[str, str], name: str, default: int) -> int:

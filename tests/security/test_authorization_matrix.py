@@ -153,6 +153,15 @@ async def _bid_of_owner_a(world: World) -> dict[str, Any]:
     return {"id": body["data"]["bidSubmit"]["bid"]["id"]}
 
 
+async def _queued_job(world: World) -> dict[str, Any]:
+    body = await world.gql(PROPOSALS_REQUEST, await _rfq_x(world), token=world.token("coordinator"))
+    return {"id": body["data"]["proposalsRequest"]["job"]["id"]}
+
+
+PROPOSALS_REQUEST = (
+    "mutation($id: ID!) { proposalsRequest(input: {rfqId: $id}) { job { id } errors { code } } }"
+)
+
 BID_SUBMIT = """
 mutation($p: ID!, $f: ID!, $until: Date!) {
   bidSubmit(input: {packageId: $p, factoryId: $f, unitPriceJpy: 900, setupCostJpy: 20000, hoursPerUnit: 0.1,
@@ -254,6 +263,11 @@ MATRIX: dict[str, Row] = {
         "mutation($id: ID!) { bidWithdraw(id: $id) { errors { code } } }",
         {**only("owner_a"), "owner_b": NOT_FOUND},
         _bid_of_owner_a,
+    ),
+    "proposalsRequest": Row(PROPOSALS_REQUEST, only("coordinator"), _rfq_x),
+    "job": Row("query($id: ID!) { job(id: $id) { status } }", only("coordinator"), _queued_job),
+    "jobCancel": Row(
+        "mutation($id: ID!) { jobCancel(id: $id) { errors { code } } }", only("coordinator"), _queued_job
     ),
     "partnershipDeclare": Row(
         "mutation($a: ID!, $b: ID!) { partnershipDeclare(input: {factoryId: $a, partnerFactoryId: $b}) "
