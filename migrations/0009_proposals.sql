@@ -50,3 +50,11 @@ CREATE TABLE proposal_assignments (
     PRIMARY KEY (proposal_id, factory_id, package_id)
 );
 CREATE INDEX proposal_assignments_factory_idx ON proposal_assignments (factory_id);
+
+-- A revision's solve job and the proposal it revises: the job's proposals become the next version of that
+-- proposal's lineage (written with the job, in the same transaction).
+CREATE TABLE proposal_revisions (
+    job_id uuid PRIMARY KEY,
+    parent_proposal_id uuid NOT NULL REFERENCES proposals (id) ON DELETE CASCADE,
+    changes jsonb NOT NULL
+);

@@ -26,6 +26,8 @@ from schema.logistics.mutations import LogisticsMutation
 from schema.logistics.queries import LogisticsQuery
 from schema.partnerships.mutations import PartnershipsMutation
 from schema.partnerships.queries import PartnershipsQuery
+from schema.proposals.mutations import ProposalsMutation
+from schema.proposals.queries import ProposalsQuery
 from schema.rfqs.mutations import RfqMutation
 from schema.rfqs.queries import RfqQuery
 from server.settings import Settings
@@ -38,6 +40,7 @@ QUERIES: tuple[type, ...] = (
     RfqQuery,
     BidQuery,
     JobsQuery,
+    ProposalsQuery,
     LogisticsQuery,
     PartnershipsQuery,
 )
@@ -47,6 +50,7 @@ MUTATIONS: tuple[type, ...] = (
     RfqMutation,
     BidMutation,
     JobsMutation,
+    ProposalsMutation,
     LogisticsMutation,
     PartnershipsMutation,
 )

@@ -49,6 +49,10 @@ class ErrorCode(enum.Enum):
         "The idempotency key was used before with a different input.",
     )
     INVALID_STATE = ("INVALID_STATE", "The object's state does not allow this now.")
+    CONFLICT = (
+        "CONFLICT",
+        "Someone changed the object first (a stale version, or a concurrent approval won); reload and retry.",
+    )
     FORBIDDEN = (
         "FORBIDDEN",
         "The caller may not do this with the object named (e.g. another owner's factory).",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+from collections.abc import Awaitable, Callable
 from typing import get_args
 from uuid import UUID
 
@@ -106,7 +107,12 @@ def clean_request(errors: Errors, request: SolveRequest) -> SolveRequest:
 
 
 async def request_solve(
-    pool: Pool, principal: Principal, *, rfq_id: UUID, request: SolveRequest
+    pool: Pool,
+    principal: Principal,
+    *,
+    rfq_id: UUID,
+    request: SolveRequest,
+    in_same_transaction: Callable[[Connection, repo.SolveJob], Awaitable[None]] | None = None,
 ) -> repo.SolveJob:
     """Queue a solve of the RFQ's consortia; the job is ``queued`` when this returns.
 
@@ -140,6 +146,9 @@ async def request_solve(
             request=cleaned.to_json(),
             problem_json=problem_json,
         )
+        if in_same_transaction is not None:
+            # What the caller records with the job (a revision's lineage) commits with it, or neither does.
+            await in_same_transaction(conn, job)
         queue_job_id = await queue.enqueue(conn, job_id=job.id)
         await repo.set_queue_job_id(conn, job_id=job.id, queue_job_id=queue_job_id)
         return job

@@ -37,6 +37,9 @@ class EventKind(enum.Enum):
     BID_SUBMITTED = ("bid.submitted", "A factory placed a bid on a work package.", False)
     BID_REPLACED = ("bid.replaced", "A factory replaced its bid on a work package.", False)
     BID_WITHDRAWN = ("bid.withdrawn", "A factory withdrew its bid on a work package.", False)
+    PROPOSAL_APPROVED = ("proposal.approved", "A coordinator approved a consortium proposal.", False)
+    PROPOSAL_REJECTED = ("proposal.rejected", "A coordinator rejected a consortium proposal.", False)
+    PROPOSAL_REVISED = ("proposal.revised", "A coordinator asked for a revision of a proposal.", False)
 
 
 @dataclass(frozen=True)

@@ -153,6 +153,10 @@ async def _bid_of_owner_a(world: World) -> dict[str, Any]:
     return {"id": body["data"]["bidSubmit"]["bid"]["id"]}
 
 
+async def _unknown_id(world: World) -> dict[str, Any]:
+    return {"id": "00000000-0000-4000-8000-000000000000"}
+
+
 async def _queued_job(world: World) -> dict[str, Any]:
     body = await world.gql(PROPOSALS_REQUEST, await _rfq_x(world), token=world.token("coordinator"))
     return {"id": body["data"]["proposalsRequest"]["job"]["id"]}
@@ -268,6 +272,28 @@ MATRIX: dict[str, Row] = {
     "job": Row("query($id: ID!) { job(id: $id) { status } }", only("coordinator"), _queued_job),
     "jobCancel": Row(
         "mutation($id: ID!) { jobCancel(id: $id) { errors { code } } }", only("coordinator"), _queued_job
+    ),
+    # Proposals exist only once a solve ran; unknown ids tell the role gate apart from the record lookup.
+    "proposals": Row("query($id: ID!) { proposals(rfqId: $id) { id } }", only("coordinator"), _rfq_x),
+    "proposal": Row(
+        "query($id: ID!) { proposal(id: $id) { id } }",
+        only("coordinator", others=FORBIDDEN) | {"coordinator": NOT_FOUND},
+        _unknown_id,
+    ),
+    "proposalApprove": Row(
+        "mutation($id: ID!) { proposalApprove(id: $id, expectedVersion: 1) { errors { code } } }",
+        only("coordinator") | {"coordinator": NOT_FOUND},
+        _unknown_id,
+    ),
+    "proposalReject": Row(
+        'mutation($id: ID!) { proposalReject(id: $id, reason: "r") { errors { code } } }',
+        only("coordinator") | {"coordinator": NOT_FOUND},
+        _unknown_id,
+    ),
+    "proposalRevise": Row(
+        "mutation($id: ID!) { proposalRevise(id: $id, changes: {}) { errors { code } } }",
+        only("coordinator") | {"coordinator": NOT_FOUND},
+        _unknown_id,
     ),
     "partnershipDeclare": Row(
         "mutation($a: ID!, $b: ID!) { partnershipDeclare(input: {factoryId: $a, partnerFactoryId: $b}) "
