@@ -147,27 +147,30 @@ def precheck(problem: Problem, elig: Eligibility) -> list[Reason]:
 # ------------------------------------------------------------------------------------ assumption cores
 
 
-def _check(b: Built, assumed: list[Group], time_limit_s: float, seed: int) -> int:
+def _check(b: Built, assumed: list[Group], time_limit_s: float, seed: int, det: float | None) -> int:
     b.model.clear_assumptions()
     b.model.add_assumptions([b.groups[g] for g in assumed])
-    solver = _explain_solver(time_limit_s, seed)
+    solver = _explain_solver(time_limit_s, seed, det)
     return int(solver.solve(b.model))
 
 
-def _explain_solver(time_limit_s: float, seed: int) -> cp_model.CpSolver:
+def _explain_solver(time_limit_s: float, seed: int, det: float | None) -> cp_model.CpSolver:
+    """A single-worker solver; ``det`` bounds it by CP-SAT's deterministic time as well."""
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.05, time_limit_s)
+    if det is not None:
+        solver.parameters.max_deterministic_time = det
     solver.parameters.num_workers = 1  # cores from assumptions need a single worker
     solver.parameters.random_seed = seed
     return solver
 
 
-def _core(b: Built, deadline: float, seed: int) -> list[Group] | None:
+def _core(b: Built, deadline: float, seed: int, det: float | None) -> list[Group] | None:
     """A minimal set of groups that conflict, or ``None`` if none was found in time."""
     groups = sorted(b.groups)
     b.model.clear_assumptions()
     b.model.add_assumptions([b.groups[g] for g in groups])
-    solver = _explain_solver(max(0.1, (deadline - time.perf_counter()) / 2), seed)
+    solver = _explain_solver(max(0.1, (deadline - time.perf_counter()) / 2), seed, det)
     if solver.solve(b.model) != cp_model.INFEASIBLE:
         return None
     by_index = {b.groups[g].index: g for g in groups}
@@ -180,7 +183,7 @@ def _core(b: Built, deadline: float, seed: int) -> list[Group] | None:
             break
         trial = [x for x in core if x != g]
         left = max(0.05, (deadline - time.perf_counter()) / max(2, len(core)))
-        if _check(b, trial, left, seed) == cp_model.INFEASIBLE:
+        if _check(b, trial, left, seed, det) == cp_model.INFEASIBLE:
             core = trial
     return core
 
@@ -232,7 +235,9 @@ def _due_words(problem: Problem, elig: Eligibility, line: str) -> str:
     return text if worst is None else f"{text}; {worst[1]}"
 
 
-def _relaxation(problem: Problem, b: Built, group: Group, limit: float, seed: int) -> Relaxation | None:
+def _relaxation(
+    problem: Problem, b: Built, group: Group, limit: float, seed: int, det: float | None
+) -> Relaxation | None:
     """Solve with every group but ``group``; if feasible, say how far ``group`` must be relaxed."""
     model = b.model.clone()
 
@@ -271,7 +276,7 @@ def _relaxation(problem: Problem, b: Built, group: Group, limit: float, seed: in
             if not b.scheduled and k[0] == group[1] and b.pairs[k].package.process == group[2]
         ]
         model.minimize(cp_model.LinearExpr.sum(hours))
-    solver = _explain_solver(limit, seed)
+    solver = _explain_solver(limit, seed, det)
     solver.parameters.num_workers = 2
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -312,12 +317,21 @@ def _relaxation(problem: Problem, b: Built, group: Group, limit: float, seed: in
 
 
 def explain_infeasible(
-    problem: Problem, elig: Eligibility, *, time_limit_s: float, seed: int = 0
+    problem: Problem,
+    elig: Eligibility,
+    *,
+    time_limit_s: float,
+    seed: int = 0,
+    deterministic_time_s: float | None = None,
 ) -> Explanation:
-    """Explain why no consortium exists over the eligible pairs (pre-checks already passed)."""
+    """Explain why no consortium exists over the eligible pairs (pre-checks already passed).
+
+    ``deterministic_time_s`` bounds each CP-SAT search by deterministic time as well (see ``solve``).
+    """
+    det = deterministic_time_s
     deadline = time.perf_counter() + time_limit_s
     b = build_model(problem, elig.eligible, explain=True)
-    core = _core(b, deadline - 0.3 * time_limit_s, seed)
+    core = _core(b, deadline - 0.3 * time_limit_s, seed, det)
     if core is None:
         return Explanation(
             "No consortium satisfies every rule, but the conflicting rules could not be isolated within the "
@@ -336,7 +350,7 @@ def explain_infeasible(
         left = deadline - time.perf_counter()
         if left <= 0.05:
             break
-        r = _relaxation(problem, b, g, left / max(1, len(trials)), seed)
+        r = _relaxation(problem, b, g, left / max(1, len(trials)), seed, det)
         if r is not None:
             relaxations.append(r)
     summary = (

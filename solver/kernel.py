@@ -13,7 +13,7 @@ of small LP reduced cost. The search (see ``docs/solver-format.md``, "Kernel sea
    incumbent and bounded by its cost; a phase solved early hands its time on to the next ones;
 4. CP-SAT on the whole reduced-cost-fixed model for the remaining time (improvement and proof).
 
-:func:`solver.gap.solve_gap` (the OR-Library GAP pipeline) shares the rules below.
+``solve_gap`` in ``bench/solver/gap_pipeline.py`` (the tuned OR-Library GAP pipeline) shares the rules below.
 """
 
 from __future__ import annotations
@@ -268,8 +268,6 @@ def search(
     *,
     deadline: float,
     t0: float,
-    workers: int,
-    seed: int,
     new_solver: Callable[[float], cp_model.CpSolver],
     callback: Callable[[], cp_model.CpSolverSolutionCallback],
 ) -> KernelRun:

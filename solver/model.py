@@ -26,6 +26,7 @@ from itertools import pairwise
 from ortools.sat.python import cp_model
 
 from solver.eligibility import PairData
+from solver.objective import cohesion_bonuses
 from solver.problem import Problem
 
 __all__ = ["Built", "Group", "build_model", "needs_schedule"]
@@ -449,15 +450,10 @@ def _members(problem: Problem, b: Built, *, explain: bool, group: _GroupFn) -> N
     b.costs["coordination"] = cp_model.LinearExpr.weighted_sum(
         list(b.member.values()), [pol.coordination_cost] * len(b.member)
     )
-    weights: dict[tuple[str, str], float] = defaultdict(float)
-    for c in problem.collaborations:
-        a, z = sorted((c.factory_a, c.factory_b))
-        weights[a, z] += c.weight
     bonus_terms: list[cp_model.IntVar] = []
     bonus_values: list[int] = []
-    for (fa, fb), weight in weights.items():
-        bonus = round(pol.cohesion_bonus * weight)
-        if bonus <= 0 or fa not in b.member or fb not in b.member:
+    for (fa, fb), bonus in cohesion_bonuses(problem).items():
+        if fa not in b.member or fb not in b.member:
             continue
         together = model.new_bool_var(f"together[{fa},{fb}]")
         b.together[fa, fb] = together

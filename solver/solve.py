@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from ortools.sat.python import cp_model
@@ -18,6 +18,7 @@ from solver.kernel import applies as kernel_applies
 from solver.kernel import search as kernel_search
 from solver.lns import improve
 from solver.model import Built, build_model
+from solver.objective import balanced_weights, cohesion_bonuses
 from solver.problem import Problem
 from solver.solution import (
     Assignment,
@@ -28,7 +29,6 @@ from solver.solution import (
     Status,
     relative_gap,
 )
-from solver.verify import balanced_weights
 
 __all__ = ["ProgressFn", "alternatives", "solve"]
 
@@ -64,6 +64,41 @@ class _Callback(cp_model.CpSolverSolutionCallback):
             self.on_progress(Progress(self.objective_value, self.best_objective_bound, elapsed, self.phase))
 
 
+@dataclass(frozen=True)
+class _RunContext:
+    """What every phase of one solve shares: its start and deadline (``perf_counter`` seconds), CP-SAT
+    threads and seed, the progress callback, and an optional deterministic budget per CP-SAT search."""
+
+    t0: float
+    deadline: float
+    workers: int
+    seed: int
+    on_progress: ProgressFn | None = None
+    #: CP-SAT's ``max_deterministic_time`` for every search, and the LNS's total: with a generous wall
+    #: limit, the answer then does not depend on the machine's speed (tests use it).
+    deterministic_time_s: float | None = None
+
+    def remaining(self) -> float:
+        return self.deadline - time.perf_counter()
+
+    def solver(
+        self, time_limit_s: float, b: Built | None = None, *, presolve: bool = True
+    ) -> cp_model.CpSolver:
+        """A CP-SAT solver with this run's threads, seed and deterministic budget."""
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = max(0.05, time_limit_s)
+        solver.parameters.num_workers = max(1, self.workers)
+        solver.parameters.random_seed = self.seed
+        if self.deterministic_time_s is not None:
+            solver.parameters.max_deterministic_time = self.deterministic_time_s
+        if not presolve or (
+            b is not None and b.scheduled and len(b.model.proto.variables) > LARGE_MODEL_VARS
+        ):
+            # Presolve of large scheduled models takes seconds and delays the (hinted) first solution.
+            solver.parameters.cp_model_presolve = False
+        return solver
+
+
 @dataclass
 class _Run:
     status: cp_model.CpSolverStatus
@@ -72,19 +107,6 @@ class _Run:
     bound: float | None = None
     first: float | None = None
     built: Built | None = None  # the model ``solver`` solved, when not the full one (LNS)
-
-
-def _solver(
-    time_limit_s: float, workers: int, seed: int, b: Built | None = None, *, presolve: bool = True
-) -> cp_model.CpSolver:
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.05, time_limit_s)
-    solver.parameters.num_workers = max(1, workers)
-    solver.parameters.random_seed = seed
-    if not presolve or (b is not None and b.scheduled and len(b.model.proto.variables) > LARGE_MODEL_VARS):
-        # Presolve of large scheduled models takes seconds and delays the (hinted) first solution.
-        solver.parameters.cp_model_presolve = False
-    return solver
 
 
 def _hint_all(b: Built, solver: cp_model.CpSolver) -> None:
@@ -119,12 +141,8 @@ def _run_phases(
     problem: Problem,
     b: Built,
     candidates: Mapping[str, tuple[PairData, ...]],
+    ctx: _RunContext,
     *,
-    deadline: float,
-    t0: float,
-    workers: int,
-    seed: int,
-    on_progress: ProgressFn | None,
     extra: Callable[[Built], None] = lambda _: None,
 ) -> _Run:
     """Solve ``b`` by the policy's preset (lexicographic presets in two phases).
@@ -147,21 +165,23 @@ def _run_phases(
     for n, criterion in enumerate(phases):
         last = n == len(phases) - 1
         lns = last and _use_lns(problem, b)
-        remaining = deadline - time.perf_counter()
+        remaining = ctx.remaining()
         limit = remaining if last else remaining * PRIMARY_SHARE
         if lns:
             limit = min(limit, max(WARM_MIN_S, min(WARM_MAX_S, WARM_SHARE * remaining)))
         objective = _objective(problem, b, criterion)
         b.model.minimize(objective)
         # Before the LNS, the whole model only needs the hinted first solution and a bound: no presolve.
-        solver = _solver(limit, workers, seed, b, presolve=not lns)
-        callback = _Callback(t0, criterion, on_progress)
+        solver = ctx.solver(limit, b, presolve=not lns)
+        callback = _Callback(ctx.t0, criterion, ctx.on_progress)
         status = solver.solve(b.model, callback)
-        while lns and status == cp_model.UNKNOWN and deadline - time.perf_counter() > LNS_MIN_S:
+        while lns and status == cp_model.UNKNOWN and ctx.remaining() > LNS_MIN_S:
             # No solution yet (the hint broke a rule the greedy ignores): give the whole model more time.
-            limit = min(2 * limit, deadline - time.perf_counter())
-            solver = _solver(limit, workers, seed, b)
+            limit = min(2 * limit, ctx.remaining())
+            solver = ctx.solver(limit, b)
             status = solver.solve(b.model, callback)
+            if ctx.deterministic_time_s is not None:
+                break  # a deterministic budget is not doubled
         if first is None:
             first = callback.first
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -175,21 +195,9 @@ def _run_phases(
             b.model.add(objective <= value)
             bounds.append((criterion, value))
             _hint_all(b, solver)
-        elif lns and status == cp_model.FEASIBLE and deadline - time.perf_counter() >= LNS_MIN_S:
+        elif lns and status == cp_model.FEASIBLE and ctx.remaining() >= LNS_MIN_S:
             run = _lns(
-                problem,
-                b,
-                candidates,
-                solver,
-                run,
-                criterion,
-                bounds,
-                extra,
-                deadline,
-                t0,
-                workers,
-                seed,
-                on_progress,
+                problem, b, candidates, ctx, solver, run, criterion=criterion, bounds=bounds, extra=extra
             )
             all_optimal = False
     run.status = cp_model.OPTIMAL if all_optimal else cp_model.FEASIBLE
@@ -200,17 +208,16 @@ def _lns(
     problem: Problem,
     b: Built,
     candidates: Mapping[str, tuple[PairData, ...]],
+    ctx: _RunContext,
     solver: cp_model.CpSolver,
     run: _Run,
+    *,
     criterion: str,
     bounds: Sequence[tuple[str, int]],
     extra: Callable[[Built], None],
-    deadline: float,
-    t0: float,
-    workers: int,
-    seed: int,
-    on_progress: ProgressFn | None,
 ) -> _Run:
+    """Improve ``run``'s solution of ``b`` by :func:`solver.lns.improve` until the deadline."""
+
     def setup(sub: Built) -> None:
         # The earlier phases' optima stay bounds, the caller's constraints stay, the objective is the same.
         for crit, value in bounds:
@@ -219,9 +226,9 @@ def _lns(
         sub.model.minimize(_objective(problem, sub, criterion))
 
     def improved(objective: float) -> None:
-        if on_progress is not None:
+        if ctx.on_progress is not None:
             bound = min(objective, run.bound if run.bound is not None else objective)
-            on_progress(Progress(objective, bound, time.perf_counter() - t0, criterion))
+            ctx.on_progress(Progress(objective, bound, time.perf_counter() - ctx.t0, criterion))
 
     res = improve(
         problem,
@@ -229,42 +236,32 @@ def _lns(
         b,
         solver,
         setup,
-        deadline=deadline,
-        workers=workers,
-        seed=seed,
+        deadline=ctx.deadline,
+        workers=ctx.workers,
+        seed=ctx.seed,
         on_improve=improved,
+        deterministic_time_s=ctx.deterministic_time_s,
     )
     return _Run(cp_model.FEASIBLE, res.solver, res.objective, run.bound, run.first, built=res.built)
 
 
-def _run_kernel(
-    problem: Problem,
-    b: Built,
-    *,
-    deadline: float,
-    t0: float,
-    workers: int,
-    seed: int,
-    on_progress: ProgressFn | None,
-) -> _Run:
+def _run_kernel(problem: Problem, b: Built, ctx: _RunContext) -> _Run:
     """Minimise the total cost of an assignment-shaped model by the LP-guided kernel search
     (:mod:`solver.kernel`)."""
     b.model.minimize(b.total_cost)
     res = kernel_search(
         problem,
         b,
-        deadline=deadline,
-        t0=t0,
-        workers=workers,
-        seed=seed,
-        new_solver=lambda limit: _solver(limit, workers, seed, b),
-        callback=lambda: _Callback(t0, "cost", on_progress),
+        deadline=ctx.deadline,
+        t0=ctx.t0,
+        new_solver=lambda limit: ctx.solver(limit, b),
+        callback=lambda: _Callback(ctx.t0, "cost", ctx.on_progress),
     )
     return _Run(res.status, res.solver, res.objective, res.bound, res.first)
 
 
 def _tidy(
-    problem: Problem, b: Built, solver: cp_model.CpSolver, *, time_limit_s: float, workers: int, seed: int
+    problem: Problem, b: Built, solver: cp_model.CpSolver, ctx: _RunContext, *, time_limit_s: float
 ) -> tuple[Built, cp_model.CpSolver] | None:
     """Re-solve the schedule of the chosen assignments only, with every end as early as possible."""
     used = {k for k, u in b.u.items() if solver.boolean_value(u)}
@@ -284,7 +281,7 @@ def _tidy(
     for key in used:
         t.model.add_hint(t.start[key], solver.value(b.start[key]))
         t.model.add_hint(t.end[key], solver.value(b.end[key]))
-    tidy = _solver(time_limit_s, workers, seed)
+    tidy = ctx.solver(time_limit_s)
     if tidy.solve(t.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return t, tidy
     return None
@@ -336,8 +333,8 @@ def _extract(
     )
     members = {f for f, _ in used}
     cohesion = -sum(
-        round(pol.cohesion_bonus * w)
-        for (fa, fb), w in _collaboration_weights(problem).items()
+        bonus
+        for (fa, fb), bonus in cohesion_bonuses(problem).items()
         if fa in members and fb in members and (fa, fb) in b.together
     )
     lateness = 0
@@ -357,14 +354,6 @@ def _extract(
         lateness=lateness,
     )
     return tuple(assignments), costs
-
-
-def _collaboration_weights(problem: Problem) -> dict[tuple[str, str], float]:
-    weights: dict[tuple[str, str], float] = defaultdict(float)
-    for c in problem.collaborations:
-        a, z = sorted((c.factory_a, c.factory_b))
-        weights[a, z] += c.weight
-    return weights
 
 
 def _lead(problem: Problem, assignments: Sequence[Assignment]) -> str | None:
@@ -421,13 +410,9 @@ def _solution(
 def _solve_candidates(
     problem: Problem,
     candidates: Mapping[str, tuple[PairData, ...]],
+    ctx: _RunContext,
     *,
     pruned: bool,
-    t0: float,
-    deadline: float,
-    workers: int,
-    seed: int,
-    on_progress: ProgressFn | None,
     hint: Hint | None,
     exclude_member_sets: Sequence[frozenset[str]] = (),
 ) -> Solution | None:
@@ -447,34 +432,22 @@ def _solve_candidates(
         hint_quantities(b, hint)
     else:
         hint_plan(problem, b, greedy_plan(problem, candidates, scheduled=b.scheduled))
-    tidy_s = min(TIDY_MAX_S, TIDY_SHARE * (deadline - t0)) if b.scheduled else 0.0
+    tidy_s = min(TIDY_MAX_S, TIDY_SHARE * (ctx.deadline - ctx.t0)) if b.scheduled else 0.0
     if kernel_applies(problem) and not exclude_member_sets:
-        run = _run_kernel(
-            problem, b, deadline=deadline, t0=t0, workers=workers, seed=seed, on_progress=on_progress
-        )
+        run = _run_kernel(problem, b, ctx)
     else:
-        run = _run_phases(
-            problem,
-            b,
-            candidates,
-            deadline=deadline - tidy_s,
-            t0=t0,
-            workers=workers,
-            seed=seed,
-            on_progress=on_progress,
-            extra=exclude,
-        )
+        run = _run_phases(problem, b, candidates, replace(ctx, deadline=ctx.deadline - tidy_s), extra=exclude)
     if run.status == cp_model.INFEASIBLE:
         return None
     if run.solver is None:
         if run.status == cp_model.MODEL_INVALID:
             raise RuntimeError(f"internal error: invalid CP-SAT model ({b.model.validate()})")
-        return _solution(problem, "unknown", t0, pruned=pruned, first=run.first)
+        return _solution(problem, "unknown", ctx.t0, pruned=pruned, first=run.first)
     solved = run.built or b
     schedule = None
     if b.scheduled:
-        limit = max(0.05, min(tidy_s, deadline + tidy_s - time.perf_counter()))
-        schedule = _tidy(problem, solved, run.solver, time_limit_s=limit, workers=workers, seed=seed)
+        limit = max(0.05, min(tidy_s, ctx.remaining() + tidy_s))
+        schedule = _tidy(problem, solved, run.solver, ctx, time_limit_s=limit)
     assignments, costs = _extract(problem, solved, run.solver, schedule)
     status: Status = "optimal" if run.status == cp_model.OPTIMAL and not pruned else "feasible"
     # The objective is recomputed from the extracted solution (the tidy pass may only improve it).
@@ -486,7 +459,7 @@ def _solve_candidates(
     return _solution(
         problem,
         status,
-        t0,
+        ctx.t0,
         pruned=pruned,
         assignments=assignments,
         costs=costs,
@@ -509,45 +482,36 @@ def solve(
     on_progress: ProgressFn | None = None,
     hint: Hint | None = None,
     candidates_per_package: int | None = DEFAULT_CANDIDATES,
+    deterministic_time_s: float | None = None,
 ) -> Solution:
     """Find the best consortium for ``problem`` by its policy's preset within ``time_limit_s``.
 
     ``on_progress`` receives every improving solution. ``hint`` maps ``(factory, package)`` to a quantity
     (a first solution to start from; by default a greedy one). ``candidates_per_package`` bounds the
     pruning (``None``: keep every eligible pair). Infeasible problems come back with an explanation.
+    ``deterministic_time_s`` also bounds every CP-SAT search by CP-SAT's deterministic time (and the LNS
+    in total), so that with a generous ``time_limit_s`` the answer does not depend on the machine's speed.
     """
-    return _solve(
-        problem,
-        time_limit_s=time_limit_s,
-        workers=workers,
-        seed=seed,
-        on_progress=on_progress,
-        hint=hint,
-        candidates_per_package=candidates_per_package,
-    )
+    t0 = time.perf_counter()
+    ctx = _RunContext(t0, t0 + time_limit_s, workers, seed, on_progress, deterministic_time_s)
+    return _solve(problem, ctx, hint=hint, candidates_per_package=candidates_per_package)
 
 
 def _solve(
     problem: Problem,
+    ctx: _RunContext,
     *,
-    time_limit_s: float,
-    workers: int,
-    seed: int,
-    on_progress: ProgressFn | None,
     hint: Hint | None,
     candidates_per_package: int | None,
     exclude_member_sets: Sequence[frozenset[str]] = (),
 ) -> Solution:
-    t0 = time.perf_counter()
-    deadline = t0 + time_limit_s
     elig = analyse(problem, candidates_per_package)
     reasons = precheck(problem, elig)
     if reasons:
         summary = "No consortium is possible: " + "; ".join(r.message for r in reasons) + "."
         return _solution(
-            problem, "infeasible", t0, pruned=False, explanation=Explanation(summary, tuple(reasons))
+            problem, "infeasible", ctx.t0, pruned=False, explanation=Explanation(summary, tuple(reasons))
         )
-    common = {"t0": t0, "workers": workers, "seed": seed, "on_progress": on_progress, "hint": hint}
     candidates, pruned = elig.candidates, elig.pruned
     if (
         pruned
@@ -558,30 +522,27 @@ def _solve(
         # Exact reduced-cost fixing replaces the heuristic pruning (see solver/kernel.py).
         candidates, pruned = elig.eligible, False
     sol = _solve_candidates(
-        problem,
-        candidates,
-        pruned=pruned,
-        deadline=deadline,
-        exclude_member_sets=exclude_member_sets,
-        **common,  # type: ignore[arg-type]
+        problem, candidates, ctx, pruned=pruned, hint=hint, exclude_member_sets=exclude_member_sets
     )
     if sol is None and pruned:
         sol = _solve_candidates(
             problem,
             elig.eligible,
+            replace(ctx, deadline=max(ctx.deadline, time.perf_counter() + EXPLAIN_MIN_S)),
             pruned=False,
-            deadline=max(deadline, time.perf_counter() + EXPLAIN_MIN_S),
+            hint=hint,
             exclude_member_sets=exclude_member_sets,
-            **common,  # type: ignore[arg-type]
         )
     if sol is not None:
         return sol
     if exclude_member_sets:
         explanation = Explanation("No further consortium with a different member set exists.")
     else:
-        budget = max(EXPLAIN_MIN_S, deadline - time.perf_counter())
-        explanation = explain_infeasible(problem, elig, time_limit_s=budget, seed=seed)
-    return _solution(problem, "infeasible", t0, pruned=False, explanation=explanation)
+        budget = max(EXPLAIN_MIN_S, ctx.remaining())
+        explanation = explain_infeasible(
+            problem, elig, time_limit_s=budget, seed=ctx.seed, deterministic_time_s=ctx.deterministic_time_s
+        )
+    return _solution(problem, "infeasible", ctx.t0, pruned=False, explanation=explanation)
 
 
 def alternatives(
@@ -593,6 +554,7 @@ def alternatives(
     seed: int = 0,
     on_progress: ProgressFn | None = None,
     candidates_per_package: int | None = DEFAULT_CANDIDATES,
+    deterministic_time_s: float | None = None,
 ) -> list[Solution]:
     """Up to ``k`` consortia with pairwise different member sets, best objective first.
 
@@ -602,12 +564,13 @@ def alternatives(
     out: list[Solution] = []
     seen: list[frozenset[str]] = []
     for n in range(max(1, k)):
+        t0 = time.perf_counter()
+        ctx = _RunContext(
+            t0, t0 + time_limit_s / max(1, k), workers, seed + n, on_progress, deterministic_time_s
+        )
         sol = _solve(
             problem,
-            time_limit_s=time_limit_s / max(1, k),
-            workers=workers,
-            seed=seed + n,
-            on_progress=on_progress,
+            ctx,
             hint=None,
             candidates_per_package=candidates_per_package,
             exclude_member_sets=seen,
