@@ -36,3 +36,9 @@ pytest:
 
 schema: install
 	$(BIN)/machikoba export-schema -o schema.graphql
+
+# The GAP benchmarks (OR-Library gap1-12, then Chu & Beasley A-D / Yagiura E against HiGHS): about 25
+# minutes on 2 cores. Data from ../shared/bench/gap or MACHIKOBA_GAP_DATA; results in bench/results/.
+bench-gap: install
+	$(BIN)/python -m bench.solver.gap_orlib
+	$(BIN)/python -m bench.solver.gap_chu_e
