@@ -146,7 +146,8 @@ def _check_policy(
         lead = solution.lead
         if lead not in members or pol.lead_certification not in problem.factory_by_id[lead].certifications:
             v.append(f"policy: lead {lead} is not a member holding {pol.lead_certification}")
-    elif members and solution.lead not in members:
+    elif solution.lead is not None and solution.lead not in members:
+        # Without a lead certification the lead is informational: null is accepted (docs/solver-format.md).
         v.append(f"lead {solution.lead} is not a member")
     if pol.max_share is not None:
         prod = _production_by_factory(problem, by_pair)
