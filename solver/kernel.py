@@ -22,6 +22,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ortools.sat.python import cp_model
 
@@ -41,6 +42,7 @@ __all__ = [
     "kernel_deltas",
     "lp_relaxation",
     "lp_rounding",
+    "mip_polish",
     "pair_penalties",
     "phase_limit",
     "search",
@@ -54,6 +56,9 @@ FIRST_SHARE = 0.05  # share of the time for the first whole-model solve
 KERNEL_SHARE = 0.5
 #: Kernel thresholds as fractions of the LP cost per package (GAP D: 0.3, 0.6, 1.2, 2.5, 5 cost units).
 KERNEL_FRACTIONS = (0.005, 0.01, 0.02, 0.04, 0.08)
+#: Share of the final phase's time for the bundled HiGHS MIP on the reduced-cost-fixed model (then CP-SAT
+#: for improvement and proof): see docs/decisions.md, "The GAP tail".
+POLISH_SHARE = 0.5
 KERNEL_MAX_PAIRS = 20_000  # above this many eligible pairs the heuristic candidate pruning stays
 _INT_LIMIT = 2**53  # CP-SAT domain ends beyond this are infinite for the LP
 
@@ -91,17 +96,25 @@ def _end(value: int, lp_inf: float) -> float:
     return -lp_inf if value <= -_INT_LIMIT else lp_inf if value >= _INT_LIMIT else float(value)
 
 
-def lp_relaxation(model: cp_model.CpModel) -> LpRelaxation | None:
-    """Solve the LP relaxation of ``model`` with GLOP; ``None`` if it is infeasible, or if the model holds
-    a constraint without a linear relaxation here (only linear rows without enforcement, ``exactly_one``,
-    ``at_most_one``, ``bool_or`` and single-literal ``bool_and`` implications are relaxed)."""
+def _linear_program(
+    model: cp_model.CpModel, solver_id: str, *, integer: bool
+) -> tuple[Any, list[Any], Any, float, float] | None:
+    """The CP-SAT ``model`` as an OR-Tools linear solver ``solver_id`` (GLOP for the relaxation, the
+    bundled HiGHS for the MIP): ``(solver, variables, objective, scale, constant)``, or ``None`` if the
+    model holds a constraint without a linear form here (only linear rows without enforcement,
+    ``exactly_one``, ``at_most_one``, ``bool_or`` and single-literal ``bool_and`` implications are read)."""
     from ortools.linear_solver import pywraplp
 
     proto = model.proto
-    lp = pywraplp.Solver.CreateSolver("GLOP")
+    lp = pywraplp.Solver.CreateSolver(solver_id)
+    if lp is None:
+        return None
     inf = lp.infinity()
     xs = [
-        lp.NumVar(_end(v.domain[0], inf), _end(v.domain[len(v.domain) - 1], inf), "") for v in proto.variables
+        lp.IntVar(_end(v.domain[0], inf), _end(v.domain[len(v.domain) - 1], inf), "")
+        if integer
+        else lp.NumVar(_end(v.domain[0], inf), _end(v.domain[len(v.domain) - 1], inf), "")
+        for v in proto.variables
     ]
 
     def row(terms: Sequence[tuple[int, int]], lo: float, hi: float) -> None:
@@ -149,6 +162,18 @@ def lp_relaxation(model: cp_model.CpModel) -> LpRelaxation | None:
             const += coef
             objective.SetCoefficient(xs[-ref - 1], objective.GetCoefficient(xs[-ref - 1]) - coef)
     objective.SetMinimization()
+    return lp, xs, objective, scale, const
+
+
+def lp_relaxation(model: cp_model.CpModel) -> LpRelaxation | None:
+    """Solve the LP relaxation of ``model`` with GLOP; ``None`` if it is infeasible, or if the model holds
+    a constraint without a linear relaxation here (see :func:`_linear_program`)."""
+    from ortools.linear_solver import pywraplp
+
+    built = _linear_program(model, "GLOP", integer=False)
+    if built is None:
+        return None
+    lp, xs, objective, scale, const = built
     if lp.Solve() != pywraplp.Solver.OPTIMAL:
         return None
     return LpRelaxation(
@@ -156,6 +181,29 @@ def lp_relaxation(model: cp_model.CpModel) -> LpRelaxation | None:
         values=tuple(x.solution_value() for x in xs),
         reduced=tuple(scale * x.reduced_cost() for x in xs),
     )
+
+
+def mip_polish(model: cp_model.CpModel, hint: Sequence[int] | None, time_limit_s: float) -> list[int] | None:
+    """Solve ``model`` (a reduced-cost-fixed assignment model) as a MIP with the HiGHS that OR-Tools
+    bundles, from ``hint``, within ``time_limit_s``; a value per variable of its best solution, or
+    ``None``. HiGHS's branch and cut closes the last units on GAP-like models where CP-SAT's search
+    stalls (docs/decisions.md, "The GAP tail")."""
+    from ortools.linear_solver import pywraplp
+
+    built = _linear_program(model, "HIGHS", integer=True)
+    if built is None:
+        return None
+    mip, xs, _, _, _ = built
+    mip.SuppressOutput()
+    # without this HiGHS prints its banner on the process's stdout, where the CLI writes its JSON
+    mip.SetSolverSpecificParametersAsString("output_flag=false")
+    mip.SetTimeLimit(max(1, round(1000 * time_limit_s)))
+    mip.SetNumThreads(1)
+    if hint is not None:
+        mip.SetHint(xs, [float(v) for v in hint])
+    if mip.Solve() not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+        return None
+    return [round(x.solution_value()) for x in xs]
 
 
 def pair_penalties(b: Built, lp: LpRelaxation) -> dict[tuple[str, str], float]:
@@ -270,11 +318,14 @@ def search(
     t0: float,
     new_solver: Callable[[float], cp_model.CpSolver],
     callback: Callable[[], cp_model.CpSolverSolutionCallback],
+    polish: bool = True,
 ) -> KernelRun:
     """Run the kernel search on ``b`` (objective already set, an integral total cost) until ``deadline``.
 
     ``new_solver(limit)`` makes a configured CP-SAT solver, ``callback()`` a progress callback (its
-    ``first`` attribute, when set, is the time of the first solution).
+    ``first`` attribute, when set, is the time of the first solution). ``polish`` runs the bundled HiGHS
+    on the reduced-cost-fixed model before the final CP-SAT solve (it is limited by wall time only, so a
+    run bounded by deterministic time leaves it out).
     """
     phases: list[tuple[float, int, str, float | None, float]] = []
     best: cp_model.CpSolver | None = None
@@ -340,11 +391,25 @@ def search(
         status, _ = run(_restricted(b, banned, inc, hint), limit)
         phases.append((delta, size, status_name(status), inc, time.perf_counter() - t0))
 
-    # 4. the whole (reduced-cost-fixed) model: improvement and proof
+    # 4. the whole (reduced-cost-fixed) model: HiGHS's branch and cut, then CP-SAT (improvement and proof)
     banned, size = kept(math.inf)
     remaining = deadline - time.perf_counter()
     if remaining < 0.05:
         return result(cp_model.FEASIBLE if inc is not None else cp_model.UNKNOWN, float(lower))
+    if polish and inc is not None and remaining >= 0.5:
+        polished = mip_polish(_restricted(b, banned, inc, values), values, POLISH_SHARE * remaining)
+        if polished is not None:
+            fixed = _restricted(b, [], None, polished)
+            for idx, value in enumerate(polished):  # CP-SAT takes the solution over, to hold it as ``best``
+                domain = fixed.proto.variables[idx].domain
+                domain.clear()
+                domain.extend([value, value])
+            run(fixed, max(0.1, deadline - time.perf_counter()))
+        phases.append((math.inf, size, "mip", inc, time.perf_counter() - t0))
+        banned, size = kept(math.inf)
+        remaining = deadline - time.perf_counter()
+        if remaining < 0.05:
+            return result(cp_model.FEASIBLE, float(lower))
     status, bound = run(_restricted(b, banned, inc, values), remaining)
     phases.append((math.inf, size, status_name(status), inc, time.perf_counter() - t0))
     if status in (cp_model.OPTIMAL, cp_model.INFEASIBLE):

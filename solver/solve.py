@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -10,9 +11,10 @@ from itertools import pairwise
 
 from ortools.sat.python import cp_model
 
+from solver.bound import relaxation_bound
 from solver.eligibility import DEFAULT_CANDIDATES, PairData, analyse
-from solver.explain import explain_infeasible, precheck
-from solver.greedy import greedy_plan, hint_plan, hint_quantities
+from solver.explain import explain_infeasible, precheck, precheck_explanation
+from solver.greedy import Planned, few_member_plan, greedy_plan, hint_plan, hint_quantities, members_needed
 from solver.kernel import KERNEL_MAX_PAIRS
 from solver.kernel import applies as kernel_applies
 from solver.kernel import search as kernel_search
@@ -25,6 +27,8 @@ from solver.solution import (
     CostBreakdown,
     Explanation,
     Progress,
+    Reason,
+    Relaxation,
     Solution,
     Status,
     relative_gap,
@@ -46,6 +50,7 @@ WARM_SHARE = 0.1  # ... after a whole-model solve of this share of the time (WAR
 WARM_MIN_S = 1.0
 WARM_MAX_S = 5.0
 LNS_MIN_S = 0.5  # time the LNS needs to be worth starting
+MEMBER_PHASE_SHARE = 0.3  # under a member cap without a plan within it: time to search for one first
 
 
 class _Callback(cp_model.CpSolverSolutionCallback):
@@ -97,6 +102,34 @@ class _RunContext:
             # Presolve of large scheduled models takes seconds and delays the (hinted) first solution.
             solver.parameters.cp_model_presolve = False
         return solver
+
+
+class _StopWithinCap(_Callback):
+    """Progress of the member phase; stops the search at the first consortium within the cap."""
+
+    def __init__(self, cap: int, t0: float, on_progress: ProgressFn | None) -> None:
+        super().__init__(t0, "members", on_progress)
+        self.cap = cap
+
+    def on_solution_callback(self) -> None:
+        super().on_solution_callback()
+        if self.objective_value <= self.cap + 0.5:
+            self.stop_search()
+
+
+@dataclass(frozen=True)
+class _MemberSearch:
+    """What the member phase learnt: the fewest members any consortium needs (proven), the fewest found
+    without the cap, and when its first solution came."""
+
+    cap: int
+    proven_minimum: int
+    best_found: int | None
+    first: float | None
+
+    @property
+    def within_cap(self) -> bool:
+        return self.best_found is not None and self.best_found <= self.cap
 
 
 @dataclass
@@ -256,8 +289,95 @@ def _run_kernel(problem: Problem, b: Built, ctx: _RunContext) -> _Run:
         t0=ctx.t0,
         new_solver=lambda limit: ctx.solver(limit, b),
         callback=lambda: _Callback(ctx.t0, "cost", ctx.on_progress),
+        polish=ctx.deterministic_time_s is None,
     )
     return _Run(res.status, res.solver, res.objective, res.bound, res.first)
+
+
+def _member_phase(
+    problem: Problem, b: Built, candidates: Mapping[str, tuple[PairData, ...]], ctx: _RunContext, cap: int
+) -> _MemberSearch | None:
+    """Minimise the member count of ``b`` (built without the cap) until a consortium within ``cap`` is found,
+    for up to :data:`MEMBER_PHASE_SHARE` of the time; hint ``b`` with the last solution. ``None`` when
+    ``b`` is infeasible even without the cap."""
+    b.model.minimize(b.members_count())
+    solver = ctx.solver(MEMBER_PHASE_SHARE * ctx.remaining(), b)
+    callback = _StopWithinCap(cap, ctx.t0, ctx.on_progress)
+    status = solver.solve(b.model, callback)
+    if status == cp_model.INFEASIBLE:
+        return None
+    proven = members_needed(candidates)
+    best: int | None = None
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        best = round(solver.objective_value)
+        _hint_all(b, solver)
+        proven = max(proven, best if status == cp_model.OPTIMAL else 0)
+    if status != cp_model.OPTIMAL and solver.best_objective_bound == solver.best_objective_bound:  # not NaN
+        proven = max(proven, math.ceil(solver.best_objective_bound - 1e-6))
+    return _MemberSearch(cap, proven, best, callback.first)
+
+
+def _member_cap_answer(problem: Problem, ctx: _RunContext, search: _MemberSearch) -> Solution:
+    """Infeasible (at least ``proven_minimum`` > cap members are needed) or unknown, with what is known."""
+    cap = search.cap
+    best = search.best_found
+    raise_to = best if best is not None else search.proven_minimum
+    relaxation = Relaxation(
+        "max_members",
+        f"raising max members to {raise_to}"
+        + (" (the fewest found without the cap)" if best is not None else " at least"),
+        (),
+    )
+    if search.proven_minimum > cap:
+        reason = Reason(
+            "max_members",
+            f"at most {cap} member(s) allowed, but every consortium needs at least {search.proven_minimum}",
+            (),
+        )
+        summary = (
+            f"No consortium satisfies all rules: {reason.message}. {_capitalise(relaxation.message)} would "
+            "make it feasible."
+        )
+        return _solution(
+            problem,
+            "infeasible",
+            ctx.t0,
+            pruned=False,
+            explanation=Explanation(summary, (reason,), (relaxation,)),
+        )
+    found = (
+        f"the fewest found without the cap is {best}"
+        if best is not None
+        else "no consortium was found even without the cap"
+    )
+    reason = Reason(
+        "max_members",
+        f"no consortium within {cap} member(s) found in {time.perf_counter() - ctx.t0:.0f} s; at least "
+        f"{search.proven_minimum} member(s) are needed (proven) and {found}",
+        (),
+    )
+    summary = f"No answer yet: {reason.message}. Try a longer time limit, or {relaxation.message}."
+    return _solution(
+        problem,
+        "unknown",
+        ctx.t0,
+        pruned=False,
+        first=search.first,
+        explanation=Explanation(summary, (reason,), (relaxation,)),
+    )
+
+
+def _capitalise(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _complete_within(problem: Problem, plan: Mapping[tuple[str, str], Planned], cap: int) -> bool:
+    """Whether ``plan`` covers every package and has at most ``cap`` members."""
+    made: dict[str, int] = defaultdict(int)
+    for (_, pid), planned in plan.items():
+        made[pid] += planned.quantity
+    complete = all(made[p.id] >= p.quantity for p in problem.packages)
+    return complete and len({f for f, _ in plan}) <= cap
 
 
 def _tidy(
@@ -309,7 +429,7 @@ def _extract(
             )
         else:
             start, end = 7 * b.week0, 7 * b.week0 + 7
-            need = pair.setup_mh + pair.unit_mh * qty
+            need = pair.need_mh(qty)
             hours = ((b.week0, need / 1000),) if need > 0 else ()
         assignments.append(Assignment(key[0], key[1], qty, start, end, hours))
 
@@ -416,8 +536,14 @@ def _solve_candidates(
     hint: Hint | None,
     exclude_member_sets: Sequence[frozenset[str]] = (),
 ) -> Solution | None:
-    """One solve over ``candidates``; ``None`` when proven infeasible."""
-    b = build_model(problem, candidates, with_members=bool(exclude_member_sets))
+    """One solve over ``candidates``; ``None`` when proven infeasible.
+
+    Under a member cap without a greedy plan within it, a member phase (:func:`_member_phase`) looks for a
+    consortium within the cap first; the cap then joins the model.
+    """
+    cap = problem.policy.max_members
+    capped = cap is not None and not exclude_member_sets
+    b = build_model(problem, candidates, with_members=bool(exclude_member_sets), member_cap=not capped)
 
     def exclude(model_b: Built) -> None:
         # Each alternative differs from earlier ones in at least one member.
@@ -428,20 +554,40 @@ def _solve_candidates(
             )
 
     exclude(b)
+    plan: Mapping[tuple[str, str], Planned] | None = None
     if hint is not None:
         hint_quantities(b, hint)
     else:
-        hint_plan(problem, b, greedy_plan(problem, candidates, scheduled=b.scheduled))
+        plan = greedy_plan(problem, candidates, scheduled=b.scheduled)
+        if capped and cap is not None and not _complete_within(problem, plan, cap):
+            plan = few_member_plan(problem, candidates, scheduled=b.scheduled, cap=cap) or plan
+        hint_plan(problem, b, plan)
+    member_search: _MemberSearch | None = None
+    if capped and cap is not None:
+        if plan is None or not _complete_within(problem, plan, cap):
+            member_search = _member_phase(problem, b, candidates, ctx, cap)
+            if member_search is None:
+                return None  # infeasible even without the cap
+            if member_search.proven_minimum > cap:
+                # proven over these candidates: over every eligible pair only when not pruned
+                return None if pruned else _member_cap_answer(problem, ctx, member_search)
+        b.model.add(b.members_count() <= cap)
     tidy_s = min(TIDY_MAX_S, TIDY_SHARE * (ctx.deadline - ctx.t0)) if b.scheduled else 0.0
+    lp_bound: float | None = None
     if kernel_applies(problem) and not exclude_member_sets:
         run = _run_kernel(problem, b, ctx)
     else:
+        # CP-SAT's own bound is weak on these models (hand-off costs, setups): a GLOP relaxation helps
+        lp_bound = relaxation_bound(problem, b)
         run = _run_phases(problem, b, candidates, replace(ctx, deadline=ctx.deadline - tidy_s), extra=exclude)
     if run.status == cp_model.INFEASIBLE:
         return None
     if run.solver is None:
         if run.status == cp_model.MODEL_INVALID:
             raise RuntimeError(f"internal error: invalid CP-SAT model ({b.model.validate()})")
+        if capped and cap is not None:
+            search = member_search or _MemberSearch(cap, members_needed(candidates), None, None)
+            return _member_cap_answer(problem, ctx, search)
         return _solution(problem, "unknown", ctx.t0, pruned=pruned, first=run.first)
     solved = run.built or b
     schedule = None
@@ -464,7 +610,7 @@ def _solve_candidates(
         assignments=assignments,
         costs=costs,
         objective=objective,
-        bound=run.bound,
+        bound=max((v for v in (run.bound, lp_bound) if v is not None), default=None),
         first=run.first,
     )
 
@@ -506,12 +652,16 @@ def _solve(
     exclude_member_sets: Sequence[frozenset[str]] = (),
 ) -> Solution:
     elig = analyse(problem, candidates_per_package)
-    reasons = precheck(problem, elig)
-    if reasons:
-        summary = "No consortium is possible: " + "; ".join(r.message for r in reasons) + "."
-        return _solution(
-            problem, "infeasible", ctx.t0, pruned=False, explanation=Explanation(summary, tuple(reasons))
-        )
+    findings = precheck(
+        problem,
+        elig,
+        time_limit_s=max(EXPLAIN_MIN_S, 0.2 * ctx.remaining()),
+        seed=ctx.seed,
+        deterministic_time_s=ctx.deterministic_time_s,
+    )
+    if findings:
+        explanation = precheck_explanation(findings)
+        return _solution(problem, "infeasible", ctx.t0, pruned=False, explanation=explanation)
     candidates, pruned = elig.candidates, elig.pruned
     if (
         pruned
