@@ -188,7 +188,8 @@ def improve(
         took = time.perf_counter() - t
         if deterministic_time_s is not None:
             took = step.response_proto.deterministic_time
-            spent += took
+            # each step counts at least MIN_STEP_S: steps that presolve settles still end the loop
+            spent += max(took, MIN_STEP_S)
         result.steps += 1
         if status == cp_model.OPTIMAL and took < 0.5 * limit:
             size = min(len(hoods.lines) - 1, max(size + 1, round(size * GROW)))

@@ -173,7 +173,7 @@ def test_lns_improves_and_returns_a_verified_solution(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(solve_module, "improve", spy)
     # when
-    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=4.0)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=1.5)
     # then
     assert calls, "the LNS did not run"
     assert s.status == "feasible"
@@ -186,7 +186,7 @@ def test_large_instance_solves_and_verifies() -> None:
     # given (speed is measured in bench/solver/consortium.py, not asserted here)
     p = generate_problem(500, 100, 0)
     # when
-    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=3.0)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=2.0)
     # then
     assert s.status == "feasible"
     assert s.first_solution_s is not None
