@@ -33,9 +33,12 @@ __all__ = ["relaxation_bound"]
 Key = tuple[str, str]
 
 
-def relaxation_bound(problem: Problem, b: Built) -> float | None:
+def relaxation_bound(problem: Problem, b: Built, *, minimise_members: bool = False) -> float | None:
     """The LP lower bound on the objective of the last phase of ``problem``'s preset over ``b``'s pairs
-    (the total cost; plus the member weight for ``balanced``), or ``None`` if the LP has no optimum."""
+    (the total cost; plus the member weight for ``balanced``), or ``None`` if the LP has no optimum.
+
+    ``minimise_members``: instead, the LP lower bound on the number of members, without ``max_members``.
+    """
     from ortools.linear_solver import pywraplp
 
     lp = pywraplp.Solver.CreateSolver("GLOP")
@@ -77,8 +80,11 @@ def relaxation_bound(problem: Problem, b: Built) -> float | None:
     for pkgs in problem.lines.values():
         for prev, nxt in pairwise(pkgs):
             _hand_offs(problem, lp, row, objective, qty, by_package[prev.id], by_package[nxt.id])
-    members = _members(problem, lp, row, objective, use) if b.member else {}
-    if pol.preset == "balanced":
+    with_members = bool(b.member) or minimise_members
+    members = _members(problem, lp, row, objective, use, cap=not minimise_members) if with_members else {}
+    if minimise_members:
+        objective = [(m, 1.0) for m in members.values()]
+    elif pol.preset == "balanced":
         per_member = balanced_weights(problem)[1]
         objective += [(m, float(per_member)) for m in members.values()]
     goal = lp.Objective()
@@ -119,7 +125,7 @@ def _hand_offs(
 
 
 def _members(
-    problem: Problem, lp: Any, row: Any, objective: list[tuple[Any, float]], use: dict[Key, Any]
+    problem: Problem, lp: Any, row: Any, objective: list[tuple[Any, float]], use: dict[Key, Any], *, cap: bool
 ) -> dict[str, Any]:
     """Member shares ``m ≥ u`` with the coordination cost, cohesion and the policy's member rules."""
     pol = problem.policy
@@ -137,7 +143,7 @@ def _members(
             row([(together, 1.0), (members[fb], -1.0)], -lp.infinity(), 0.0)
             objective.append((together, -float(bonus)))
     every = [(m, 1.0) for m in members.values()]
-    if pol.max_members is not None:
+    if pol.max_members is not None and cap:
         row(every, -lp.infinity(), float(pol.max_members))
     if pol.min_members is not None:
         row(every, float(pol.min_members), lp.infinity())

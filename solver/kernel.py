@@ -19,10 +19,12 @@ of small LP reduced cost. The search (see ``docs/solver-format.md``, "Kernel sea
 from __future__ import annotations
 
 import math
+import os
+import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 from ortools.sat.python import cp_model
 
@@ -96,26 +98,28 @@ def _end(value: int, lp_inf: float) -> float:
     return -lp_inf if value <= -_INT_LIMIT else lp_inf if value >= _INT_LIMIT else float(value)
 
 
-def _linear_program(
-    model: cp_model.CpModel, solver_id: str, *, integer: bool
-) -> tuple[Any, list[Any], Any, float, float] | None:
-    """The CP-SAT ``model`` as an OR-Tools linear solver ``solver_id`` (GLOP for the relaxation, the
-    bundled HiGHS for the MIP): ``(solver, variables, objective, scale, constant)``, or ``None`` if the
-    model holds a constraint without a linear form here (only linear rows without enforcement,
-    ``exactly_one``, ``at_most_one``, ``bool_or`` and single-literal ``bool_and`` implications are read)."""
-    from ortools.linear_solver import pywraplp
+@dataclass(frozen=True)
+class _LinearForm:
+    """A CP-SAT model as linear rows: per variable its bounds, rows ``(lo, hi, {variable: coef})``, and
+    the objective ``scale · (Σ coef · x + constant)``."""
 
+    lower: list[float]
+    upper: list[float]
+    rows: list[tuple[float, float, dict[int, float]]]
+    objective: dict[int, float]
+    constant: float
+    scale: float
+
+
+def _linear_form(model: cp_model.CpModel) -> _LinearForm | None:
+    """``model`` as linear rows, or ``None`` if it holds a constraint without a linear form here (only
+    linear rows without enforcement, ``exactly_one``, ``at_most_one``, ``bool_or`` and single-literal
+    ``bool_and`` implications are read), or a floating point or maximised objective."""
     proto = model.proto
-    lp = pywraplp.Solver.CreateSolver(solver_id)
-    if lp is None:
-        return None
-    inf = lp.infinity()
-    xs = [
-        lp.IntVar(_end(v.domain[0], inf), _end(v.domain[len(v.domain) - 1], inf), "")
-        if integer
-        else lp.NumVar(_end(v.domain[0], inf), _end(v.domain[len(v.domain) - 1], inf), "")
-        for v in proto.variables
-    ]
+    inf = math.inf
+    lower = [_end(v.domain[0], inf) for v in proto.variables]
+    upper = [_end(v.domain[len(v.domain) - 1], inf) for v in proto.variables]
+    rows: list[tuple[float, float, dict[int, float]]] = []
 
     def row(terms: Sequence[tuple[int, int]], lo: float, hi: float) -> None:
         """``lo <= sum(coef · ref) <= hi`` for CP-SAT references (a negative ref is ``1 - x``)."""
@@ -127,9 +131,7 @@ def _linear_program(
             else:
                 const += coef
                 coefs[-ref - 1] = coefs.get(-ref - 1, 0.0) - coef
-        row_ct = lp.Constraint(lo - const if lo > -inf else -inf, hi - const if hi < inf else inf)
-        for idx, value in coefs.items():
-            row_ct.SetCoefficient(xs[idx], value)
+        rows.append((lo - const, hi - const, coefs))
 
     for ct in proto.constraints:
         enforced = len(ct.enforcement_literal)
@@ -152,58 +154,118 @@ def _linear_program(
     obj = proto.objective
     if obj.scaling_factor < 0 or proto.has_floating_point_objective():
         return None
-    scale = obj.scaling_factor or 1.0
-    objective = lp.Objective()
-    const = obj.offset
+    objective: dict[int, float] = {}
+    constant = obj.offset
     for ref, coef in zip(obj.vars, obj.coeffs, strict=True):
         if ref >= 0:
-            objective.SetCoefficient(xs[ref], objective.GetCoefficient(xs[ref]) + coef)
+            objective[ref] = objective.get(ref, 0.0) + coef
         else:
-            const += coef
-            objective.SetCoefficient(xs[-ref - 1], objective.GetCoefficient(xs[-ref - 1]) - coef)
-    objective.SetMinimization()
-    return lp, xs, objective, scale, const
+            constant += coef
+            objective[-ref - 1] = objective.get(-ref - 1, 0.0) - coef
+    return _LinearForm(lower, upper, rows, objective, constant, obj.scaling_factor or 1.0)
 
 
 def lp_relaxation(model: cp_model.CpModel) -> LpRelaxation | None:
     """Solve the LP relaxation of ``model`` with GLOP; ``None`` if it is infeasible, or if the model holds
-    a constraint without a linear relaxation here (see :func:`_linear_program`)."""
+    a constraint without a linear relaxation here (see :func:`_linear_form`)."""
     from ortools.linear_solver import pywraplp
 
-    built = _linear_program(model, "GLOP", integer=False)
-    if built is None:
+    form = _linear_form(model)
+    if form is None:
         return None
-    lp, xs, objective, scale, const = built
+    lp = pywraplp.Solver.CreateSolver("GLOP")
+    inf = lp.infinity()
+
+    def clip(value: float) -> float:
+        return -inf if value == -math.inf else inf if value == math.inf else value
+
+    xs = [lp.NumVar(clip(lo), clip(hi), "") for lo, hi in zip(form.lower, form.upper, strict=True)]
+    for lo, hi, coefs in form.rows:
+        row_ct = lp.Constraint(clip(lo), clip(hi))
+        for idx, value in coefs.items():
+            row_ct.SetCoefficient(xs[idx], value)
+    objective = lp.Objective()
+    for idx, value in form.objective.items():
+        objective.SetCoefficient(xs[idx], value)
+    objective.SetMinimization()
     if lp.Solve() != pywraplp.Solver.OPTIMAL:
         return None
     return LpRelaxation(
-        bound=scale * (objective.Value() + const),
+        bound=form.scale * (objective.Value() + form.constant),
         values=tuple(x.solution_value() for x in xs),
-        reduced=tuple(scale * x.reduced_cost() for x in xs),
+        reduced=tuple(form.scale * x.reduced_cost() for x in xs),
     )
 
 
-def mip_polish(model: cp_model.CpModel, hint: Sequence[int] | None, time_limit_s: float) -> list[int] | None:
-    """Solve ``model`` (a reduced-cost-fixed assignment model) as a MIP with the HiGHS that OR-Tools
-    bundles, from ``hint``, within ``time_limit_s``; a value per variable of its best solution, or
-    ``None``. HiGHS's branch and cut closes the last units on GAP-like models where CP-SAT's search
-    stalls (docs/decisions.md, "The GAP tail")."""
-    from ortools.linear_solver import pywraplp
+@contextmanager
+def _quiet_stdout() -> Iterator[None]:
+    """Silence file descriptor 1: HiGHS prints its banner there from C++, where the CLI writes its JSON."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
 
-    built = _linear_program(model, "HIGHS", integer=True)
-    if built is None:
+
+def mip_polish(
+    model: cp_model.CpModel, hint: Sequence[int] | None, time_limit_s: float, threads: int = 1
+) -> list[int] | None:
+    """Solve ``model`` (a reduced-cost-fixed assignment model) as a MIP with HiGHS (highspy), from
+    ``hint``, on ``threads`` threads within ``time_limit_s``; a value per variable of its best solution, or
+    ``None`` (also when highspy is not installed). HiGHS's branch and cut closes the last units on GAP-like
+    models where CP-SAT's search stalls (docs/decisions.md, "The GAP tail")."""
+    try:
+        import highspy
+    except ImportError:
         return None
-    mip, xs, _, _, _ = built
-    mip.SuppressOutput()
-    # without this HiGHS prints its banner on the process's stdout, where the CLI writes its JSON
-    mip.SetSolverSpecificParametersAsString("output_flag=false")
-    mip.SetTimeLimit(max(1, round(1000 * time_limit_s)))
-    mip.SetNumThreads(1)
+    form = _linear_form(model)
+    if form is None:
+        return None
+    # HiGHS keeps one global thread scheduler, sized by the first solve: a fresh one for our thread count
+    highspy.Highs.resetGlobalScheduler(True)
+    with _quiet_stdout():
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", max(1, threads))
+    h.setOptionValue("time_limit", max(0.1, float(time_limit_s)))
+    h.setOptionValue("mip_rel_gap", 0.0)
+    inf = highspy.kHighsInf
+
+    def clip(value: float) -> float:
+        return -inf if value == -math.inf else inf if value == math.inf else value
+
+    lp = highspy.HighsLp()
+    lp.num_col_ = len(form.lower)
+    lp.num_row_ = len(form.rows)
+    lp.col_cost_ = [form.objective.get(i, 0.0) for i in range(lp.num_col_)]
+    lp.col_lower_ = [clip(v) for v in form.lower]
+    lp.col_upper_ = [clip(v) for v in form.upper]
+    lp.row_lower_ = [clip(lo) for lo, _, _ in form.rows]
+    lp.row_upper_ = [clip(hi) for _, hi, _ in form.rows]
+    starts, index, value = [0], [], []
+    for _, _, coefs in form.rows:
+        index += list(coefs)
+        value += list(coefs.values())
+        starts.append(len(index))
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = starts
+    lp.a_matrix_.index_ = index
+    lp.a_matrix_.value_ = value
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * lp.num_col_
+    h.passModel(lp)
     if hint is not None:
-        mip.SetHint(xs, [float(v) for v in hint])
-    if mip.Solve() not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+        start = highspy.HighsSolution()
+        start.col_value = [float(v) for v in hint]
+        h.setSolution(start)
+    h.run()
+    if int(h.getInfo().primal_solution_status) != 2:  # kSolutionStatusFeasible
         return None
-    return [round(x.solution_value()) for x in xs]
+    return [round(v) for v in h.getSolution().col_value]
 
 
 def pair_penalties(b: Built, lp: LpRelaxation) -> dict[tuple[str, str], float]:
@@ -319,6 +381,7 @@ def search(
     new_solver: Callable[[float], cp_model.CpSolver],
     callback: Callable[[], cp_model.CpSolverSolutionCallback],
     polish: bool = True,
+    threads: int = 1,
 ) -> KernelRun:
     """Run the kernel search on ``b`` (objective already set, an integral total cost) until ``deadline``.
 
@@ -397,7 +460,7 @@ def search(
     if remaining < 0.05:
         return result(cp_model.FEASIBLE if inc is not None else cp_model.UNKNOWN, float(lower))
     if polish and inc is not None and remaining >= 0.5:
-        polished = mip_polish(_restricted(b, banned, inc, values), values, POLISH_SHARE * remaining)
+        polished = mip_polish(_restricted(b, banned, inc, values), values, POLISH_SHARE * remaining, threads)
         if polished is not None:
             fixed = _restricted(b, [], None, polished)
             for idx, value in enumerate(polished):  # CP-SAT takes the solution over, to hold it as ``best``

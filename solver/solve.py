@@ -290,6 +290,7 @@ def _run_kernel(problem: Problem, b: Built, ctx: _RunContext) -> _Run:
         new_solver=lambda limit: ctx.solver(limit, b),
         callback=lambda: _Callback(ctx.t0, "cost", ctx.on_progress),
         polish=ctx.deterministic_time_s is None,
+        threads=ctx.workers,
     )
     return _Run(res.status, res.solver, res.objective, res.bound, res.first)
 
@@ -307,6 +308,9 @@ def _member_phase(
     if status == cp_model.INFEASIBLE:
         return None
     proven = members_needed(candidates)
+    fewest = relaxation_bound(problem, b, minimise_members=True)
+    if fewest is not None:
+        proven = max(proven, math.ceil(fewest - 1e-6))
     best: int | None = None
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         best = round(solver.objective_value)
