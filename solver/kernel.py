@@ -19,11 +19,8 @@ of small LP reduced cost. The search (see ``docs/solver-format.md``, "Kernel sea
 from __future__ import annotations
 
 import math
-import os
-import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
@@ -44,7 +41,6 @@ __all__ = [
     "kernel_deltas",
     "lp_relaxation",
     "lp_rounding",
-    "mip_polish",
     "pair_penalties",
     "phase_limit",
     "search",
@@ -58,9 +54,6 @@ FIRST_SHARE = 0.05  # share of the time for the first whole-model solve
 KERNEL_SHARE = 0.5
 #: Kernel thresholds as fractions of the LP cost per package (GAP D: 0.3, 0.6, 1.2, 2.5, 5 cost units).
 KERNEL_FRACTIONS = (0.005, 0.01, 0.02, 0.04, 0.08)
-#: Share of the final phase's time for the bundled HiGHS MIP on the reduced-cost-fixed model (then CP-SAT
-#: for improvement and proof): see docs/decisions.md, "The GAP tail".
-POLISH_SHARE = 0.5
 KERNEL_MAX_PAIRS = 20_000  # above this many eligible pairs the heuristic candidate pruning stays
 _INT_LIMIT = 2**53  # CP-SAT domain ends beyond this are infinite for the LP
 
@@ -197,77 +190,6 @@ def lp_relaxation(model: cp_model.CpModel) -> LpRelaxation | None:
     )
 
 
-@contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    """Silence file descriptor 1: HiGHS prints its banner there from C++, where the CLI writes its JSON."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
-
-
-def mip_polish(
-    model: cp_model.CpModel, hint: Sequence[int] | None, time_limit_s: float, threads: int = 1
-) -> list[int] | None:
-    """Solve ``model`` (a reduced-cost-fixed assignment model) as a MIP with HiGHS (highspy), from
-    ``hint``, on ``threads`` threads within ``time_limit_s``; a value per variable of its best solution, or
-    ``None`` (also when highspy is not installed). HiGHS's branch and cut closes the last units on GAP-like
-    models where CP-SAT's search stalls (docs/decisions.md, "The GAP tail")."""
-    try:
-        import highspy
-    except ImportError:
-        return None
-    form = _linear_form(model)
-    if form is None:
-        return None
-    # HiGHS keeps one global thread scheduler, sized by the first solve: a fresh one for our thread count
-    highspy.Highs.resetGlobalScheduler(True)
-    with _quiet_stdout():
-        h = highspy.Highs()  # type: ignore[no-untyped-call]
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", max(1, threads))
-    h.setOptionValue("time_limit", max(0.1, float(time_limit_s)))
-    h.setOptionValue("mip_rel_gap", 0.0)
-    inf = highspy.kHighsInf
-
-    def clip(value: float) -> float:
-        return -inf if value == -math.inf else inf if value == math.inf else value
-
-    lp = highspy.HighsLp()
-    lp.num_col_ = len(form.lower)
-    lp.num_row_ = len(form.rows)
-    lp.col_cost_ = [form.objective.get(i, 0.0) for i in range(lp.num_col_)]
-    lp.col_lower_ = [clip(v) for v in form.lower]
-    lp.col_upper_ = [clip(v) for v in form.upper]
-    lp.row_lower_ = [clip(lo) for lo, _, _ in form.rows]
-    lp.row_upper_ = [clip(hi) for _, hi, _ in form.rows]
-    starts, index, value = [0], [], []
-    for _, _, coefs in form.rows:
-        index += list(coefs)
-        value += list(coefs.values())
-        starts.append(len(index))
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = starts
-    lp.a_matrix_.index_ = index
-    lp.a_matrix_.value_ = value
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * lp.num_col_
-    h.passModel(lp)
-    if hint is not None:
-        start = highspy.HighsSolution()
-        start.col_value = [float(v) for v in hint]
-        h.setSolution(start)
-    h.run()
-    if int(h.getInfo().primal_solution_status) != 2:  # kSolutionStatusFeasible
-        return None
-    return [round(v) for v in h.getSolution().col_value]
-
-
 def pair_penalties(b: Built, lp: LpRelaxation) -> dict[tuple[str, str], float]:
     """Per pair, how much using it raises the LP bound at least (its reduced-cost penalty).
 
@@ -380,15 +302,11 @@ def search(
     t0: float,
     new_solver: Callable[[float], cp_model.CpSolver],
     callback: Callable[[], cp_model.CpSolverSolutionCallback],
-    polish: bool = True,
-    threads: int = 1,
 ) -> KernelRun:
     """Run the kernel search on ``b`` (objective already set, an integral total cost) until ``deadline``.
 
     ``new_solver(limit)`` makes a configured CP-SAT solver, ``callback()`` a progress callback (its
-    ``first`` attribute, when set, is the time of the first solution). ``polish`` runs the bundled HiGHS
-    on the reduced-cost-fixed model before the final CP-SAT solve (it is limited by wall time only, so a
-    run bounded by deterministic time leaves it out).
+    ``first`` attribute, when set, is the time of the first solution).
     """
     phases: list[tuple[float, int, str, float | None, float]] = []
     best: cp_model.CpSolver | None = None
@@ -454,25 +372,11 @@ def search(
         status, _ = run(_restricted(b, banned, inc, hint), limit)
         phases.append((delta, size, status_name(status), inc, time.perf_counter() - t0))
 
-    # 4. the whole (reduced-cost-fixed) model: HiGHS's branch and cut, then CP-SAT (improvement and proof)
+    # 4. the whole (reduced-cost-fixed) model: improvement and proof
     banned, size = kept(math.inf)
     remaining = deadline - time.perf_counter()
     if remaining < 0.05:
         return result(cp_model.FEASIBLE if inc is not None else cp_model.UNKNOWN, float(lower))
-    if polish and inc is not None and remaining >= 0.5:
-        polished = mip_polish(_restricted(b, banned, inc, values), values, POLISH_SHARE * remaining, threads)
-        if polished is not None:
-            fixed = _restricted(b, [], None, polished)
-            for idx, value in enumerate(polished):  # CP-SAT takes the solution over, to hold it as ``best``
-                domain = fixed.proto.variables[idx].domain
-                domain.clear()
-                domain.extend([value, value])
-            run(fixed, max(0.1, deadline - time.perf_counter()))
-        phases.append((math.inf, size, "mip", inc, time.perf_counter() - t0))
-        banned, size = kept(math.inf)
-        remaining = deadline - time.perf_counter()
-        if remaining < 0.05:
-            return result(cp_model.FEASIBLE, float(lower))
     status, bound = run(_restricted(b, banned, inc, values), remaining)
     phases.append((math.inf, size, status_name(status), inc, time.perf_counter() - t0))
     if status in (cp_model.OPTIMAL, cp_model.INFEASIBLE):

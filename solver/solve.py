@@ -289,8 +289,6 @@ def _run_kernel(problem: Problem, b: Built, ctx: _RunContext) -> _Run:
         t0=ctx.t0,
         new_solver=lambda limit: ctx.solver(limit, b),
         callback=lambda: _Callback(ctx.t0, "cost", ctx.on_progress),
-        polish=ctx.deterministic_time_s is None,
-        threads=ctx.workers,
     )
     return _Run(res.status, res.solver, res.objective, res.bound, res.first)
 
