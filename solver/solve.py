@@ -126,6 +126,7 @@ class _MemberSearch:
     proven_minimum: int
     best_found: int | None
     first: float | None
+    searched_without_cap: bool = True
 
     @property
     def within_cap(self) -> bool:
@@ -323,11 +324,11 @@ def _member_cap_answer(problem: Problem, ctx: _RunContext, search: _MemberSearch
     """Infeasible (at least ``proven_minimum`` > cap members are needed) or unknown, with what is known."""
     cap = search.cap
     best = search.best_found
-    raise_to = best if best is not None else search.proven_minimum
     relaxation = Relaxation(
         "max_members",
-        f"raising max members to {raise_to}"
-        + (" (the fewest found without the cap)" if best is not None else " at least"),
+        f"raising max members to {best} (the fewest found without the cap)"
+        if best is not None
+        else f"raising max members to at least {search.proven_minimum}",
         (),
     )
     if search.proven_minimum > cap:
@@ -347,26 +348,25 @@ def _member_cap_answer(problem: Problem, ctx: _RunContext, search: _MemberSearch
             pruned=False,
             explanation=Explanation(summary, (reason,), (relaxation,)),
         )
-    found = (
-        f"the fewest found without the cap is {best}"
-        if best is not None
-        else "no consortium was found even without the cap"
-    )
+    if best is not None:
+        found = f" and the fewest found without the cap is {best}"
+    elif search.searched_without_cap:
+        found = " and no consortium was found even without the cap"
+    else:
+        found = ""
     reason = Reason(
         "max_members",
         f"no consortium within {cap} member(s) found in {time.perf_counter() - ctx.t0:.0f} s; at least "
-        f"{search.proven_minimum} member(s) are needed (proven) and {found}",
+        f"{search.proven_minimum} member(s) are needed (proven){found}",
         (),
     )
-    summary = f"No answer yet: {reason.message}. Try a longer time limit, or {relaxation.message}."
-    return _solution(
-        problem,
-        "unknown",
-        ctx.t0,
-        pruned=False,
-        first=search.first,
-        explanation=Explanation(summary, (reason,), (relaxation,)),
-    )
+    if best is None:  # nothing to raise the cap to: only more time can tell
+        summary = f"No answer yet: {reason.message}. Try a longer time limit."
+        explanation = Explanation(summary, (reason,))
+    else:
+        summary = f"No answer yet: {reason.message}. Try a longer time limit, or {relaxation.message}."
+        explanation = Explanation(summary, (reason,), (relaxation,))
+    return _solution(problem, "unknown", ctx.t0, pruned=False, first=search.first, explanation=explanation)
 
 
 def _capitalise(text: str) -> str:
@@ -588,7 +588,9 @@ def _solve_candidates(
         if run.status == cp_model.MODEL_INVALID:
             raise RuntimeError(f"internal error: invalid CP-SAT model ({b.model.validate()})")
         if capped and cap is not None:
-            search = member_search or _MemberSearch(cap, members_needed(candidates), None, None)
+            search = member_search or _MemberSearch(
+                cap, members_needed(candidates), None, None, searched_without_cap=False
+            )
             return _member_cap_answer(problem, ctx, search)
         return _solution(problem, "unknown", ctx.t0, pruned=pruned, first=run.first)
     solved = run.built or b

@@ -99,3 +99,19 @@ def test_members_needed_counts_the_largest_candidates_a_package_needs() -> None:
     )
     # then
     assert members_needed(analyse(p).candidates) == 3
+
+
+def test_a_search_that_ends_without_a_consortium_within_the_cap_reports_what_it_knows() -> None:
+    # given: almost no deterministic time, so nothing within the cap is found (the greedy plans miss it)
+    p = _capped(2, SET_COVER_TRAP)
+    # when
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=1e-6, workers=1)
+    # then: unknown, with the proven minimum (the LP relaxation: no factory makes all six) and what to try
+    assert s.status == "unknown"
+    assert s.explanation is not None
+    (reason,) = s.explanation.reasons
+    assert reason.code == "max_members"
+    assert "no consortium within 2 member(s) found" in reason.message
+    assert "at least 2 member(s) are needed (proven)" in reason.message
+    assert "Try a longer time limit" in s.explanation.summary
+    assert verify(p, s) == []
