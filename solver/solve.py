@@ -54,11 +54,17 @@ MEMBER_PHASE_SHARE = 0.3  # under a member cap without a plan within it: time to
 
 
 class _Callback(cp_model.CpSolverSolutionCallback):
-    def __init__(self, t0: float, phase: str, on_progress: ProgressFn | None) -> None:
+    """Reports improving solutions; ``floor`` is a bound known beforehand on this phase's objective (the
+    LP relaxation's), so progress shows the tighter of it and CP-SAT's."""
+
+    def __init__(
+        self, t0: float, phase: str, on_progress: ProgressFn | None, floor: float | None = None
+    ) -> None:
         super().__init__()
         self.t0 = t0
         self.phase = phase
         self.on_progress = on_progress
+        self.floor = floor
         self.first: float | None = None
 
     def on_solution_callback(self) -> None:
@@ -66,7 +72,11 @@ class _Callback(cp_model.CpSolverSolutionCallback):
         if self.first is None:
             self.first = elapsed
         if self.on_progress is not None:
-            self.on_progress(Progress(self.objective_value, self.best_objective_bound, elapsed, self.phase))
+            objective = self.objective_value
+            bound = self.best_objective_bound
+            if self.floor is not None:
+                bound = min(objective, max(bound, self.floor))
+            self.on_progress(Progress(objective, bound, elapsed, self.phase))
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,8 @@ class _RunContext:
     #: CP-SAT's ``max_deterministic_time`` for every search, and the LNS's total: with a generous wall
     #: limit, the answer then does not depend on the machine's speed (tests use it).
     deterministic_time_s: float | None = None
+    #: A bound on the last phase's objective known before the search (solver/bound.py), for progress.
+    bound_floor: float | None = None
 
     def remaining(self) -> float:
         return self.deadline - time.perf_counter()
@@ -207,7 +219,7 @@ def _run_phases(
         b.model.minimize(objective)
         # Before the LNS, the whole model only needs the hinted first solution and a bound: no presolve.
         solver = ctx.solver(limit, b, presolve=not lns)
-        callback = _Callback(ctx.t0, criterion, ctx.on_progress)
+        callback = _Callback(ctx.t0, criterion, ctx.on_progress, ctx.bound_floor if last else None)
         status = solver.solve(b.model, callback)
         while lns and status == cp_model.UNKNOWN and ctx.remaining() > LNS_MIN_S:
             # No solution yet (the hint broke a rule the greedy ignores): give the whole model more time.
@@ -261,7 +273,8 @@ def _lns(
 
     def improved(objective: float) -> None:
         if ctx.on_progress is not None:
-            bound = min(objective, run.bound if run.bound is not None else objective)
+            known = [v for v in (run.bound, ctx.bound_floor) if v is not None]
+            bound = min(objective, max(known, default=objective))
             ctx.on_progress(Progress(objective, bound, time.perf_counter() - ctx.t0, criterion))
 
     res = improve(
@@ -581,7 +594,8 @@ def _solve_candidates(
     else:
         # CP-SAT's own bound is weak on these models (hand-off costs, setups): a GLOP relaxation helps
         lp_bound = relaxation_bound(problem, b)
-        run = _run_phases(problem, b, candidates, replace(ctx, deadline=ctx.deadline - tidy_s), extra=exclude)
+        phases_ctx = replace(ctx, deadline=ctx.deadline - tidy_s, bound_floor=lp_bound)
+        run = _run_phases(problem, b, candidates, phases_ctx, extra=exclude)
     if run.status == cp_model.INFEASIBLE:
         return None
     if run.solver is None:

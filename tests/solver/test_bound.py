@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import HealthCheck, given, settings
 
-from solver import Problem, TransportLink, solve, verify
+from solver import Problem, Progress, TransportLink, solve, verify
 from solver.bound import relaxation_bound
 from solver.eligibility import analyse
 from solver.model import build_model
@@ -51,10 +51,13 @@ def test_the_bound_counts_the_unavoidable_hand_off() -> None:
     )
     # when
     bound = _bound(p)
-    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=5)
-    # then: production 2,000 plus the hand-off, exactly
+    seen: list[Progress] = []
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=5, on_progress=seen.append)
+    # then: production 2,000 plus the hand-off, exactly; progress shows that bound from the first solution
     assert bound is not None
     assert round(bound) == 20_000
     assert s.objective == 20_000
     assert s.bound == 20_000
+    assert seen
+    assert all(round(pr.bound) == 20_000 for pr in seen)
     assert verify(p, s) == []
