@@ -20,31 +20,41 @@ solve reports the larger of it and CP-SAT's bound.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from itertools import pairwise
 from typing import Any
 
+from solver.eligibility import PairData
 from solver.model import Built
 from solver.objective import balanced_weights, cohesion_bonuses
 from solver.problem import Problem
 
-__all__ = ["relaxation_bound"]
+__all__ = ["members_lower_bound", "relaxation_bound"]
 
 Key = tuple[str, str]
 
 
-def relaxation_bound(problem: Problem, b: Built, *, minimise_members: bool = False) -> float | None:
+def relaxation_bound(problem: Problem, b: Built) -> float | None:
     """The LP lower bound on the objective of the last phase of ``problem``'s preset over ``b``'s pairs
-    (the total cost; plus the member weight for ``balanced``), or ``None`` if the LP has no optimum.
+    (the total cost; plus the member weight for ``balanced``), or ``None`` if the LP has no optimum."""
+    return _relaxation(problem, b.pairs, with_members=bool(b.member), minimise_members=False)
 
-    ``minimise_members``: instead, the LP lower bound on the number of members, without ``max_members``.
-    """
+
+def members_lower_bound(problem: Problem, eligible: Mapping[str, tuple[PairData, ...]]) -> float | None:
+    """The LP lower bound on the number of members of any consortium over the ``eligible`` pairs, without
+    ``max_members`` (hand-offs left out: they cost money, not members)."""
+    pairs = {p.key: p for ps in eligible.values() for p in ps}
+    return _relaxation(problem, pairs, with_members=True, minimise_members=True)
+
+
+def _relaxation(
+    problem: Problem, pairs: Mapping[Key, PairData], *, with_members: bool, minimise_members: bool
+) -> float | None:
     from ortools.linear_solver import pywraplp
 
     lp = pywraplp.Solver.CreateSolver("GLOP")
     if lp is None:
         return None
-    pairs = b.pairs
     pol = problem.policy
     objective: list[tuple[Any, float]] = []
 
@@ -79,8 +89,8 @@ def relaxation_bound(problem: Problem, b: Built, *, minimise_members: bool = Fal
         row(terms, -inf, float(sum(free[bucket].values())))
     for pkgs in problem.lines.values():
         for prev, nxt in pairwise(pkgs):
-            _hand_offs(problem, lp, row, objective, qty, by_package[prev.id], by_package[nxt.id])
-    with_members = bool(b.member) or minimise_members
+            if not minimise_members:
+                _hand_offs(problem, lp, row, objective, qty, by_package[prev.id], by_package[nxt.id])
     members = _members(problem, lp, row, objective, use, cap=not minimise_members) if with_members else {}
     if minimise_members:
         objective = [(m, 1.0) for m in members.values()]

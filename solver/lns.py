@@ -144,12 +144,15 @@ def improve(
     seed: int,
     on_improve: Callable[[float], None] | None = None,
     deterministic_time_s: float | None = None,
+    stop_at: float | None = None,
+    member_cap: bool = True,
 ) -> LnsResult:
     """Improve the solution of ``b`` in ``solver`` (objective set by ``setup``) until ``deadline``.
 
     With ``deterministic_time_s`` the steps together also stop after that much CP-SAT deterministic time,
     and a step's size adapts on its deterministic time, so the result does not depend on the machine's
-    speed.
+    speed. ``stop_at``: stop once the objective is at most this. ``member_cap=False`` leaves the policy's
+    ``max_members`` out of the sub-models (the solve's member phase searches without it).
     """
     result = LnsResult(b, solver, solver.objective_value, 0, 0)
     plan = plan_of(b, solver)
@@ -161,6 +164,8 @@ def improve(
     while (remaining := deadline - time.perf_counter()) >= MIN_STEP_S:
         if deterministic_time_s is not None and spent >= deterministic_time_s:
             break
+        if stop_at is not None and result.objective <= stop_at + 0.5:
+            break
         kind = KINDS[result.steps % len(KINDS)]
         free = hoods.pick(kind, size, plan)
         cands: dict[str, tuple[PairData, ...]] = {}
@@ -169,7 +174,7 @@ def improve(
                 cands[pid] = pairs
             else:
                 cands[pid] = tuple(p for p in pairs if p.key in plan)
-        sub = build_model(problem, cands, with_members=bool(b.member))
+        sub = build_model(problem, cands, with_members=bool(b.member), member_cap=member_cap)
         for key, planned in plan.items():
             if hoods.line_of[key[1]] not in free:
                 _fix(sub, key, planned)

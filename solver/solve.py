@@ -11,15 +11,15 @@ from itertools import pairwise
 
 from ortools.sat.python import cp_model
 
-from solver.bound import relaxation_bound
+from solver.bound import members_lower_bound, relaxation_bound
 from solver.eligibility import DEFAULT_CANDIDATES, PairData, analyse
 from solver.explain import explain_infeasible, precheck, precheck_explanation
 from solver.greedy import Planned, few_member_plan, greedy_plan, hint_plan, hint_quantities, members_needed
 from solver.kernel import KERNEL_MAX_PAIRS
 from solver.kernel import applies as kernel_applies
 from solver.kernel import search as kernel_search
-from solver.lns import improve
-from solver.model import Built, build_model
+from solver.lns import improve, plan_of
+from solver.model import Built, build_model, needs_schedule
 from solver.objective import balanced_weights, cohesion_bonuses
 from solver.problem import Problem
 from solver.solution import (
@@ -50,7 +50,7 @@ WARM_SHARE = 0.1  # ... after a whole-model solve of this share of the time (WAR
 WARM_MIN_S = 1.0
 WARM_MAX_S = 5.0
 LNS_MIN_S = 0.5  # time the LNS needs to be worth starting
-MEMBER_PHASE_SHARE = 0.3  # under a member cap without a plan within it: time to search for one first
+MEMBER_PHASE_SHARE = 0.6  # under a member cap without a plan within it: time to search for one first
 
 
 class _Callback(cp_model.CpSolverSolutionCallback):
@@ -122,22 +122,24 @@ class _StopWithinCap(_Callback):
     def __init__(self, cap: int, t0: float, on_progress: ProgressFn | None) -> None:
         super().__init__(t0, "members", on_progress)
         self.cap = cap
+        self.within: float | None = None  # when the first consortium within the cap came
 
     def on_solution_callback(self) -> None:
         super().on_solution_callback()
         if self.objective_value <= self.cap + 0.5:
+            self.within = time.perf_counter() - self.t0
             self.stop_search()
 
 
 @dataclass(frozen=True)
 class _MemberSearch:
     """What the member phase learnt: the fewest members any consortium needs (proven), the fewest found
-    without the cap, and when its first solution came."""
+    without the cap, and when the first consortium within the cap came (``None``: none)."""
 
     cap: int
     proven_minimum: int
     best_found: int | None
-    first: float | None
+    first_within: float | None
     searched_without_cap: bool = True
 
     @property
@@ -308,29 +310,66 @@ def _run_kernel(problem: Problem, b: Built, ctx: _RunContext) -> _Run:
 
 
 def _member_phase(
-    problem: Problem, b: Built, candidates: Mapping[str, tuple[PairData, ...]], ctx: _RunContext, cap: int
+    problem: Problem,
+    b: Built,
+    candidates: Mapping[str, tuple[PairData, ...]],
+    ctx: _RunContext,
+    cap: int,
+    *,
+    eligible: Mapping[str, tuple[PairData, ...]],
+    pruned: bool,
 ) -> _MemberSearch | None:
     """Minimise the member count of ``b`` (built without the cap) until a consortium within ``cap`` is found,
-    for up to :data:`MEMBER_PHASE_SHARE` of the time; hint ``b`` with the last solution. ``None`` when
-    ``b`` is infeasible even without the cap."""
+    for up to :data:`MEMBER_PHASE_SHARE` of the time (large scheduled models: briefly on the whole model,
+    then by LNS, whose "member" neighbourhoods free every line of one member); hint ``b`` with the fewest
+    members found. ``None`` when ``b`` is infeasible even without the cap. The proven minimum holds for
+    every eligible pair: with pruned candidates only the coverage bound over all eligible pairs is used."""
     b.model.minimize(b.members_count())
-    solver = ctx.solver(MEMBER_PHASE_SHARE * ctx.remaining(), b)
+    end = time.perf_counter() + MEMBER_PHASE_SHARE * ctx.remaining()
+    lns = _use_lns(problem, b)
+    limit = end - time.perf_counter()
+    if lns:
+        limit = min(limit, max(WARM_MIN_S, min(WARM_MAX_S, WARM_SHARE * ctx.remaining())))
+    solver = ctx.solver(limit, b, presolve=not lns)
     callback = _StopWithinCap(cap, ctx.t0, ctx.on_progress)
     status = solver.solve(b.model, callback)
     if status == cp_model.INFEASIBLE:
         return None
-    proven = members_needed(candidates)
-    fewest = relaxation_bound(problem, b, minimise_members=True)
-    if fewest is not None:
-        proven = max(proven, math.ceil(fewest - 1e-6))
     best: int | None = None
+    first_within = callback.within
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         best = round(solver.objective_value)
         _hint_all(b, solver)
-        proven = max(proven, best if status == cp_model.OPTIMAL else 0)
-    if status != cp_model.OPTIMAL and solver.best_objective_bound == solver.best_objective_bound:  # not NaN
-        proven = max(proven, math.ceil(solver.best_objective_bound - 1e-6))
-    return _MemberSearch(cap, proven, best, callback.first)
+        if lns and best > cap and end - time.perf_counter() >= LNS_MIN_S:
+            res = improve(
+                problem,
+                candidates,
+                b,
+                solver,
+                lambda sub: sub.model.minimize(sub.members_count()),
+                deadline=end,
+                workers=ctx.workers,
+                seed=ctx.seed,
+                deterministic_time_s=ctx.deterministic_time_s,
+                stop_at=cap,
+                member_cap=False,
+            )
+            if res.objective < best - 0.5:
+                best = round(res.objective)
+                if best <= cap:
+                    first_within = time.perf_counter() - ctx.t0
+                b.model.clear_hints()  # type: ignore[no-untyped-call]
+                hint_plan(problem, b, plan_of(res.built, res.solver))
+    proven = members_needed(eligible)
+    fewest = members_lower_bound(problem, eligible)
+    if fewest is not None:
+        proven = max(proven, math.ceil(fewest - 1e-6))
+    if not pruned:
+        if status == cp_model.OPTIMAL and best is not None:
+            proven = max(proven, best)
+        elif solver.best_objective_bound == solver.best_objective_bound:  # not NaN
+            proven = max(proven, math.ceil(solver.best_objective_bound - 1e-6))
+    return _MemberSearch(cap, proven, best, first_within)
 
 
 def _member_cap_answer(problem: Problem, ctx: _RunContext, search: _MemberSearch) -> Solution:
@@ -379,11 +418,35 @@ def _member_cap_answer(problem: Problem, ctx: _RunContext, search: _MemberSearch
     else:
         summary = f"No answer yet: {reason.message}. Try a longer time limit, or {relaxation.message}."
         explanation = Explanation(summary, (reason,), (relaxation,))
-    return _solution(problem, "unknown", ctx.t0, pruned=False, first=search.first, explanation=explanation)
+    # no consortium within the cap: nothing counts as a first solution
+    return _solution(problem, "unknown", ctx.t0, pruned=False, explanation=explanation)
 
 
 def _capitalise(text: str) -> str:
     return text[:1].upper() + text[1:]
+
+
+def _few_member_start(
+    problem: Problem,
+    plan: Mapping[tuple[str, str], Planned],
+    candidates: Mapping[str, tuple[PairData, ...]],
+    eligible: Mapping[str, tuple[PairData, ...]],
+    *,
+    scheduled: bool,
+) -> tuple[Mapping[tuple[str, str], Planned], Mapping[str, tuple[PairData, ...]]]:
+    """Under a member cap the cheapest greedy plan breaks: the few-member greedy over every eligible pair
+    is the start when it has fewer members, and its pairs join the candidates (pruning kept few of the
+    generalists it uses)."""
+    few = few_member_plan(problem, eligible, scheduled=scheduled, cap=len(problem.factories))
+    if few is None or len({f for f, _ in few}) >= len({f for f, _ in plan}):
+        return plan, candidates
+    merged = dict(candidates)
+    for pid, pairs in eligible.items():
+        present = {p.key for p in merged.get(pid, ())}
+        extra = tuple(p for p in pairs if p.key in few and p.key not in present)
+        if extra:
+            merged[pid] = (*merged.get(pid, ()), *extra)
+    return few, merged
 
 
 def _complete_within(problem: Problem, plan: Mapping[tuple[str, str], Planned], cap: int) -> bool:
@@ -547,17 +610,24 @@ def _solve_candidates(
     candidates: Mapping[str, tuple[PairData, ...]],
     ctx: _RunContext,
     *,
+    eligible: Mapping[str, tuple[PairData, ...]],
     pruned: bool,
     hint: Hint | None,
     exclude_member_sets: Sequence[frozenset[str]] = (),
 ) -> Solution | None:
-    """One solve over ``candidates``; ``None`` when proven infeasible.
+    """One solve over ``candidates`` (of all ``eligible`` pairs); ``None`` when proven infeasible.
 
     Under a member cap without a greedy plan within it, a member phase (:func:`_member_phase`) looks for a
     consortium within the cap first; the cap then joins the model.
     """
     cap = problem.policy.max_members
     capped = cap is not None and not exclude_member_sets
+    scheduled = needs_schedule(problem)
+    plan: Mapping[tuple[str, str], Planned] | None = None
+    if hint is None:
+        plan = greedy_plan(problem, candidates, scheduled=scheduled)
+        if capped and cap is not None and not _complete_within(problem, plan, cap):
+            plan, candidates = _few_member_start(problem, plan, candidates, eligible, scheduled=scheduled)
     b = build_model(problem, candidates, with_members=bool(exclude_member_sets), member_cap=not capped)
 
     def exclude(model_b: Built) -> None:
@@ -569,18 +639,14 @@ def _solve_candidates(
             )
 
     exclude(b)
-    plan: Mapping[tuple[str, str], Planned] | None = None
-    if hint is not None:
-        hint_quantities(b, hint)
+    if plan is None:
+        hint_quantities(b, hint or {})
     else:
-        plan = greedy_plan(problem, candidates, scheduled=b.scheduled)
-        if capped and cap is not None and not _complete_within(problem, plan, cap):
-            plan = few_member_plan(problem, candidates, scheduled=b.scheduled, cap=cap) or plan
         hint_plan(problem, b, plan)
     member_search: _MemberSearch | None = None
     if capped and cap is not None:
         if plan is None or not _complete_within(problem, plan, cap):
-            member_search = _member_phase(problem, b, candidates, ctx, cap)
+            member_search = _member_phase(problem, b, candidates, ctx, cap, eligible=eligible, pruned=pruned)
             if member_search is None:
                 return None  # infeasible even without the cap
             if member_search.proven_minimum > cap:
@@ -603,7 +669,7 @@ def _solve_candidates(
             raise RuntimeError(f"internal error: invalid CP-SAT model ({b.model.validate()})")
         if capped and cap is not None:
             search = member_search or _MemberSearch(
-                cap, members_needed(candidates), None, None, searched_without_cap=False
+                cap, members_needed(eligible), None, None, searched_without_cap=False
             )
             return _member_cap_answer(problem, ctx, search)
         return _solution(problem, "unknown", ctx.t0, pruned=pruned, first=run.first)
@@ -629,7 +695,15 @@ def _solve_candidates(
         costs=costs,
         objective=objective,
         bound=max((v for v in (run.bound, lp_bound) if v is not None), default=None),
-        first=run.first,
+        # under a member cap the member phase may have found the first consortium within it
+        first=min(
+            (
+                v
+                for v in (run.first, None if member_search is None else member_search.first_within)
+                if v is not None
+            ),
+            default=None,
+        ),
     )
 
 
@@ -690,13 +764,20 @@ def _solve(
         # Exact reduced-cost fixing replaces the heuristic pruning (see solver/kernel.py).
         candidates, pruned = elig.eligible, False
     sol = _solve_candidates(
-        problem, candidates, ctx, pruned=pruned, hint=hint, exclude_member_sets=exclude_member_sets
+        problem,
+        candidates,
+        ctx,
+        eligible=elig.eligible,
+        pruned=pruned,
+        hint=hint,
+        exclude_member_sets=exclude_member_sets,
     )
     if sol is None and pruned:
         sol = _solve_candidates(
             problem,
             elig.eligible,
             replace(ctx, deadline=max(ctx.deadline, time.perf_counter() + EXPLAIN_MIN_S)),
+            eligible=elig.eligible,
             pruned=False,
             hint=hint,
             exclude_member_sets=exclude_member_sets,

@@ -27,7 +27,7 @@ from ortools.sat.python import cp_model
 
 from bench.solver.gap_common import RESULTS, machine_info, machine_markdown
 from solver import Problem, solve, verify
-from solver.bound import relaxation_bound
+from solver.bound import members_lower_bound, relaxation_bound
 from solver.eligibility import analyse
 from solver.generate import generate_problem
 from solver.greedy import members_needed
@@ -62,7 +62,7 @@ def proven_minimum_members(problem: Problem, limit: float, workers: int) -> tupl
     bound, the LP relaxation's and CP-SAT's bound after ``limit`` s of minimising the members."""
     elig = analyse(problem, None)
     b = build_model(problem, elig.eligible, with_members=True, member_cap=False)
-    lp = relaxation_bound(problem, b, minimise_members=True)
+    lp = members_lower_bound(problem, elig.eligible)
     proven = max(members_needed(elig.eligible), 0 if lp is None else math.ceil(lp - 1e-6))
     b.model.minimize(b.members_count())
     solver = cp_model.CpSolver()
