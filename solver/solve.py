@@ -639,10 +639,10 @@ def _solve_candidates(
             )
 
     exclude(b)
-    if plan is None:
-        hint_quantities(b, hint or {})
-    else:
+    if plan is not None:
         hint_plan(problem, b, plan)
+    elif hint is not None:
+        hint_quantities(b, hint)
     member_search: _MemberSearch | None = None
     if capped and cap is not None:
         if plan is None or not _complete_within(problem, plan, cap):
@@ -650,8 +650,8 @@ def _solve_candidates(
             if member_search is None:
                 return None  # infeasible even without the cap
             if member_search.proven_minimum > cap:
-                # proven over these candidates: over every eligible pair only when not pruned
-                return None if pruned else _member_cap_answer(problem, ctx, member_search)
+                # the minimum is proven over every eligible pair (see _member_phase), pruned or not
+                return _member_cap_answer(problem, ctx, member_search)
         b.model.add(b.members_count() <= cap)
     tidy_s = min(TIDY_MAX_S, TIDY_SHARE * (ctx.deadline - ctx.t0)) if b.scheduled else 0.0
     lp_bound: float | None = None
