@@ -86,6 +86,7 @@ def greedy_plan(
 
 _MODES = ("cheap", "paced", "fast")
 FEW_MEMBER_ROUNDS = 4  # a few-member plan left short adds factories for its short packages this often
+DROP_MAX_PLANS = 60  # re-plans the member-dropping local search may try
 
 
 def members_needed(candidates: Mapping[str, tuple[PairData, ...]]) -> int:
@@ -114,6 +115,7 @@ def few_member_plan(
     Factories are chosen one by one by the share of the still uncovered packages' quantities they could
     make (free hours and offer limits; a greedy set cover), then :func:`greedy_plan` runs over the chosen
     factories only. Packages it leaves short bring in their largest remaining candidate, a few rounds.
+    Then members are dropped one at a time while the others can still cover everything.
     """
     remaining = {pid: pairs[0].package.quantity for pid, pairs in candidates.items() if pairs}
     by_factory: dict[str, list[PairData]] = {}
@@ -134,20 +136,13 @@ def few_member_plan(
         chosen.add(best)
         for p in by_factory[best]:
             remaining[p.package.id] = max(0, remaining[p.package.id] - p.unit_capacity)
+    plan = _plan_over(problem, candidates, chosen, scheduled=scheduled)
     for _ in range(FEW_MEMBER_ROUNDS):
-        restricted = {
-            pid: tuple(p for p in pairs if p.factory.id in chosen) for pid, pairs in candidates.items()
-        }
-        plan = greedy_plan(problem, restricted, scheduled=scheduled)
-        made: dict[str, int] = {}
-        for (_, pid), planned in plan.items():
-            made[pid] = made.get(pid, 0) + planned.quantity
-        short = [
-            pid for pid, pairs in candidates.items() if pairs and made.get(pid, 0) < pairs[0].package.quantity
-        ]
-        if not short:
-            return plan if len({f for f, _ in plan}) <= cap else None
-        for pid in short:
+        if plan is not None:
+            break
+        for pid in _short(
+            problem, candidates, greedy_plan(problem, _only(candidates, chosen), scheduled=scheduled)
+        ):
             extra = max(
                 (p for p in candidates[pid] if p.factory.id not in chosen),
                 key=lambda p: (p.unit_capacity, p.factory.id),
@@ -155,9 +150,62 @@ def few_member_plan(
             )
             if extra is not None:
                 chosen.add(extra.factory.id)
-        if len(chosen) > cap:
-            return None
-    return None
+        plan = _plan_over(problem, candidates, chosen, scheduled=scheduled)
+    if plan is None:
+        return None
+    plan = _drop_members(problem, candidates, plan, scheduled=scheduled)
+    return plan if len({f for f, _ in plan}) <= cap else None
+
+
+def _only(
+    candidates: Mapping[str, tuple[PairData, ...]], factories: set[str]
+) -> dict[str, tuple[PairData, ...]]:
+    return {pid: tuple(p for p in pairs if p.factory.id in factories) for pid, pairs in candidates.items()}
+
+
+def _short(
+    problem: Problem, candidates: Mapping[str, tuple[PairData, ...]], plan: Mapping[Key, Planned]
+) -> list[str]:
+    """Packages ``plan`` does not cover fully."""
+    made: dict[str, int] = {}
+    for (_, pid), planned in plan.items():
+        made[pid] = made.get(pid, 0) + planned.quantity
+    return [pid for pid in candidates if made.get(pid, 0) < problem.package_by_id[pid].quantity]
+
+
+def _plan_over(
+    problem: Problem, candidates: Mapping[str, tuple[PairData, ...]], factories: set[str], *, scheduled: bool
+) -> dict[Key, Planned] | None:
+    """The greedy plan over ``factories`` only, if it covers every package."""
+    plan = greedy_plan(problem, _only(candidates, factories), scheduled=scheduled)
+    return None if _short(problem, candidates, plan) else plan
+
+
+def _drop_members(
+    problem: Problem,
+    candidates: Mapping[str, tuple[PairData, ...]],
+    plan: dict[Key, Planned],
+    *,
+    scheduled: bool,
+) -> dict[Key, Planned]:
+    """Local search on the members: drop one (fewest units first) and re-plan over the rest; keep the first
+    complete re-plan and start again, until no single member can go (at most ``DROP_MAX_PLANS`` re-plans)."""
+    plans = 0
+    while plans < DROP_MAX_PLANS:
+        units: dict[str, int] = {}
+        for (f, _), planned in plan.items():
+            units[f] = units.get(f, 0) + planned.quantity
+        for f in sorted(units, key=lambda g: (units[g], g)):
+            plans += 1
+            smaller = _plan_over(problem, candidates, set(units) - {f}, scheduled=scheduled)
+            if smaller is not None:
+                plan = smaller
+                break
+            if plans >= DROP_MAX_PLANS:
+                return plan
+        else:
+            return plan
+    return plan
 
 
 def _plan_line(
