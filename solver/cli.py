@@ -41,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--time-limit", type=float, default=10.0, metavar="S", help="seconds (default 10)")
     p.add_argument("--workers", type=int, default=2, metavar="N", help="CP-SAT threads (default 2)")
     p.add_argument("--seed", type=int, default=0, metavar="N", help="random seed (default 0)")
+    p.add_argument(
+        "--deterministic-time",
+        type=float,
+        metavar="S",
+        help="also stop each CP-SAT search after S units of CP-SAT's deterministic time (reproducible runs)",
+    )
     p.add_argument("-o", "--output", metavar="SOLUTION.json", help="write the solution here (default stdout)")
     p.add_argument("--orlib-gap", metavar="FILE", help="solve an OR-Library GAP instance instead")
     p.add_argument("--instance", type=int, default=1, metavar="K", help="1-based GAP instance (default 1)")
@@ -94,7 +100,13 @@ def _solve_gap(args: argparse.Namespace) -> int:
         raise _BadInput(str(exc)) from None
     # The general solver on the GAP read as a consortium problem (its kernel search applies).
     problem = gap.gap_to_problem(inst)
-    sol = solve(problem, time_limit_s=args.time_limit, workers=args.workers, seed=args.seed)
+    sol = solve(
+        problem,
+        time_limit_s=args.time_limit,
+        workers=args.workers,
+        seed=args.seed,
+        deterministic_time_s=args.deterministic_time,
+    )
     out = {
         "status": sol.status,
         "objective": sol.objective,
@@ -122,9 +134,17 @@ def main(argv: list[str] | None = None) -> int:
             args.time_limit <= 0
             or args.workers < 1
             or (args.alternatives is not None and args.alternatives < 1)
+            or (args.deterministic_time is not None and args.deterministic_time <= 0)
         ):
-            raise _BadInput("--time-limit must be positive, --workers and --alternatives at least 1")
+            raise _BadInput(
+                "--time-limit and --deterministic-time must be positive, "
+                "--workers and --alternatives at least 1"
+            )
         if args.orlib_gap:
+            if args.problem is not None:
+                raise _BadInput(
+                    f"give either a problem file ({args.problem}) or --orlib-gap {args.orlib_gap}, not both"
+                )
             return _solve_gap(args)
         if args.problem is None:
             raise _BadInput("a problem JSON file is required (or --orlib-gap FILE)")
@@ -132,7 +152,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.preset:
             problem = replace(problem, policy=replace(problem.policy, preset=args.preset))
         progress = _progress_printer(sys.stderr)
-        common: dict[str, Any] = {"time_limit_s": args.time_limit, "workers": args.workers, "seed": args.seed}
+        common: dict[str, Any] = {
+            "time_limit_s": args.time_limit,
+            "workers": args.workers,
+            "seed": args.seed,
+            "deterministic_time_s": args.deterministic_time,
+        }
         solutions: list[Solution]
         if args.alternatives:
             solutions = alternatives(problem, args.alternatives, on_progress=progress, **common)

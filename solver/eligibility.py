@@ -29,8 +29,10 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from fractions import Fraction
 
+from solver.hours import exact_mh, free_mh, need_mh
 from solver.problem import Factory, Offer, Problem, WorkPackage
 
 __all__ = [
@@ -39,11 +41,11 @@ __all__ = [
     "Eligibility",
     "PairData",
     "analyse",
+    "failing_filters",
     "free_mh",
     "need_mh",
 ]
 
-MH_PER_HOUR = 1000  # the model counts thousandths of an hour
 DEFAULT_CANDIDATES = 12
 PRUNE_MIN_PAIRS = 2500
 CAPACITY_MARGIN = 2.0
@@ -52,30 +54,21 @@ GENERALISTS = 5
 MEMBER_MARGIN = 3
 
 
-def need_mh(hours: float) -> int:
-    """Hours needed, in thousandths, rounded up."""
-    return max(0, math.ceil(hours * MH_PER_HOUR - 1e-6))
-
-
-def free_mh(hours: float) -> int:
-    """Hours available, in thousandths, rounded down."""
-    return max(0, math.floor(hours * MH_PER_HOUR + 1e-6))
-
-
 @dataclass(frozen=True)
 class PairData:
     """An eligible (factory, package) pair with the figures the model needs (hours in thousandths).
 
     ``weeks`` are the weeks with free capacity from the earliest start to the end of the horizon (due
     dates are applied by the model, so explanations can relax them); ``window_mh`` is the free capacity
-    in those weeks that end on or before a hard due date.
+    in those weeks that end on or before a hard due date. ``setup_exact`` and ``unit_exact`` are the
+    offer's setup and per-unit hours in exact thousandths: :meth:`need_mh` rounds their total up once.
     """
 
     offer: Offer
     factory: Factory
     package: WorkPackage
-    setup_mh: int
-    unit_mh: int
+    setup_exact: Fraction
+    unit_exact: Fraction
     max_qty: int
     weeks: tuple[tuple[int, int], ...]
     window_mh: int
@@ -86,6 +79,21 @@ class PairData:
     @property
     def key(self) -> tuple[str, str]:
         return self.factory.id, self.package.id
+
+    def need_mh(self, quantity: int) -> int:
+        """Thousandths of an hour booked for ``quantity`` units (setup included; none for none)."""
+        if quantity <= 0:
+            return 0
+        return math.ceil(self.setup_exact + self.unit_exact * quantity)
+
+    def units_within(self, room_mh: int) -> int:
+        """The most units (at most ``max_qty``) whose need fits ``room_mh`` (0 when the setup does not)."""
+        if room_mh < self.need_mh(1):
+            return 0
+        if self.unit_exact == 0:
+            return self.max_qty
+        # ceil(S + U·q) <= room  <=>  S + U·q <= room, as room is whole
+        return min(self.max_qty, math.floor((room_mh - self.setup_exact) / self.unit_exact))
 
 
 @dataclass(frozen=True)
@@ -153,17 +161,14 @@ class _Buckets:
 def _pair(problem: Problem, offer: Offer, pkg: WorkPackage, due: int | None, buckets: _Buckets) -> PairData:
     factory = problem.factory_by_id[offer.factory]
     weeks, window, rate = buckets.window(offer.factory, pkg.process, offer.earliest_start_day // 7, due)
-    setup = need_mh(offer.setup_hours)
-    unit = need_mh(offer.hours_per_unit)
+    setup = exact_mh(offer.setup_hours)
+    unit = exact_mh(offer.hours_per_unit)
     max_qty = pkg.quantity if offer.max_quantity is None else min(pkg.quantity, offer.max_quantity)
-    if unit > 0:
-        units = max(0, (window - setup) // unit) if window >= setup else 0
-        unit_capacity = min(max_qty, units)
-    else:
-        unit_capacity = max_qty if window >= setup else 0
+    pair = PairData(offer, factory, pkg, setup, unit, max_qty, weeks, window, rate, 0, 0.0)
+    unit_capacity = pair.units_within(window)
     spread = max(1, min(pkg.quantity, unit_capacity))
     est = offer.unit_price + offer.setup_cost / spread
-    return PairData(offer, factory, pkg, setup, unit, max_qty, weeks, window, rate, unit_capacity, est)
+    return replace(pair, unit_capacity=unit_capacity, est_unit_cost=est)
 
 
 _FILTERS = ("excluded", "certification", "max_quantity", "earliest_start", "capacity")
@@ -188,7 +193,7 @@ def _short_of_capacity(pair: PairData) -> bool:
     """Whether the pair's free hours before the due date cannot hold its smallest lot (setup included)."""
     pkg = pair.package
     smallest = pkg.quantity if not pkg.splittable else pkg.min_lot
-    return pair.window_mh < pair.setup_mh + pair.unit_mh * smallest
+    return pair.window_mh < pair.need_mh(smallest)
 
 
 def _removed_words(problem: Problem, pkg: WorkPackage, counts: dict[str, int], last: str) -> str:
@@ -226,6 +231,27 @@ def describe_package(pkg: WorkPackage) -> str:
         f"package {pkg.id} (line {pkg.line}{part}, operation {pkg.operation}: {pkg.process}, "
         f"{pkg.quantity:,} units)"
     )
+
+
+def failing_filters(problem: Problem, pkg: WorkPackage) -> dict[str, tuple[tuple[str, ...], PairData]]:
+    """Per offering factory, every filter that rejects its offer for ``pkg`` (not only the first; empty
+    when eligible) and its figures: explanations use them to say which change would make it eligible."""
+    buckets = _Buckets(problem)
+    due = _hard_due(problem, pkg)
+    out: dict[str, tuple[tuple[str, ...], PairData]] = {}
+    for offer in problem.offers_by_package.get(pkg.id, ()):
+        factory = problem.factory_by_id[offer.factory]
+        pair = _pair(problem, offer, pkg, due, buckets)
+        smallest = pkg.quantity if not pkg.splittable else pkg.min_lot
+        checks = {
+            "excluded": factory.id in problem.policy.excluded,
+            "certification": not pkg.required_certifications <= factory.certifications,
+            "max_quantity": offer.max_quantity is not None and offer.max_quantity < smallest,
+            "earliest_start": due is not None and offer.earliest_start_day >= due,
+            "capacity": _short_of_capacity(pair),
+        }
+        out[factory.id] = (tuple(code for code in _FILTERS if checks[code]), pair)
+    return out
 
 
 def analyse(problem: Problem, k: int | None = DEFAULT_CANDIDATES) -> Eligibility:
@@ -331,7 +357,7 @@ def _cover_process_hours(
                 keep = chosen[pid]
                 if keep:
                     qty = problem.package_by_id[pid].quantity
-                    need += min(p.setup_mh + p.unit_mh * qty for p in keep.values())
+                    need += min(p.need_mh(qty) for p in keep.values())
                 for p in keep.values():
                     caps = problem.capacity_by_bucket.get((p.factory.id, process), {})
                     free.setdefault(p.factory.id, sum(free_mh(h) for h in caps.values()))

@@ -14,19 +14,22 @@ from __future__ import annotations
 import math
 import time
 from collections import defaultdict
+from dataclasses import replace
 
 from ortools.sat.python import cp_model
 
 from solver.dates import iso_week, week_label
-from solver.eligibility import Eligibility, PairData, describe_package
-from solver.model import Built, Group, build_model
-from solver.problem import Problem, WorkPackage
+from solver.eligibility import Eligibility, PairData, describe_package, failing_filters
+from solver.greedy import members_needed
+from solver.model import Built, Group, build_model, hours_expr
+from solver.problem import Policy, Problem, WorkPackage
 from solver.solution import Explanation, Reason, Relaxation
 
-__all__ = ["explain_infeasible", "precheck"]
+__all__ = ["Finding", "explain_infeasible", "precheck", "precheck_explanation"]
 
 MAX_DELETION_CHECKS = 40
 MAX_RELAXATION_TRIALS = 6
+MAX_EARLIEST_LINES = 5  # pre-checks solve at most this many lines alone for their earliest completion
 _RELAX_ORDER = {
     "due": 0,
     "max_members": 1,
@@ -35,6 +38,7 @@ _RELAX_ORDER = {
     "max_share": 4,
     "min_members": 5,
     "capacity": 6,
+    "cover": 7,
 }
 
 
@@ -47,127 +51,367 @@ def _line_name(problem: Problem, line: str) -> str:
     return f"line {line}" + (f" '{part}'" if part else "")
 
 
-def _shortage(problem: Problem, pkg: WorkPackage, pairs: tuple[PairData, ...]) -> Reason | None:
+Finding = tuple[Reason, tuple[Relaxation, ...]]
+
+
+def _shortage(
+    problem: Problem, pkg: WorkPackage, pairs: tuple[PairData, ...], earliest: _Earliest
+) -> Finding | None:
     """Can the eligible factories together make the package's quantity in their free hours?"""
     units = sum(p.unit_capacity for p in pairs)
     if units >= pkg.quantity:
         return None
-    need = min(p.setup_mh + p.unit_mh * pkg.quantity for p in pairs)
+    need = min(p.need_mh(pkg.quantity) for p in pairs)
     free: dict[str, int] = {}
     for p in pairs:
         free[p.factory.id] = p.window_mh
     have = sum(free.values())
-    by = f" by {week_label(problem.origin, pkg.due_day)}" if pkg.due_day is not None else ""
+    due = _hard_due_day(problem, pkg)
+    by = f" by {week_label(problem.origin, due)}" if due is not None else ""
     text = (
         f"{_line_name(problem, pkg.line)} {pkg.process} (package {pkg.id}, {pkg.quantity:,} units): "
         f"{_h(need)} needed{by}, eligible factories have {_h(have)} free"
     )
+    relaxations: list[Relaxation] = []
     if have < need:
         text += f" ({_h(need - have)} short)"
+        relaxations.append(
+            Relaxation(
+                "capacity",
+                f"{math.ceil((need - have) / 1000):,} more free h of {pkg.process} at the eligible factories"
+                + by,
+                (pkg.id,),
+            )
+        )
     else:
         text += f" but can make only {units:,} of the {pkg.quantity:,} units (setups, lots and offer limits)"
-    return Reason("capacity_before_due", text, (pkg.id, *sorted(free)))
+        relaxations.append(
+            Relaxation("quantity", f"lowering the quantity of package {pkg.id} to {units:,} units", (pkg.id,))
+        )
+    if due is not None:
+        relaxations.extend(earliest.relaxations(pkg.line))
+    return Reason("capacity_before_due", text, (pkg.id, *sorted(free))), tuple(relaxations)
 
 
-def precheck(problem: Problem, elig: Eligibility) -> list[Reason]:
-    """Obvious infeasibility found without a solver (empty if none)."""
+def _hard_due_day(problem: Problem, pkg: WorkPackage) -> int | None:
+    return problem.latest_end[pkg.id] if problem.policy.lateness_penalty_per_day is None else None
+
+
+class _Earliest:
+    """The earliest day each line could finish on its own (no due dates, no other line, no member rules),
+    by a ``fastest`` solve of that line alone; computed once per line."""
+
+    def __init__(self, problem: Problem, *, time_limit_s: float, seed: int, det: float | None) -> None:
+        self.problem = problem
+        self.time_limit_s = time_limit_s
+        self.seed = seed
+        self.det = det
+        self.done: dict[str, int | None] = {}
+
+    def day(self, line: str) -> int | None:
+        if line not in self.done:
+            if len(self.done) >= MAX_EARLIEST_LINES:
+                return None
+            self.done[line] = self._solve(line)
+        return self.done[line]
+
+    def _solve(self, line: str) -> int | None:
+        from solver.solve import solve  # solve imports this module
+
+        p = self.problem
+        pkgs = tuple(replace(pkg, due_day=None) for pkg in p.lines[line])
+        ids = {pkg.id for pkg in pkgs}
+        alone = replace(
+            p,
+            packages=pkgs,
+            offers=tuple(o for o in p.offers if o.package in ids),
+            collaborations=(),
+            policy=Policy(preset="fastest", excluded=p.policy.excluded),
+        )
+        limit = max(0.5, self.time_limit_s / MAX_EARLIEST_LINES)
+        sol = solve(alone, time_limit_s=limit, seed=self.seed, deterministic_time_s=self.det)
+        return sol.completion_day if sol.has_consortium else None
+
+    def relaxations(self, line: str) -> tuple[Relaxation, ...]:
+        day = self.day(line)
+        if day is None:
+            return ()
+        name, date = _line_name(self.problem, line), week_label(self.problem.origin, day)
+        text = f"relaxing the due date of {name} to {date}"
+        return (Relaxation("due_date", text, (line,)),)
+
+
+def _due_finding(problem: Problem, pkg: WorkPackage, earliest: _Earliest) -> Finding | None:
+    """When a due date (the package's own, or its line's through the later operations) leaves a package
+    without candidates and the line alone could finish later: the line's due date and the chain that does
+    not fit before it, with the earliest due date that works."""
+    if _hard_due_day(problem, pkg) is None:
+        return None
+    day = earliest.day(pkg.line)
+    pkgs = problem.lines[pkg.line]
+    due = max(p.due_day for p in pkgs if p.due_day is not None)
+    if day is None or day <= due:
+        return None  # the due date is not what stops it
+    chain = " → ".join(p.process for p in pkgs)
+    hand_offs = " with transport between factories" if len(pkgs) > 1 else ""
+    text = (
+        f"{_line_name(problem, pkg.line)} must finish by {week_label(problem.origin, due)}, but its "
+        f"operations {chain}{hand_offs} cannot all fit before then (its {pkg.process} has no offer that can "
+        f"start and finish in time); on its own the line can finish by {week_label(problem.origin, day)}"
+    )
+    return Reason("due_date", text, (pkg.line, pkg.id)), earliest.relaxations(pkg.line)
+
+
+def _eligibility_relaxations(problem: Problem, pkg: WorkPackage) -> tuple[Relaxation, ...]:
+    """Changes that would give a package without candidates one: per factory whose offer fails one filter
+    only, that filter's change (with its figure); certification also names the holders blocked otherwise."""
+    filters = failing_filters(problem, pkg)
+    out: list[Relaxation] = []
+    certs = ", ".join(sorted(pkg.required_certifications))
+    qualify = sorted(f for f, (fails, _) in filters.items() if fails == ("certification",))
+    if qualify:
+        out.append(
+            Relaxation(
+                "certification",
+                f"dropping the {certs} requirement of package {pkg.id}: {len(qualify)} "
+                f"factor{'y' if len(qualify) == 1 else 'ies'} would qualify ({', '.join(qualify[:5])})",
+                (pkg.id, *qualify),
+            )
+        )
+    single = sorted(
+        (
+            (f, fails[0], pair)
+            for f, (fails, pair) in filters.items()
+            if len(fails) == 1 and fails[0] != "certification"
+        ),
+        key=lambda item: (item[2].offer.unit_price, item[0]),
+    )
+    seen: set[str] = set()
+    for f, code, pair in single:
+        if code in seen:
+            continue
+        seen.add(code)
+        holder = f" (it holds {certs})" if pkg.required_certifications else ""
+        if code == "excluded":
+            price = pair.offer.unit_price
+            text = f"no longer excluding factory {f}{holder}, which offers {price:,} JPY per unit"
+        elif code == "max_quantity":
+            most = pair.offer.max_quantity or 0
+            limit = f"{most:,} units (factory {f}'s maximum){holder}"
+            text = (
+                f"lowering the minimum lot of package {pkg.id} to {limit}"
+                if pkg.splittable
+                else f"splitting package {pkg.id} into lots of at most {limit}"
+            )
+        elif code == "capacity":
+            smallest = pkg.quantity if not pkg.splittable else pkg.min_lot
+            short = math.ceil((pair.need_mh(smallest) - pair.window_mh) / 1000)
+            due = _hard_due_day(problem, pkg)
+            by = f" before {week_label(problem.origin, due)}" if due is not None else ""
+            text = f"{max(1, short):,} more free h of {pkg.process} at factory {f}{by}{holder}"
+        else:
+            continue  # earliest start: the due date finding covers it
+        out.append(Relaxation(code, text, (pkg.id, f)))
+    return tuple(out)
+
+
+def precheck(
+    problem: Problem,
+    elig: Eligibility,
+    *,
+    time_limit_s: float = 2.0,
+    seed: int = 0,
+    deterministic_time_s: float | None = None,
+) -> list[Finding]:
+    """Obvious infeasibility found without solving the whole problem (empty if none): each reason with the
+    relaxations that would remove it (a date, hours, a quantity, a member count, a share, a factory)."""
     pol = problem.policy
-    out: list[Reason] = []
+    earliest = _Earliest(problem, time_limit_s=time_limit_s, seed=seed, det=deterministic_time_s)
+    out: list[Finding] = []
     for f in sorted(pol.pinned & pol.excluded):
-        out.append(Reason("pinned_excluded", f"factory {f} is both pinned and excluded by the policy", (f,)))
+        out.append(
+            (
+                Reason("pinned_excluded", f"factory {f} is both pinned and excluded by the policy", (f,)),
+                (
+                    Relaxation("pinned", f"unpinning factory {f}", (f,)),
+                    Relaxation("excluded", f"no longer excluding factory {f}", (f,)),
+                ),
+            )
+        )
     for pkg in problem.packages:
         if pkg.id in elig.removed:
             code, words = elig.removed[pkg.id]
-            out.append(Reason("no_eligible_factory", words, (pkg.id, code)))
+            due = _due_finding(problem, pkg, earliest) if code in ("earliest_start", "capacity") else None
+            if due is not None:
+                out.append(due)
+                continue
+            out.append(
+                (Reason("no_eligible_factory", words, (pkg.id, code)), _eligibility_relaxations(problem, pkg))
+            )
     eligible_factories = {p.factory.id for ps in elig.eligible.values() for p in ps}
     for f in sorted(pol.pinned - pol.excluded - eligible_factories):
-        out.append(Reason("pinned_not_eligible", f"pinned factory {f} is not eligible for any package", (f,)))
+        out.append(
+            (
+                Reason("pinned_not_eligible", f"pinned factory {f} is not eligible for any package", (f,)),
+                (Relaxation("pinned", f"unpinning factory {f}", (f,)),),
+            )
+        )
     for pkg in problem.packages:
         pairs = elig.eligible.get(pkg.id, ())
         if pairs:
-            reason = _shortage(problem, pkg, pairs)
-            if reason is not None:
-                out.append(reason)
+            finding = _shortage(problem, pkg, pairs, earliest)
+            if finding is not None:
+                out.append(finding)
     n_eligible = len(eligible_factories)
     if pol.max_members is not None:
         if pol.max_members < 1:
-            out.append(Reason("max_members", "the policy allows no member at all", ("max_members",)))
+            out.append(
+                (
+                    Reason("max_members", "the policy allows no member at all", ("max_members",)),
+                    (
+                        Relaxation(
+                            "max_members",
+                            f"raising max members to {max(1, members_needed(elig.eligible))}",
+                            (),
+                        ),
+                    ),
+                )
+            )
         if pol.min_members is not None and pol.min_members > pol.max_members:
             out.append(
-                Reason(
-                    "min_members",
-                    f"the policy requires at least {pol.min_members} but at most {pol.max_members} members",
-                    ("min_members", "max_members"),
+                (
+                    Reason(
+                        "min_members",
+                        f"the policy requires at least {pol.min_members} but at most "
+                        f"{pol.max_members} members",
+                        ("min_members", "max_members"),
+                    ),
+                    (
+                        Relaxation("min_members", f"lowering min members to {pol.max_members}", ()),
+                        Relaxation("max_members", f"raising max members to {pol.min_members}", ()),
+                    ),
                 )
             )
         if len(pol.pinned) > pol.max_members:
             out.append(
-                Reason(
-                    "max_members",
-                    f"{len(pol.pinned)} factories are pinned but at most {pol.max_members} member(s) allowed",
-                    ("max_members", "pinned"),
+                (
+                    Reason(
+                        "max_members",
+                        f"{len(pol.pinned)} factories are pinned but at most {pol.max_members} "
+                        "member(s) allowed",
+                        ("max_members", "pinned"),
+                    ),
+                    (Relaxation("max_members", f"raising max members to {len(pol.pinned)}", ()),),
                 )
             )
-    needed = max(pol.min_members or 0, math.ceil(1 / pol.max_share - 1e-9) if pol.max_share else 0)
+    share_needs = math.ceil(1 / pol.max_share - 1e-9) if pol.max_share else 0
+    needed = max(pol.min_members or 0, share_needs)
     if needed > n_eligible:
         rule = "min_members" if (pol.min_members or 0) >= needed else "max_share"
-        out.append(
-            Reason(
-                rule,
-                f"the policy needs at least {needed} members but only {n_eligible} factories are eligible",
-                (rule,),
+        fix = (
+            Relaxation("min_members", f"lowering min members to {n_eligible}", ())
+            if rule == "min_members"
+            else Relaxation(
+                "max_share", f"raising the max share to {math.ceil(100 / max(1, n_eligible))}%", ()
             )
         )
-    if (
-        pol.max_share
-        and pol.max_members is not None
-        and math.ceil(1 / pol.max_share - 1e-9) > pol.max_members
-    ):
         out.append(
-            Reason(
-                "max_share",
-                f"a max share of {pol.max_share:.0%} needs at least {math.ceil(1 / pol.max_share - 1e-9)} "
-                f"members but at most {pol.max_members} are allowed",
-                ("max_share", "max_members"),
+            (
+                Reason(
+                    rule,
+                    f"the policy needs at least {needed} members but only {n_eligible} factories "
+                    "are eligible",
+                    (rule,),
+                ),
+                (fix,),
             )
         )
-    if pol.lead_certification is not None and not any(
-        pol.lead_certification in problem.factory_by_id[f].certifications for f in eligible_factories
-    ):
+    if pol.max_share and pol.max_members is not None and share_needs > pol.max_members:
         out.append(
-            Reason(
-                "lead",
-                f"no eligible factory holds {pol.lead_certification}, required of the lead factory",
-                ("lead",),
+            (
+                Reason(
+                    "max_share",
+                    f"a max share of {pol.max_share:.0%} needs at least {share_needs} "
+                    f"members but at most {pol.max_members} are allowed",
+                    ("max_share", "max_members"),
+                ),
+                (
+                    Relaxation("max_members", f"raising max members to {share_needs}", ()),
+                    Relaxation(
+                        "max_share",
+                        f"raising the max share to {math.ceil(100 / max(1, pol.max_members))}%",
+                        (),
+                    ),
+                ),
+            )
+        )
+    lead = pol.lead_certification
+    if lead is not None and not any(
+        lead in problem.factory_by_id[f].certifications for f in eligible_factories
+    ):
+        holders = sorted(f.id for f in problem.factories if lead in f.certifications)
+        blocked = (
+            f"; factories holding it are not eligible for any package: {', '.join(holders[:5])}"
+            if holders
+            else ""
+        )
+        out.append(
+            (
+                Reason(
+                    "lead",
+                    f"no eligible factory holds {lead}, required of the lead factory{blocked}",
+                    ("lead",),
+                ),
+                (Relaxation("lead", f"dropping the {lead} lead requirement", ()),),
             )
         )
     return out
 
 
+def precheck_explanation(findings: list[Finding]) -> Explanation:
+    """The explanation of the pre-checks' findings; says so when a finding has no relaxation."""
+    reasons = tuple(r for r, _ in findings)
+    relaxations = tuple(x for _, rs in findings for x in rs)
+    summary = "No consortium is possible: " + "; ".join(r.message for r in reasons) + "."
+    if relaxations:
+        summary += " To make it feasible: " + "; or ".join(x.message for x in relaxations) + "."
+    bare = [r for r, rs in findings if not rs]
+    if bare:
+        summary += (
+            " No single change of the rules was found for: "
+            + "; ".join(r.subjects[0] for r in bare if r.subjects)
+            + "."
+        )
+    return Explanation(summary, reasons, relaxations)
+
+
 # ------------------------------------------------------------------------------------ assumption cores
 
 
-def _check(b: Built, assumed: list[Group], time_limit_s: float, seed: int) -> int:
+def _check(b: Built, assumed: list[Group], time_limit_s: float, seed: int, det: float | None) -> int:
     b.model.clear_assumptions()
     b.model.add_assumptions([b.groups[g] for g in assumed])
-    solver = _explain_solver(time_limit_s, seed)
+    solver = _explain_solver(time_limit_s, seed, det)
     return int(solver.solve(b.model))
 
 
-def _explain_solver(time_limit_s: float, seed: int) -> cp_model.CpSolver:
+def _explain_solver(time_limit_s: float, seed: int, det: float | None) -> cp_model.CpSolver:
+    """A single-worker solver; ``det`` bounds it by CP-SAT's deterministic time as well."""
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = max(0.05, time_limit_s)
+    if det is not None:
+        solver.parameters.max_deterministic_time = det
     solver.parameters.num_workers = 1  # cores from assumptions need a single worker
     solver.parameters.random_seed = seed
     return solver
 
 
-def _core(b: Built, deadline: float, seed: int) -> list[Group] | None:
+def _core(b: Built, deadline: float, seed: int, det: float | None) -> list[Group] | None:
     """A minimal set of groups that conflict, or ``None`` if none was found in time."""
     groups = sorted(b.groups)
     b.model.clear_assumptions()
     b.model.add_assumptions([b.groups[g] for g in groups])
-    solver = _explain_solver(max(0.1, (deadline - time.perf_counter()) / 2), seed)
+    solver = _explain_solver(max(0.1, (deadline - time.perf_counter()) / 2), seed, det)
     if solver.solve(b.model) != cp_model.INFEASIBLE:
         return None
     by_index = {b.groups[g].index: g for g in groups}
@@ -180,7 +424,7 @@ def _core(b: Built, deadline: float, seed: int) -> list[Group] | None:
             break
         trial = [x for x in core if x != g]
         left = max(0.05, (deadline - time.perf_counter()) / max(2, len(core)))
-        if _check(b, trial, left, seed) == cp_model.INFEASIBLE:
+        if _check(b, trial, left, seed, det) == cp_model.INFEASIBLE:
             core = trial
     return core
 
@@ -223,7 +467,7 @@ def _due_words(problem: Problem, elig: Eligibility, line: str) -> str:
         pairs = elig.eligible.get(pkg.id, ())
         if not pairs:
             continue
-        need = min(p.setup_mh + p.unit_mh * pkg.quantity for p in pairs)
+        need = min(p.need_mh(pkg.quantity) for p in pairs)
         have = sum(p.window_mh for p in pairs)
         ratio = need / max(1, have)
         words = f"its {pkg.process} needs {_h(need)}, eligible factories have {_h(have)} free before then"
@@ -232,7 +476,9 @@ def _due_words(problem: Problem, elig: Eligibility, line: str) -> str:
     return text if worst is None else f"{text}; {worst[1]}"
 
 
-def _relaxation(problem: Problem, b: Built, group: Group, limit: float, seed: int) -> Relaxation | None:
+def _relaxation(
+    problem: Problem, b: Built, group: Group, limit: float, seed: int, det: float | None
+) -> Relaxation | None:
     """Solve with every group but ``group``; if feasible, say how far ``group`` must be relaxed."""
     model = b.model.clone()
 
@@ -257,21 +503,24 @@ def _relaxation(problem: Problem, b: Built, group: Group, limit: float, seed: in
             model.minimize(members)
         else:
             model.maximize(members)
+    elif kind == "cover":
+        covered = cp_model.LinearExpr.sum([b.q[k] for k in b.pairs if k[1] == group[1]])
+        model.add(covered <= problem.package_by_id[group[1]].quantity)
+        model.maximize(covered)
     elif kind == "capacity":
         hours: list[cp_model.LinearExpr] = [
             var(h)
             for (f, pid, w), h in b.hours.items()
             if f == group[1] and str(w) == group[3] and b.pairs[f, pid].package.process == group[2]
         ]
+        # the clone keeps the variables' indices, so the built model's expressions apply to it
         hours += [
-            b.pairs[k].setup_mh * used[k] + b.pairs[k].unit_mh * var(b.q_var[k])
-            if k in b.q_var
-            else (b.pairs[k].setup_mh + b.pairs[k].unit_mh * b.pairs[k].package.quantity) * used[k]
+            hours_expr(b, k)
             for k in b.pairs
             if not b.scheduled and k[0] == group[1] and b.pairs[k].package.process == group[2]
         ]
         model.minimize(cp_model.LinearExpr.sum(hours))
-    solver = _explain_solver(limit, seed)
+    solver = _explain_solver(limit, seed, det)
     solver.parameters.num_workers = 2
     status = solver.solve(model)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -298,6 +547,13 @@ def _relaxation(problem: Problem, b: Built, group: Group, limit: float, seed: in
         )
     if kind == "pinned":
         return Relaxation("pinned", f"unpinning factory {group[1]}", group[1:])
+    if kind == "cover":
+        units = round(solver.objective_value)
+        if units <= 0:
+            return None
+        return Relaxation(
+            "quantity", f"lowering the quantity of package {group[1]} to {units:,} units", group[1:]
+        )
     if kind == "lead":
         return Relaxation("lead", f"dropping the {pol.lead_certification} lead requirement", ())
     if kind == "max_share":
@@ -312,12 +568,21 @@ def _relaxation(problem: Problem, b: Built, group: Group, limit: float, seed: in
 
 
 def explain_infeasible(
-    problem: Problem, elig: Eligibility, *, time_limit_s: float, seed: int = 0
+    problem: Problem,
+    elig: Eligibility,
+    *,
+    time_limit_s: float,
+    seed: int = 0,
+    deterministic_time_s: float | None = None,
 ) -> Explanation:
-    """Explain why no consortium exists over the eligible pairs (pre-checks already passed)."""
+    """Explain why no consortium exists over the eligible pairs (pre-checks already passed).
+
+    ``deterministic_time_s`` bounds each CP-SAT search by deterministic time as well (see ``solve``).
+    """
+    det = deterministic_time_s
     deadline = time.perf_counter() + time_limit_s
     b = build_model(problem, elig.eligible, explain=True)
-    core = _core(b, deadline - 0.3 * time_limit_s, seed)
+    core = _core(b, deadline - 0.3 * time_limit_s, seed, det)
     if core is None:
         return Explanation(
             "No consortium satisfies every rule, but the conflicting rules could not be isolated within the "
@@ -336,7 +601,7 @@ def explain_infeasible(
         left = deadline - time.perf_counter()
         if left <= 0.05:
             break
-        r = _relaxation(problem, b, g, left / max(1, len(trials)), seed)
+        r = _relaxation(problem, b, g, left / max(1, len(trials)), seed, det)
         if r is not None:
             relaxations.append(r)
     summary = (
@@ -344,6 +609,8 @@ def explain_infeasible(
     )
     if relaxations:
         summary += " " + _capitalise(" or ".join(r.message for r in relaxations)) + " would make it feasible."
+    else:
+        summary += " No single relaxation that would make it feasible was found within the time limit."
     return Explanation(summary, tuple(reasons), tuple(relaxations))
 
 

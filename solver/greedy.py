@@ -16,11 +16,13 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ortools.sat.python import cp_model
+
 from solver.eligibility import PairData
 from solver.model import Built
 from solver.problem import Problem, WorkPackage
 
-__all__ = ["Planned", "greedy_plan", "hint_plan", "hint_quantities"]
+__all__ = ["Planned", "few_member_plan", "greedy_plan", "hint_plan", "hint_quantities", "members_needed"]
 
 Key = tuple[str, str]
 
@@ -38,10 +40,7 @@ class Planned:
 def _take(pair: PairData, todo: int, room_mh: int) -> int:
     """Units ``pair`` should take of ``todo`` given ``room_mh`` free hours (0 if it cannot take a lot)."""
     pkg = pair.package
-    if room_mh < pair.setup_mh:
-        return 0
-    can = pair.max_qty if pair.unit_mh == 0 else min(pair.max_qty, (room_mh - pair.setup_mh) // pair.unit_mh)
-    take = min(todo, can)
+    take = min(todo, pair.units_within(room_mh))
     if not pkg.splittable:
         return take if take == pkg.quantity else 0
     if 0 < todo - take < pkg.min_lot:
@@ -59,7 +58,7 @@ def greedy_plan(
             for w, cap in p.weeks:
                 left[p.factory.id, p.package.process, w] = cap
     plan: dict[Key, Planned] = {}
-    horizon = 7 * problem.horizon_weeks
+    horizon = problem.horizon_day
     soft = problem.policy.lateness_penalty_per_day is not None
 
     def due_of(line: str) -> int:
@@ -86,6 +85,127 @@ def greedy_plan(
 
 
 _MODES = ("cheap", "paced", "fast")
+FEW_MEMBER_ROUNDS = 4  # a few-member plan left short adds factories for its short packages this often
+DROP_MAX_PLANS = 60  # re-plans the member-dropping local search may try
+
+
+def members_needed(candidates: Mapping[str, tuple[PairData, ...]]) -> int:
+    """A lower bound on the members of any consortium over ``candidates``, from coverage alone: the largest,
+    over packages, of the fewest candidates whose free hours could make its whole quantity."""
+    bound = 0
+    for pairs in candidates.values():
+        if not pairs:
+            continue
+        qty = pairs[0].package.quantity
+        made, count = 0, 0
+        for units in sorted((p.unit_capacity for p in pairs), reverse=True):
+            if made >= qty:
+                break
+            made += units
+            count += 1
+        bound = max(bound, count)
+    return bound
+
+
+def few_member_plan(
+    problem: Problem, candidates: Mapping[str, tuple[PairData, ...]], *, scheduled: bool, cap: int
+) -> dict[Key, Planned] | None:
+    """A complete greedy plan with at most ``cap`` members, or ``None`` if this heuristic finds none.
+
+    Factories are chosen one by one by the share of the still uncovered packages' quantities they could
+    make (free hours and offer limits; a greedy set cover), then :func:`greedy_plan` runs over the chosen
+    factories only. Packages it leaves short bring in their largest remaining candidate, a few rounds.
+    Then members are dropped one at a time while the others can still cover everything.
+    """
+    remaining = {pid: pairs[0].package.quantity for pid, pairs in candidates.items() if pairs}
+    by_factory: dict[str, list[PairData]] = {}
+    for pairs in candidates.values():
+        for p in pairs:
+            by_factory.setdefault(p.factory.id, []).append(p)
+    chosen: set[str] = set()
+    while any(left > 0 for left in remaining.values()) and len(chosen) < cap:
+
+        def covered(f: str) -> float:
+            return sum(
+                min(remaining[p.package.id], p.unit_capacity) / p.package.quantity for p in by_factory[f]
+            )
+
+        best = max((f for f in by_factory if f not in chosen), key=lambda f: (covered(f), f), default=None)
+        if best is None or covered(best) <= 0:
+            return None
+        chosen.add(best)
+        for p in by_factory[best]:
+            remaining[p.package.id] = max(0, remaining[p.package.id] - p.unit_capacity)
+    plan = _plan_over(problem, candidates, chosen, scheduled=scheduled)
+    for _ in range(FEW_MEMBER_ROUNDS):
+        if plan is not None:
+            break
+        for pid in _short(
+            problem, candidates, greedy_plan(problem, _only(candidates, chosen), scheduled=scheduled)
+        ):
+            extra = max(
+                (p for p in candidates[pid] if p.factory.id not in chosen),
+                key=lambda p: (p.unit_capacity, p.factory.id),
+                default=None,
+            )
+            if extra is not None:
+                chosen.add(extra.factory.id)
+        plan = _plan_over(problem, candidates, chosen, scheduled=scheduled)
+    if plan is None:
+        return None
+    plan = _drop_members(problem, candidates, plan, scheduled=scheduled)
+    return plan if len({f for f, _ in plan}) <= cap else None
+
+
+def _only(
+    candidates: Mapping[str, tuple[PairData, ...]], factories: set[str]
+) -> dict[str, tuple[PairData, ...]]:
+    return {pid: tuple(p for p in pairs if p.factory.id in factories) for pid, pairs in candidates.items()}
+
+
+def _short(
+    problem: Problem, candidates: Mapping[str, tuple[PairData, ...]], plan: Mapping[Key, Planned]
+) -> list[str]:
+    """Packages ``plan`` does not cover fully."""
+    made: dict[str, int] = {}
+    for (_, pid), planned in plan.items():
+        made[pid] = made.get(pid, 0) + planned.quantity
+    return [pid for pid in candidates if made.get(pid, 0) < problem.package_by_id[pid].quantity]
+
+
+def _plan_over(
+    problem: Problem, candidates: Mapping[str, tuple[PairData, ...]], factories: set[str], *, scheduled: bool
+) -> dict[Key, Planned] | None:
+    """The greedy plan over ``factories`` only, if it covers every package."""
+    plan = greedy_plan(problem, _only(candidates, factories), scheduled=scheduled)
+    return None if _short(problem, candidates, plan) else plan
+
+
+def _drop_members(
+    problem: Problem,
+    candidates: Mapping[str, tuple[PairData, ...]],
+    plan: dict[Key, Planned],
+    *,
+    scheduled: bool,
+) -> dict[Key, Planned]:
+    """Local search on the members: drop one (fewest units first) and re-plan over the rest; keep the first
+    complete re-plan and start again, until no single member can go (at most ``DROP_MAX_PLANS`` re-plans)."""
+    plans = 0
+    while plans < DROP_MAX_PLANS:
+        units: dict[str, int] = {}
+        for (f, _), planned in plan.items():
+            units[f] = units.get(f, 0) + planned.quantity
+        for f in sorted(units, key=lambda g: (units[g], g)):
+            plans += 1
+            smaller = _plan_over(problem, candidates, set(units) - {f}, scheduled=scheduled)
+            if smaller is not None:
+                plan = smaller
+                break
+            if plans >= DROP_MAX_PLANS:
+                return plan
+        else:
+            return plan
+    return plan
 
 
 def _plan_line(
@@ -104,7 +224,7 @@ def _plan_line(
     a day per later operation; ``paced``: the same, but operation k must end by its share of the time
     left; ``fast``: the candidates that would finish first, first.
     """
-    horizon = 7 * problem.horizon_weeks
+    horizon = problem.horizon_day
     plan: dict[Key, Planned] = {}
     short = 0
     prev: list[tuple[str, int]] = []
@@ -140,7 +260,7 @@ def _plan_line(
             take = _take(pair, todo, room)
             if take == 0:
                 continue
-            need = pair.setup_mh + pair.unit_mh * take
+            need = pair.need_mh(take)
             book: dict[int, int] = {}
             rest = need
             for w in weeks:
@@ -182,7 +302,8 @@ def _marginal(
 
 def _finish(pair: PairData, start: int, qty: int, left: Mapping[tuple[str, str, int], int]) -> int:
     """The day ``pair`` would finish ``qty`` units (or as many as fit) starting on ``start``."""
-    rest = pair.setup_mh + pair.unit_mh * min(qty, pair.max_qty)
+    need = pair.need_mh(min(qty, pair.max_qty))
+    rest = need
     last = start // 7
     for w, _ in pair.weeks:
         if 7 * w + 6 < start:
@@ -193,9 +314,7 @@ def _finish(pair: PairData, start: int, qty: int, left: Mapping[tuple[str, str, 
             break
     end = max(start + 1, 7 * last + 1)
     if pair.rate_mh > 0:
-        end = max(
-            end, start + math.ceil(7 * (pair.setup_mh + pair.unit_mh * min(qty, pair.max_qty)) / pair.rate_mh)
-        )
+        end = max(end, start + math.ceil(7 * need / pair.rate_mh))
     return end + (1000 if rest > 0 else 0)
 
 
@@ -223,6 +342,10 @@ def hint_plan(problem: Problem, b: Built, plan: Mapping[Key, Planned]) -> None:
             booked = p.hours.get(w, 0) if p else 0
             model.add_hint(h, booked)
             model.add_hint(b.active[f, pid, w], booked > 0)
+    for key, need in b.need.items():
+        if isinstance(need, cp_model.IntVar):  # a rounded-up need (see solver.model.hours_expr)
+            p = plan.get(key)
+            model.add_hint(need, b.pairs[key].need_mh(p.quantity) if p else 0)
     used = set(plan)
     members = {f for f, _ in used}
     for f, m in b.member.items():

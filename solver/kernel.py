@@ -13,7 +13,7 @@ of small LP reduced cost. The search (see ``docs/solver-format.md``, "Kernel sea
    incumbent and bounded by its cost; a phase solved early hands its time on to the next ones;
 4. CP-SAT on the whole reduced-cost-fixed model for the remaining time (improvement and proof).
 
-:func:`solver.gap.solve_gap` (the OR-Library GAP pipeline) shares the rules below.
+``solve_gap`` in ``bench/solver/gap_pipeline.py`` (the tuned OR-Library GAP pipeline) shares the rules below.
 """
 
 from __future__ import annotations
@@ -91,18 +91,28 @@ def _end(value: int, lp_inf: float) -> float:
     return -lp_inf if value <= -_INT_LIMIT else lp_inf if value >= _INT_LIMIT else float(value)
 
 
-def lp_relaxation(model: cp_model.CpModel) -> LpRelaxation | None:
-    """Solve the LP relaxation of ``model`` with GLOP; ``None`` if it is infeasible, or if the model holds
-    a constraint without a linear relaxation here (only linear rows without enforcement, ``exactly_one``,
-    ``at_most_one``, ``bool_or`` and single-literal ``bool_and`` implications are relaxed)."""
-    from ortools.linear_solver import pywraplp
+@dataclass(frozen=True)
+class _LinearForm:
+    """A CP-SAT model as linear rows: per variable its bounds, rows ``(lo, hi, {variable: coef})``, and
+    the objective ``scale · (Σ coef · x + constant)``."""
 
+    lower: list[float]
+    upper: list[float]
+    rows: list[tuple[float, float, dict[int, float]]]
+    objective: dict[int, float]
+    constant: float
+    scale: float
+
+
+def _linear_form(model: cp_model.CpModel) -> _LinearForm | None:
+    """``model`` as linear rows, or ``None`` if it holds a constraint without a linear form here (only
+    linear rows without enforcement, ``exactly_one``, ``at_most_one``, ``bool_or`` and single-literal
+    ``bool_and`` implications are read), or a floating point or maximised objective."""
     proto = model.proto
-    lp = pywraplp.Solver.CreateSolver("GLOP")
-    inf = lp.infinity()
-    xs = [
-        lp.NumVar(_end(v.domain[0], inf), _end(v.domain[len(v.domain) - 1], inf), "") for v in proto.variables
-    ]
+    inf = math.inf
+    lower = [_end(v.domain[0], inf) for v in proto.variables]
+    upper = [_end(v.domain[len(v.domain) - 1], inf) for v in proto.variables]
+    rows: list[tuple[float, float, dict[int, float]]] = []
 
     def row(terms: Sequence[tuple[int, int]], lo: float, hi: float) -> None:
         """``lo <= sum(coef · ref) <= hi`` for CP-SAT references (a negative ref is ``1 - x``)."""
@@ -114,9 +124,7 @@ def lp_relaxation(model: cp_model.CpModel) -> LpRelaxation | None:
             else:
                 const += coef
                 coefs[-ref - 1] = coefs.get(-ref - 1, 0.0) - coef
-        row_ct = lp.Constraint(lo - const if lo > -inf else -inf, hi - const if hi < inf else inf)
-        for idx, value in coefs.items():
-            row_ct.SetCoefficient(xs[idx], value)
+        rows.append((lo - const, hi - const, coefs))
 
     for ct in proto.constraints:
         enforced = len(ct.enforcement_literal)
@@ -139,22 +147,46 @@ def lp_relaxation(model: cp_model.CpModel) -> LpRelaxation | None:
     obj = proto.objective
     if obj.scaling_factor < 0 or proto.has_floating_point_objective():
         return None
-    scale = obj.scaling_factor or 1.0
-    objective = lp.Objective()
-    const = obj.offset
+    objective: dict[int, float] = {}
+    constant = obj.offset
     for ref, coef in zip(obj.vars, obj.coeffs, strict=True):
         if ref >= 0:
-            objective.SetCoefficient(xs[ref], objective.GetCoefficient(xs[ref]) + coef)
+            objective[ref] = objective.get(ref, 0.0) + coef
         else:
-            const += coef
-            objective.SetCoefficient(xs[-ref - 1], objective.GetCoefficient(xs[-ref - 1]) - coef)
+            constant += coef
+            objective[-ref - 1] = objective.get(-ref - 1, 0.0) - coef
+    return _LinearForm(lower, upper, rows, objective, constant, obj.scaling_factor or 1.0)
+
+
+def lp_relaxation(model: cp_model.CpModel) -> LpRelaxation | None:
+    """Solve the LP relaxation of ``model`` with GLOP; ``None`` if it is infeasible, or if the model holds
+    a constraint without a linear relaxation here (see :func:`_linear_form`)."""
+    from ortools.linear_solver import pywraplp
+
+    form = _linear_form(model)
+    if form is None:
+        return None
+    lp = pywraplp.Solver.CreateSolver("GLOP")
+    inf = lp.infinity()
+
+    def clip(value: float) -> float:
+        return -inf if value == -math.inf else inf if value == math.inf else value
+
+    xs = [lp.NumVar(clip(lo), clip(hi), "") for lo, hi in zip(form.lower, form.upper, strict=True)]
+    for lo, hi, coefs in form.rows:
+        row_ct = lp.Constraint(clip(lo), clip(hi))
+        for idx, value in coefs.items():
+            row_ct.SetCoefficient(xs[idx], value)
+    objective = lp.Objective()
+    for idx, value in form.objective.items():
+        objective.SetCoefficient(xs[idx], value)
     objective.SetMinimization()
     if lp.Solve() != pywraplp.Solver.OPTIMAL:
         return None
     return LpRelaxation(
-        bound=scale * (objective.Value() + const),
+        bound=form.scale * (objective.Value() + form.constant),
         values=tuple(x.solution_value() for x in xs),
-        reduced=tuple(scale * x.reduced_cost() for x in xs),
+        reduced=tuple(form.scale * x.reduced_cost() for x in xs),
     )
 
 
@@ -268,8 +300,6 @@ def search(
     *,
     deadline: float,
     t0: float,
-    workers: int,
-    seed: int,
     new_solver: Callable[[float], cp_model.CpSolver],
     callback: Callable[[], cp_model.CpSolverSolutionCallback],
 ) -> KernelRun:

@@ -143,15 +143,29 @@ def improve(
     workers: int,
     seed: int,
     on_improve: Callable[[float], None] | None = None,
+    deterministic_time_s: float | None = None,
+    stop_at: float | None = None,
+    member_cap: bool = True,
 ) -> LnsResult:
-    """Improve the solution of ``b`` in ``solver`` (objective set by ``setup``) until ``deadline``."""
+    """Improve the solution of ``b`` in ``solver`` (objective set by ``setup``) until ``deadline``.
+
+    With ``deterministic_time_s`` the steps together also stop after that much CP-SAT deterministic time,
+    and a step's size adapts on its deterministic time, so the result does not depend on the machine's
+    speed. ``stop_at``: stop once the objective is at most this. ``member_cap=False`` leaves the policy's
+    ``max_members`` out of the sub-models (the solve's member phase searches without it).
+    """
     result = LnsResult(b, solver, solver.objective_value, 0, 0)
     plan = plan_of(b, solver)
     hoods = _Neighbourhoods(problem, candidates, seed)
     if len(hoods.lines) < 2:
         return result
     size = max(MIN_FREE_LINES, round(FREE_SHARE * len(hoods.lines)))
+    spent = 0.0  # deterministic time of the steps so far
     while (remaining := deadline - time.perf_counter()) >= MIN_STEP_S:
+        if deterministic_time_s is not None and spent >= deterministic_time_s:
+            break
+        if stop_at is not None and result.objective <= stop_at + 0.5:
+            break
         kind = KINDS[result.steps % len(KINDS)]
         free = hoods.pick(kind, size, plan)
         cands: dict[str, tuple[PairData, ...]] = {}
@@ -160,7 +174,7 @@ def improve(
                 cands[pid] = pairs
             else:
                 cands[pid] = tuple(p for p in pairs if p.key in plan)
-        sub = build_model(problem, cands, with_members=bool(b.member))
+        sub = build_model(problem, cands, with_members=bool(b.member), member_cap=member_cap)
         for key, planned in plan.items():
             if hoods.line_of[key[1]] not in free:
                 _fix(sub, key, planned)
@@ -171,9 +185,16 @@ def improve(
         step.parameters.max_time_in_seconds = limit
         step.parameters.num_workers = max(1, workers)
         step.parameters.random_seed = seed + result.steps
+        if deterministic_time_s is not None:
+            limit = min(STEP_S, deterministic_time_s - spent)
+            step.parameters.max_deterministic_time = max(0.01, limit)
         t = time.perf_counter()
         status = step.solve(sub.model)
         took = time.perf_counter() - t
+        if deterministic_time_s is not None:
+            took = step.response_proto.deterministic_time
+            # each step counts at least MIN_STEP_S: steps that presolve settles still end the loop
+            spent += max(took, MIN_STEP_S)
         result.steps += 1
         if status == cp_model.OPTIMAL and took < 0.5 * limit:
             size = min(len(hoods.lines) - 1, max(size + 1, round(size * GROW)))

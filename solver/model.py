@@ -18,6 +18,7 @@ passed as assumptions (see :mod:`solver.explain`); there is then no objective.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -26,9 +27,10 @@ from itertools import pairwise
 from ortools.sat.python import cp_model
 
 from solver.eligibility import PairData
+from solver.objective import cohesion_bonuses
 from solver.problem import Problem
 
-__all__ = ["Built", "Group", "build_model", "needs_schedule"]
+__all__ = ["Built", "Group", "build_model", "hours_expr", "needs_schedule"]
 
 Key = tuple[str, str]  # (factory id, package id)
 Group = tuple[str, ...]  # ("cover", package) / ("capacity", factory, process, week) / ("due", line) / …
@@ -52,6 +54,7 @@ class Built:
     start: dict[Key, cp_model.IntVar] = field(default_factory=dict)
     end: dict[Key, cp_model.IntVar] = field(default_factory=dict)
     hours: dict[tuple[str, str, int], cp_model.IntVar] = field(default_factory=dict)
+    need: dict[Key, cp_model.LinearExpr] = field(default_factory=dict)  # see hours_expr
     active: dict[tuple[str, str, int], cp_model.IntVar] = field(default_factory=dict)
     member: dict[str, cp_model.IntVar] = field(default_factory=dict)
     transport: dict[Key, cp_model.IntVar] = field(default_factory=dict)
@@ -109,12 +112,16 @@ def build_model(
     *,
     explain: bool = False,
     with_members: bool = False,
+    member_cap: bool = True,
 ) -> Built:
-    """Build the model over ``candidates`` (package id → pairs). The caller sets the objective."""
+    """Build the model over ``candidates`` (package id → pairs). The caller sets the objective.
+
+    ``member_cap=False`` leaves the policy's ``max_members`` out (the solve's member phase adds it later).
+    """
     # Data
     pol = problem.policy
     scheduled = needs_schedule(problem)
-    horizon_day = 7 * problem.horizon_weeks
+    horizon_day = problem.horizon_day
     model = cp_model.CpModel()
     pairs = {p.key: p for ps in candidates.values() for p in ps}
     weeks = {c.week for c in problem.capacity if c.hours > 0}
@@ -170,7 +177,7 @@ def build_model(
         _assignment_capacity(problem, b, explain=explain, group=group)
 
     if with_members or needs_members(problem):
-        _members(problem, b, explain=explain, group=group)
+        _members(problem, b, explain=explain, group=group, member_cap=member_cap)
 
     # Objective terms (the objective itself is set by the caller).
     b.costs["production"] = cp_model.LinearExpr.weighted_sum(
@@ -182,13 +189,35 @@ def build_model(
     return b
 
 
-def _hours_expr(b: Built, key: Key) -> cp_model.LinearExpr:
+def hours_expr(b: Built, key: Key) -> cp_model.LinearExpr:
+    """Thousandths of an hour the pair books: setup plus hours per unit × quantity, the total rounded up
+    once (``solver/hours.py``). Exact figures need no rounding; an unsplittable package's total is a
+    constant; otherwise an integer ``need`` with ``D·need - D·(S·u + U·q)`` in ``[0, D)`` is its ceiling."""
+    cached = b.need.get(key)
+    if cached is not None:
+        return cached
     pair = b.pairs[key]
-    return pair.setup_mh * b.u[key] + pair.unit_mh * b.q[key]
+    u = b.u[key]
+    setup, unit = pair.setup_exact, pair.unit_exact
+    expr: cp_model.LinearExpr
+    q = b.q_var.get(key)
+    if q is None:
+        expr = pair.need_mh(pair.package.quantity) * u
+    elif setup.denominator == 1 and unit.denominator == 1:
+        expr = int(setup) * u + int(unit) * q
+    else:
+        scale = math.lcm(setup.denominator, unit.denominator)
+        exact = int(setup * scale) * u + int(unit * scale) * q
+        need = b.model.new_int_var(0, pair.need_mh(pair.max_qty), f"need[{key[0]},{key[1]}]")
+        b.model.add(scale * need >= exact)
+        b.model.add(scale * need <= exact + scale - 1)
+        expr = need
+    b.need[key] = expr
+    return expr
 
 
 def _max_need(pair: PairData) -> int:
-    return pair.setup_mh + pair.unit_mh * pair.max_qty
+    return pair.need_mh(pair.max_qty)
 
 
 def _assignment_capacity(problem: Problem, b: Built, *, explain: bool, group: _GroupFn) -> None:
@@ -201,7 +230,7 @@ def _assignment_capacity(problem: Problem, b: Built, *, explain: bool, group: _G
         cap = dict(b.pairs[keys[0]].weeks).get(b.week0, 0)
         if not explain and sum(_max_need(b.pairs[k]) for k in keys) <= cap:
             continue
-        ct = model.add(cp_model.LinearExpr.sum([_hours_expr(b, k) for k in keys]) <= cap)
+        ct = model.add(cp_model.LinearExpr.sum([hours_expr(b, k) for k in keys]) <= cap)
         lit = group("capacity", f, process, b.week0)
         if lit is not None:
             ct.only_enforce_if(lit)
@@ -224,7 +253,7 @@ def _schedule(problem: Problem, b: Built, *, explain: bool, hard_due: bool, grou
         b.start[key], b.end[key] = s, e
         need = _max_need(pair)
         smallest = pair.package.min_lot if pair.package.splittable else pair.package.quantity
-        if need == 0 or pair.rate_mh == 0 or pair.setup_mh + pair.unit_mh * smallest == 0:
+        if need == 0 or pair.rate_mh == 0 or pair.need_mh(smallest) == 0:
             # An assignment lasts at least one day (otherwise implied by its hours at the best rate).
             add(e >= s + 1)
         if need == 0:
@@ -244,7 +273,7 @@ def _schedule(problem: Problem, b: Built, *, explain: bool, hard_due: bool, grou
             add(s <= 7 * w + 6).only_enforce_if(a)
             add(e >= 7 * w + 1).only_enforce_if(a)
         # Setup hours plus hours per unit × quantity are booked, spread over the occupied weeks.
-        hours = _hours_expr(b, key)
+        hours = hours_expr(b, key)
         add(cp_model.LinearExpr.sum(hs) == hours)
         # The work lasts at least its hours at the factory's best weekly rate for that process.
         if pair.rate_mh > 0:
@@ -389,7 +418,7 @@ def _routing(
         )
 
 
-def _members(problem: Problem, b: Built, *, explain: bool, group: _GroupFn) -> None:
+def _members(problem: Problem, b: Built, *, explain: bool, group: _GroupFn, member_cap: bool) -> None:
     model = b.model
     pol = problem.policy
     by_factory: dict[str, list[Key]] = defaultdict(list)
@@ -410,7 +439,7 @@ def _members(problem: Problem, b: Built, *, explain: bool, group: _GroupFn) -> N
             ct.only_enforce_if(lit)
 
     # Member count within the policy's bounds.
-    if pol.max_members is not None:
+    if pol.max_members is not None and member_cap:
         enforce(model.add(members <= pol.max_members), "max_members")
     if pol.min_members is not None:
         enforce(model.add(members >= pol.min_members), "min_members")
@@ -449,15 +478,10 @@ def _members(problem: Problem, b: Built, *, explain: bool, group: _GroupFn) -> N
     b.costs["coordination"] = cp_model.LinearExpr.weighted_sum(
         list(b.member.values()), [pol.coordination_cost] * len(b.member)
     )
-    weights: dict[tuple[str, str], float] = defaultdict(float)
-    for c in problem.collaborations:
-        a, z = sorted((c.factory_a, c.factory_b))
-        weights[a, z] += c.weight
     bonus_terms: list[cp_model.IntVar] = []
     bonus_values: list[int] = []
-    for (fa, fb), weight in weights.items():
-        bonus = round(pol.cohesion_bonus * weight)
-        if bonus <= 0 or fa not in b.member or fb not in b.member:
+    for (fa, fb), bonus in cohesion_bonuses(problem).items():
+        if fa not in b.member or fb not in b.member:
             continue
         together = model.new_bool_var(f"together[{fa},{fb}]")
         b.together[fa, fb] = together

@@ -18,6 +18,8 @@ from datetime import date
 from functools import cached_property
 from typing import Literal, get_args
 
+from solver.hours import exact_mh, free_mh
+
 __all__ = [
     "DEFAULT_ORIGIN",
     "Capacity",
@@ -214,13 +216,40 @@ class Problem:
         return out
 
     @cached_property
-    def horizon_weeks(self) -> int:
-        """Number of weeks that hold any free capacity or due date (weeks ``0 … horizon_weeks-1``)."""
-        last = max((c.week for c in self.capacity if c.hours > 0), default=0)
-        dues = [p.due_day for p in self.packages if p.due_day is not None]
-        if dues:
-            last = max(last, max(dues) // 7)
-        return last + 1
+    def horizon_day(self) -> int:
+        """The last day the model lets an assignment end on: no valid plan needs a later one.
+
+        Any valid plan stays valid, and costs no more, when every assignment starts as soon as its offer
+        and the previous operation's shipments allow and ends as soon as its hours and booked weeks allow
+        (its hours are in capacity weeks, so it starts by the last of them). Per line, operation by
+        operation, that end is at most the latest of: the end of the last capacity week, and the latest
+        earliest start or the previous operation's bound plus the longest transport, plus the longest
+        duration of an offer (its whole quantity at the factory's best weekly rate; one day without hours).
+        Due dates beyond all that extend it as well. See docs/solver-format.md, "Horizon".
+        """
+        capacity_weeks = [c.week for c in self.capacity if free_mh(c.hours) > 0]
+        capacity_end = 7 * (max(capacity_weeks) + 1) if capacity_weeks else 0
+        longest_transport = max([self.default_transport_days, *(t.days for t in self.transport)])
+        horizon = max([capacity_end, *(p.due_day for p in self.packages if p.due_day is not None)])
+        for pkgs in self.lines.values():
+            previous_end: int | None = None
+            for pkg in pkgs:
+                ready = 0 if previous_end is None else previous_end + longest_transport
+                end = ready + 1
+                for offer in self.offers_by_package.get(pkg.id, ()):
+                    quantity = min(pkg.quantity, offer.max_quantity or pkg.quantity)
+                    need = math.ceil(exact_mh(offer.setup_hours) + exact_mh(offer.hours_per_unit) * quantity)
+                    start = max(ready, offer.earliest_start_day)
+                    if need == 0:
+                        end = max(end, start + 1)
+                        continue
+                    caps = self.capacity_by_bucket.get((offer.factory, pkg.process), {})
+                    rate = max((free_mh(h) for h in caps.values()), default=0)
+                    if rate > 0:
+                        end = max(end, start + max(1, math.ceil(7 * need / rate)), capacity_end)
+                previous_end = end
+            horizon = max(horizon, previous_end or 0)
+        return horizon
 
     @cached_property
     def latest_end(self) -> Mapping[str, int | None]:

@@ -2,33 +2,37 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import pairwise
 
 from ortools.sat.python import cp_model
 
+from solver.bound import members_lower_bound, relaxation_bound
 from solver.eligibility import DEFAULT_CANDIDATES, PairData, analyse
-from solver.explain import explain_infeasible, precheck
-from solver.greedy import greedy_plan, hint_plan, hint_quantities
+from solver.explain import explain_infeasible, precheck, precheck_explanation
+from solver.greedy import Planned, few_member_plan, greedy_plan, hint_plan, hint_quantities, members_needed
 from solver.kernel import KERNEL_MAX_PAIRS
 from solver.kernel import applies as kernel_applies
 from solver.kernel import search as kernel_search
-from solver.lns import improve
-from solver.model import Built, build_model
+from solver.lns import improve, plan_of
+from solver.model import Built, build_model, needs_schedule
+from solver.objective import balanced_weights, cohesion_bonuses
 from solver.problem import Problem
 from solver.solution import (
     Assignment,
     CostBreakdown,
     Explanation,
     Progress,
+    Reason,
+    Relaxation,
     Solution,
     Status,
     relative_gap,
 )
-from solver.verify import balanced_weights
 
 __all__ = ["ProgressFn", "alternatives", "solve"]
 
@@ -46,14 +50,21 @@ WARM_SHARE = 0.1  # ... after a whole-model solve of this share of the time (WAR
 WARM_MIN_S = 1.0
 WARM_MAX_S = 5.0
 LNS_MIN_S = 0.5  # time the LNS needs to be worth starting
+MEMBER_PHASE_SHARE = 0.6  # under a member cap without a plan within it: time to search for one first
 
 
 class _Callback(cp_model.CpSolverSolutionCallback):
-    def __init__(self, t0: float, phase: str, on_progress: ProgressFn | None) -> None:
+    """Reports improving solutions; ``floor`` is a bound known beforehand on this phase's objective (the
+    LP relaxation's), so progress shows the tighter of it and CP-SAT's."""
+
+    def __init__(
+        self, t0: float, phase: str, on_progress: ProgressFn | None, floor: float | None = None
+    ) -> None:
         super().__init__()
         self.t0 = t0
         self.phase = phase
         self.on_progress = on_progress
+        self.floor = floor
         self.first: float | None = None
 
     def on_solution_callback(self) -> None:
@@ -61,7 +72,79 @@ class _Callback(cp_model.CpSolverSolutionCallback):
         if self.first is None:
             self.first = elapsed
         if self.on_progress is not None:
-            self.on_progress(Progress(self.objective_value, self.best_objective_bound, elapsed, self.phase))
+            objective = self.objective_value
+            bound = self.best_objective_bound
+            if self.floor is not None:
+                bound = min(objective, max(bound, self.floor))
+            self.on_progress(Progress(objective, bound, elapsed, self.phase))
+
+
+@dataclass(frozen=True)
+class _RunContext:
+    """What every phase of one solve shares: its start and deadline (``perf_counter`` seconds), CP-SAT
+    threads and seed, the progress callback, and an optional deterministic budget per CP-SAT search."""
+
+    t0: float
+    deadline: float
+    workers: int
+    seed: int
+    on_progress: ProgressFn | None = None
+    #: CP-SAT's ``max_deterministic_time`` for every search, and the LNS's total: with a generous wall
+    #: limit, the answer then does not depend on the machine's speed (tests use it).
+    deterministic_time_s: float | None = None
+    #: A bound on the last phase's objective known before the search (solver/bound.py), for progress.
+    bound_floor: float | None = None
+
+    def remaining(self) -> float:
+        return self.deadline - time.perf_counter()
+
+    def solver(
+        self, time_limit_s: float, b: Built | None = None, *, presolve: bool = True
+    ) -> cp_model.CpSolver:
+        """A CP-SAT solver with this run's threads, seed and deterministic budget."""
+        solver = cp_model.CpSolver()
+        solver.parameters.max_time_in_seconds = max(0.05, time_limit_s)
+        solver.parameters.num_workers = max(1, self.workers)
+        solver.parameters.random_seed = self.seed
+        if self.deterministic_time_s is not None:
+            solver.parameters.max_deterministic_time = self.deterministic_time_s
+        if not presolve or (
+            b is not None and b.scheduled and len(b.model.proto.variables) > LARGE_MODEL_VARS
+        ):
+            # Presolve of large scheduled models takes seconds and delays the (hinted) first solution.
+            solver.parameters.cp_model_presolve = False
+        return solver
+
+
+class _StopWithinCap(_Callback):
+    """Progress of the member phase; stops the search at the first consortium within the cap."""
+
+    def __init__(self, cap: int, t0: float, on_progress: ProgressFn | None) -> None:
+        super().__init__(t0, "members", on_progress)
+        self.cap = cap
+        self.within: float | None = None  # when the first consortium within the cap came
+
+    def on_solution_callback(self) -> None:
+        super().on_solution_callback()
+        if self.objective_value <= self.cap + 0.5:
+            self.within = time.perf_counter() - self.t0
+            self.stop_search()
+
+
+@dataclass(frozen=True)
+class _MemberSearch:
+    """What the member phase learnt: the fewest members any consortium needs (proven), the fewest found
+    without the cap, and when the first consortium within the cap came (``None``: none)."""
+
+    cap: int
+    proven_minimum: int
+    best_found: int | None
+    first_within: float | None
+    searched_without_cap: bool = True
+
+    @property
+    def within_cap(self) -> bool:
+        return self.best_found is not None and self.best_found <= self.cap
 
 
 @dataclass
@@ -72,19 +155,6 @@ class _Run:
     bound: float | None = None
     first: float | None = None
     built: Built | None = None  # the model ``solver`` solved, when not the full one (LNS)
-
-
-def _solver(
-    time_limit_s: float, workers: int, seed: int, b: Built | None = None, *, presolve: bool = True
-) -> cp_model.CpSolver:
-    solver = cp_model.CpSolver()
-    solver.parameters.max_time_in_seconds = max(0.05, time_limit_s)
-    solver.parameters.num_workers = max(1, workers)
-    solver.parameters.random_seed = seed
-    if not presolve or (b is not None and b.scheduled and len(b.model.proto.variables) > LARGE_MODEL_VARS):
-        # Presolve of large scheduled models takes seconds and delays the (hinted) first solution.
-        solver.parameters.cp_model_presolve = False
-    return solver
 
 
 def _hint_all(b: Built, solver: cp_model.CpSolver) -> None:
@@ -119,12 +189,8 @@ def _run_phases(
     problem: Problem,
     b: Built,
     candidates: Mapping[str, tuple[PairData, ...]],
+    ctx: _RunContext,
     *,
-    deadline: float,
-    t0: float,
-    workers: int,
-    seed: int,
-    on_progress: ProgressFn | None,
     extra: Callable[[Built], None] = lambda _: None,
 ) -> _Run:
     """Solve ``b`` by the policy's preset (lexicographic presets in two phases).
@@ -147,21 +213,23 @@ def _run_phases(
     for n, criterion in enumerate(phases):
         last = n == len(phases) - 1
         lns = last and _use_lns(problem, b)
-        remaining = deadline - time.perf_counter()
+        remaining = ctx.remaining()
         limit = remaining if last else remaining * PRIMARY_SHARE
         if lns:
             limit = min(limit, max(WARM_MIN_S, min(WARM_MAX_S, WARM_SHARE * remaining)))
         objective = _objective(problem, b, criterion)
         b.model.minimize(objective)
         # Before the LNS, the whole model only needs the hinted first solution and a bound: no presolve.
-        solver = _solver(limit, workers, seed, b, presolve=not lns)
-        callback = _Callback(t0, criterion, on_progress)
+        solver = ctx.solver(limit, b, presolve=not lns)
+        callback = _Callback(ctx.t0, criterion, ctx.on_progress, ctx.bound_floor if last else None)
         status = solver.solve(b.model, callback)
-        while lns and status == cp_model.UNKNOWN and deadline - time.perf_counter() > LNS_MIN_S:
+        while lns and status == cp_model.UNKNOWN and ctx.remaining() > LNS_MIN_S:
             # No solution yet (the hint broke a rule the greedy ignores): give the whole model more time.
-            limit = min(2 * limit, deadline - time.perf_counter())
-            solver = _solver(limit, workers, seed, b)
+            limit = min(2 * limit, ctx.remaining())
+            solver = ctx.solver(limit, b)
             status = solver.solve(b.model, callback)
+            if ctx.deterministic_time_s is not None:
+                break  # a deterministic budget is not doubled
         if first is None:
             first = callback.first
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -175,21 +243,9 @@ def _run_phases(
             b.model.add(objective <= value)
             bounds.append((criterion, value))
             _hint_all(b, solver)
-        elif lns and status == cp_model.FEASIBLE and deadline - time.perf_counter() >= LNS_MIN_S:
+        elif lns and status == cp_model.FEASIBLE and ctx.remaining() >= LNS_MIN_S:
             run = _lns(
-                problem,
-                b,
-                candidates,
-                solver,
-                run,
-                criterion,
-                bounds,
-                extra,
-                deadline,
-                t0,
-                workers,
-                seed,
-                on_progress,
+                problem, b, candidates, ctx, solver, run, criterion=criterion, bounds=bounds, extra=extra
             )
             all_optimal = False
     run.status = cp_model.OPTIMAL if all_optimal else cp_model.FEASIBLE
@@ -200,17 +256,16 @@ def _lns(
     problem: Problem,
     b: Built,
     candidates: Mapping[str, tuple[PairData, ...]],
+    ctx: _RunContext,
     solver: cp_model.CpSolver,
     run: _Run,
+    *,
     criterion: str,
     bounds: Sequence[tuple[str, int]],
     extra: Callable[[Built], None],
-    deadline: float,
-    t0: float,
-    workers: int,
-    seed: int,
-    on_progress: ProgressFn | None,
 ) -> _Run:
+    """Improve ``run``'s solution of ``b`` by :func:`solver.lns.improve` until the deadline."""
+
     def setup(sub: Built) -> None:
         # The earlier phases' optima stay bounds, the caller's constraints stay, the objective is the same.
         for crit, value in bounds:
@@ -219,9 +274,10 @@ def _lns(
         sub.model.minimize(_objective(problem, sub, criterion))
 
     def improved(objective: float) -> None:
-        if on_progress is not None:
-            bound = min(objective, run.bound if run.bound is not None else objective)
-            on_progress(Progress(objective, bound, time.perf_counter() - t0, criterion))
+        if ctx.on_progress is not None:
+            known = [v for v in (run.bound, ctx.bound_floor) if v is not None]
+            bound = min(objective, max(known, default=objective))
+            ctx.on_progress(Progress(objective, bound, time.perf_counter() - ctx.t0, criterion))
 
     res = improve(
         problem,
@@ -229,42 +285,181 @@ def _lns(
         b,
         solver,
         setup,
-        deadline=deadline,
-        workers=workers,
-        seed=seed,
+        deadline=ctx.deadline,
+        workers=ctx.workers,
+        seed=ctx.seed,
         on_improve=improved,
+        deterministic_time_s=ctx.deterministic_time_s,
     )
     return _Run(cp_model.FEASIBLE, res.solver, res.objective, run.bound, run.first, built=res.built)
 
 
-def _run_kernel(
-    problem: Problem,
-    b: Built,
-    *,
-    deadline: float,
-    t0: float,
-    workers: int,
-    seed: int,
-    on_progress: ProgressFn | None,
-) -> _Run:
+def _run_kernel(problem: Problem, b: Built, ctx: _RunContext) -> _Run:
     """Minimise the total cost of an assignment-shaped model by the LP-guided kernel search
     (:mod:`solver.kernel`)."""
     b.model.minimize(b.total_cost)
     res = kernel_search(
         problem,
         b,
-        deadline=deadline,
-        t0=t0,
-        workers=workers,
-        seed=seed,
-        new_solver=lambda limit: _solver(limit, workers, seed, b),
-        callback=lambda: _Callback(t0, "cost", on_progress),
+        deadline=ctx.deadline,
+        t0=ctx.t0,
+        new_solver=lambda limit: ctx.solver(limit, b),
+        callback=lambda: _Callback(ctx.t0, "cost", ctx.on_progress),
     )
     return _Run(res.status, res.solver, res.objective, res.bound, res.first)
 
 
+def _member_phase(
+    problem: Problem,
+    b: Built,
+    candidates: Mapping[str, tuple[PairData, ...]],
+    ctx: _RunContext,
+    cap: int,
+    *,
+    eligible: Mapping[str, tuple[PairData, ...]],
+    pruned: bool,
+) -> _MemberSearch | None:
+    """Minimise the member count of ``b`` (built without the cap) until a consortium within ``cap`` is found,
+    for up to :data:`MEMBER_PHASE_SHARE` of the time (large scheduled models: briefly on the whole model,
+    then by LNS, whose "member" neighbourhoods free every line of one member); hint ``b`` with the fewest
+    members found. ``None`` when ``b`` is infeasible even without the cap. The proven minimum holds for
+    every eligible pair: with pruned candidates only the coverage bound over all eligible pairs is used."""
+    b.model.minimize(b.members_count())
+    end = time.perf_counter() + MEMBER_PHASE_SHARE * ctx.remaining()
+    lns = _use_lns(problem, b)
+    limit = end - time.perf_counter()
+    if lns:
+        limit = min(limit, max(WARM_MIN_S, min(WARM_MAX_S, WARM_SHARE * ctx.remaining())))
+    solver = ctx.solver(limit, b, presolve=not lns)
+    callback = _StopWithinCap(cap, ctx.t0, ctx.on_progress)
+    status = solver.solve(b.model, callback)
+    if status == cp_model.INFEASIBLE:
+        return None
+    best: int | None = None
+    first_within = callback.within
+    if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        best = round(solver.objective_value)
+        _hint_all(b, solver)
+        if lns and best > cap and end - time.perf_counter() >= LNS_MIN_S:
+            res = improve(
+                problem,
+                candidates,
+                b,
+                solver,
+                lambda sub: sub.model.minimize(sub.members_count()),
+                deadline=end,
+                workers=ctx.workers,
+                seed=ctx.seed,
+                deterministic_time_s=ctx.deterministic_time_s,
+                stop_at=cap,
+                member_cap=False,
+            )
+            if res.objective < best - 0.5:
+                best = round(res.objective)
+                if best <= cap:
+                    first_within = time.perf_counter() - ctx.t0
+                b.model.clear_hints()  # type: ignore[no-untyped-call]
+                hint_plan(problem, b, plan_of(res.built, res.solver))
+    proven = members_needed(eligible)
+    fewest = members_lower_bound(problem, eligible)
+    if fewest is not None:
+        proven = max(proven, math.ceil(fewest - 1e-6))
+    if not pruned:
+        if status == cp_model.OPTIMAL and best is not None:
+            proven = max(proven, best)
+        elif solver.best_objective_bound == solver.best_objective_bound:  # not NaN
+            proven = max(proven, math.ceil(solver.best_objective_bound - 1e-6))
+    return _MemberSearch(cap, proven, best, first_within)
+
+
+def _member_cap_answer(problem: Problem, ctx: _RunContext, search: _MemberSearch) -> Solution:
+    """Infeasible (at least ``proven_minimum`` > cap members are needed) or unknown, with what is known."""
+    cap = search.cap
+    best = search.best_found
+    relaxation = Relaxation(
+        "max_members",
+        f"raising max members to {best} (the fewest found without the cap)"
+        if best is not None
+        else f"raising max members to at least {search.proven_minimum}",
+        (),
+    )
+    if search.proven_minimum > cap:
+        reason = Reason(
+            "max_members",
+            f"at most {cap} member(s) allowed, but every consortium needs at least {search.proven_minimum}",
+            (),
+        )
+        summary = (
+            f"No consortium satisfies all rules: {reason.message}. {_capitalise(relaxation.message)} would "
+            "make it feasible."
+        )
+        return _solution(
+            problem,
+            "infeasible",
+            ctx.t0,
+            pruned=False,
+            explanation=Explanation(summary, (reason,), (relaxation,)),
+        )
+    if best is not None:
+        found = f" and the fewest found without the cap is {best}"
+    elif search.searched_without_cap:
+        found = " and no consortium was found even without the cap"
+    else:
+        found = ""
+    reason = Reason(
+        "max_members",
+        f"no consortium within {cap} member(s) found in {time.perf_counter() - ctx.t0:.0f} s; at least "
+        f"{search.proven_minimum} member(s) are needed (proven){found}",
+        (),
+    )
+    if best is None:  # nothing to raise the cap to: only more time can tell
+        summary = f"No answer yet: {reason.message}. Try a longer time limit."
+        explanation = Explanation(summary, (reason,))
+    else:
+        summary = f"No answer yet: {reason.message}. Try a longer time limit, or {relaxation.message}."
+        explanation = Explanation(summary, (reason,), (relaxation,))
+    # no consortium within the cap: nothing counts as a first solution
+    return _solution(problem, "unknown", ctx.t0, pruned=False, explanation=explanation)
+
+
+def _capitalise(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _few_member_start(
+    problem: Problem,
+    plan: Mapping[tuple[str, str], Planned],
+    candidates: Mapping[str, tuple[PairData, ...]],
+    eligible: Mapping[str, tuple[PairData, ...]],
+    *,
+    scheduled: bool,
+) -> tuple[Mapping[tuple[str, str], Planned], Mapping[str, tuple[PairData, ...]]]:
+    """Under a member cap the cheapest greedy plan breaks: the few-member greedy over every eligible pair
+    is the start when it has fewer members, and its pairs join the candidates (pruning kept few of the
+    generalists it uses)."""
+    few = few_member_plan(problem, eligible, scheduled=scheduled, cap=len(problem.factories))
+    if few is None or len({f for f, _ in few}) >= len({f for f, _ in plan}):
+        return plan, candidates
+    merged = dict(candidates)
+    for pid, pairs in eligible.items():
+        present = {p.key for p in merged.get(pid, ())}
+        extra = tuple(p for p in pairs if p.key in few and p.key not in present)
+        if extra:
+            merged[pid] = (*merged.get(pid, ()), *extra)
+    return few, merged
+
+
+def _complete_within(problem: Problem, plan: Mapping[tuple[str, str], Planned], cap: int) -> bool:
+    """Whether ``plan`` covers every package and has at most ``cap`` members."""
+    made: dict[str, int] = defaultdict(int)
+    for (_, pid), planned in plan.items():
+        made[pid] += planned.quantity
+    complete = all(made[p.id] >= p.quantity for p in problem.packages)
+    return complete and len({f for f, _ in plan}) <= cap
+
+
 def _tidy(
-    problem: Problem, b: Built, solver: cp_model.CpSolver, *, time_limit_s: float, workers: int, seed: int
+    problem: Problem, b: Built, solver: cp_model.CpSolver, ctx: _RunContext, *, time_limit_s: float
 ) -> tuple[Built, cp_model.CpSolver] | None:
     """Re-solve the schedule of the chosen assignments only, with every end as early as possible."""
     used = {k for k, u in b.u.items() if solver.boolean_value(u)}
@@ -284,7 +479,7 @@ def _tidy(
     for key in used:
         t.model.add_hint(t.start[key], solver.value(b.start[key]))
         t.model.add_hint(t.end[key], solver.value(b.end[key]))
-    tidy = _solver(time_limit_s, workers, seed)
+    tidy = ctx.solver(time_limit_s)
     if tidy.solve(t.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return t, tidy
     return None
@@ -312,7 +507,7 @@ def _extract(
             )
         else:
             start, end = 7 * b.week0, 7 * b.week0 + 7
-            need = pair.setup_mh + pair.unit_mh * qty
+            need = pair.need_mh(qty)
             hours = ((b.week0, need / 1000),) if need > 0 else ()
         assignments.append(Assignment(key[0], key[1], qty, start, end, hours))
 
@@ -336,8 +531,8 @@ def _extract(
     )
     members = {f for f, _ in used}
     cohesion = -sum(
-        round(pol.cohesion_bonus * w)
-        for (fa, fb), w in _collaboration_weights(problem).items()
+        bonus
+        for (fa, fb), bonus in cohesion_bonuses(problem).items()
         if fa in members and fb in members and (fa, fb) in b.together
     )
     lateness = 0
@@ -357,14 +552,6 @@ def _extract(
         lateness=lateness,
     )
     return tuple(assignments), costs
-
-
-def _collaboration_weights(problem: Problem) -> dict[tuple[str, str], float]:
-    weights: dict[tuple[str, str], float] = defaultdict(float)
-    for c in problem.collaborations:
-        a, z = sorted((c.factory_a, c.factory_b))
-        weights[a, z] += c.weight
-    return weights
 
 
 def _lead(problem: Problem, assignments: Sequence[Assignment]) -> str | None:
@@ -421,18 +608,27 @@ def _solution(
 def _solve_candidates(
     problem: Problem,
     candidates: Mapping[str, tuple[PairData, ...]],
+    ctx: _RunContext,
     *,
+    eligible: Mapping[str, tuple[PairData, ...]],
     pruned: bool,
-    t0: float,
-    deadline: float,
-    workers: int,
-    seed: int,
-    on_progress: ProgressFn | None,
     hint: Hint | None,
     exclude_member_sets: Sequence[frozenset[str]] = (),
 ) -> Solution | None:
-    """One solve over ``candidates``; ``None`` when proven infeasible."""
-    b = build_model(problem, candidates, with_members=bool(exclude_member_sets))
+    """One solve over ``candidates`` (of all ``eligible`` pairs); ``None`` when proven infeasible.
+
+    Under a member cap without a greedy plan within it, a member phase (:func:`_member_phase`) looks for a
+    consortium within the cap first; the cap then joins the model.
+    """
+    cap = problem.policy.max_members
+    capped = cap is not None and not exclude_member_sets
+    scheduled = needs_schedule(problem)
+    plan: Mapping[tuple[str, str], Planned] | None = None
+    if hint is None:
+        plan = greedy_plan(problem, candidates, scheduled=scheduled)
+        if capped and cap is not None and not _complete_within(problem, plan, cap):
+            plan, candidates = _few_member_start(problem, plan, candidates, eligible, scheduled=scheduled)
+    b = build_model(problem, candidates, with_members=bool(exclude_member_sets), member_cap=not capped)
 
     def exclude(model_b: Built) -> None:
         # Each alternative differs from earlier ones in at least one member.
@@ -443,38 +639,45 @@ def _solve_candidates(
             )
 
     exclude(b)
-    if hint is not None:
+    if plan is not None:
+        hint_plan(problem, b, plan)
+    elif hint is not None:
         hint_quantities(b, hint)
-    else:
-        hint_plan(problem, b, greedy_plan(problem, candidates, scheduled=b.scheduled))
-    tidy_s = min(TIDY_MAX_S, TIDY_SHARE * (deadline - t0)) if b.scheduled else 0.0
+    member_search: _MemberSearch | None = None
+    if capped and cap is not None:
+        if plan is None or not _complete_within(problem, plan, cap):
+            member_search = _member_phase(problem, b, candidates, ctx, cap, eligible=eligible, pruned=pruned)
+            if member_search is None:
+                return None  # infeasible even without the cap
+            if member_search.proven_minimum > cap:
+                # the minimum is proven over every eligible pair (see _member_phase), pruned or not
+                return _member_cap_answer(problem, ctx, member_search)
+        b.model.add(b.members_count() <= cap)
+    tidy_s = min(TIDY_MAX_S, TIDY_SHARE * (ctx.deadline - ctx.t0)) if b.scheduled else 0.0
+    lp_bound: float | None = None
     if kernel_applies(problem) and not exclude_member_sets:
-        run = _run_kernel(
-            problem, b, deadline=deadline, t0=t0, workers=workers, seed=seed, on_progress=on_progress
-        )
+        run = _run_kernel(problem, b, ctx)
     else:
-        run = _run_phases(
-            problem,
-            b,
-            candidates,
-            deadline=deadline - tidy_s,
-            t0=t0,
-            workers=workers,
-            seed=seed,
-            on_progress=on_progress,
-            extra=exclude,
-        )
+        # CP-SAT's own bound is weak on these models (hand-off costs, setups): a GLOP relaxation helps
+        lp_bound = relaxation_bound(problem, b)
+        phases_ctx = replace(ctx, deadline=ctx.deadline - tidy_s, bound_floor=lp_bound)
+        run = _run_phases(problem, b, candidates, phases_ctx, extra=exclude)
     if run.status == cp_model.INFEASIBLE:
         return None
     if run.solver is None:
         if run.status == cp_model.MODEL_INVALID:
             raise RuntimeError(f"internal error: invalid CP-SAT model ({b.model.validate()})")
-        return _solution(problem, "unknown", t0, pruned=pruned, first=run.first)
+        if capped and cap is not None:
+            search = member_search or _MemberSearch(
+                cap, members_needed(eligible), None, None, searched_without_cap=False
+            )
+            return _member_cap_answer(problem, ctx, search)
+        return _solution(problem, "unknown", ctx.t0, pruned=pruned, first=run.first)
     solved = run.built or b
     schedule = None
     if b.scheduled:
-        limit = max(0.05, min(tidy_s, deadline + tidy_s - time.perf_counter()))
-        schedule = _tidy(problem, solved, run.solver, time_limit_s=limit, workers=workers, seed=seed)
+        limit = max(0.05, min(tidy_s, ctx.remaining() + tidy_s))
+        schedule = _tidy(problem, solved, run.solver, ctx, time_limit_s=limit)
     assignments, costs = _extract(problem, solved, run.solver, schedule)
     status: Status = "optimal" if run.status == cp_model.OPTIMAL and not pruned else "feasible"
     # The objective is recomputed from the extracted solution (the tidy pass may only improve it).
@@ -486,13 +689,21 @@ def _solve_candidates(
     return _solution(
         problem,
         status,
-        t0,
+        ctx.t0,
         pruned=pruned,
         assignments=assignments,
         costs=costs,
         objective=objective,
-        bound=run.bound,
-        first=run.first,
+        bound=max((v for v in (run.bound, lp_bound) if v is not None), default=None),
+        # under a member cap the member phase may have found the first consortium within it
+        first=min(
+            (
+                v
+                for v in (run.first, None if member_search is None else member_search.first_within)
+                if v is not None
+            ),
+            default=None,
+        ),
     )
 
 
@@ -509,45 +720,40 @@ def solve(
     on_progress: ProgressFn | None = None,
     hint: Hint | None = None,
     candidates_per_package: int | None = DEFAULT_CANDIDATES,
+    deterministic_time_s: float | None = None,
 ) -> Solution:
     """Find the best consortium for ``problem`` by its policy's preset within ``time_limit_s``.
 
     ``on_progress`` receives every improving solution. ``hint`` maps ``(factory, package)`` to a quantity
     (a first solution to start from; by default a greedy one). ``candidates_per_package`` bounds the
     pruning (``None``: keep every eligible pair). Infeasible problems come back with an explanation.
+    ``deterministic_time_s`` also bounds every CP-SAT search by CP-SAT's deterministic time (and the LNS
+    in total), so that with a generous ``time_limit_s`` the answer does not depend on the machine's speed.
     """
-    return _solve(
-        problem,
-        time_limit_s=time_limit_s,
-        workers=workers,
-        seed=seed,
-        on_progress=on_progress,
-        hint=hint,
-        candidates_per_package=candidates_per_package,
-    )
+    t0 = time.perf_counter()
+    ctx = _RunContext(t0, t0 + time_limit_s, workers, seed, on_progress, deterministic_time_s)
+    return _solve(problem, ctx, hint=hint, candidates_per_package=candidates_per_package)
 
 
 def _solve(
     problem: Problem,
+    ctx: _RunContext,
     *,
-    time_limit_s: float,
-    workers: int,
-    seed: int,
-    on_progress: ProgressFn | None,
     hint: Hint | None,
     candidates_per_package: int | None,
     exclude_member_sets: Sequence[frozenset[str]] = (),
 ) -> Solution:
-    t0 = time.perf_counter()
-    deadline = t0 + time_limit_s
     elig = analyse(problem, candidates_per_package)
-    reasons = precheck(problem, elig)
-    if reasons:
-        summary = "No consortium is possible: " + "; ".join(r.message for r in reasons) + "."
-        return _solution(
-            problem, "infeasible", t0, pruned=False, explanation=Explanation(summary, tuple(reasons))
-        )
-    common = {"t0": t0, "workers": workers, "seed": seed, "on_progress": on_progress, "hint": hint}
+    findings = precheck(
+        problem,
+        elig,
+        time_limit_s=max(EXPLAIN_MIN_S, 0.2 * ctx.remaining()),
+        seed=ctx.seed,
+        deterministic_time_s=ctx.deterministic_time_s,
+    )
+    if findings:
+        explanation = precheck_explanation(findings)
+        return _solution(problem, "infeasible", ctx.t0, pruned=False, explanation=explanation)
     candidates, pruned = elig.candidates, elig.pruned
     if (
         pruned
@@ -560,28 +766,32 @@ def _solve(
     sol = _solve_candidates(
         problem,
         candidates,
+        ctx,
+        eligible=elig.eligible,
         pruned=pruned,
-        deadline=deadline,
+        hint=hint,
         exclude_member_sets=exclude_member_sets,
-        **common,  # type: ignore[arg-type]
     )
     if sol is None and pruned:
         sol = _solve_candidates(
             problem,
             elig.eligible,
+            replace(ctx, deadline=max(ctx.deadline, time.perf_counter() + EXPLAIN_MIN_S)),
+            eligible=elig.eligible,
             pruned=False,
-            deadline=max(deadline, time.perf_counter() + EXPLAIN_MIN_S),
+            hint=hint,
             exclude_member_sets=exclude_member_sets,
-            **common,  # type: ignore[arg-type]
         )
     if sol is not None:
         return sol
     if exclude_member_sets:
         explanation = Explanation("No further consortium with a different member set exists.")
     else:
-        budget = max(EXPLAIN_MIN_S, deadline - time.perf_counter())
-        explanation = explain_infeasible(problem, elig, time_limit_s=budget, seed=seed)
-    return _solution(problem, "infeasible", t0, pruned=False, explanation=explanation)
+        budget = max(EXPLAIN_MIN_S, ctx.remaining())
+        explanation = explain_infeasible(
+            problem, elig, time_limit_s=budget, seed=ctx.seed, deterministic_time_s=ctx.deterministic_time_s
+        )
+    return _solution(problem, "infeasible", ctx.t0, pruned=False, explanation=explanation)
 
 
 def alternatives(
@@ -593,6 +803,7 @@ def alternatives(
     seed: int = 0,
     on_progress: ProgressFn | None = None,
     candidates_per_package: int | None = DEFAULT_CANDIDATES,
+    deterministic_time_s: float | None = None,
 ) -> list[Solution]:
     """Up to ``k`` consortia with pairwise different member sets, best objective first.
 
@@ -602,12 +813,13 @@ def alternatives(
     out: list[Solution] = []
     seen: list[frozenset[str]] = []
     for n in range(max(1, k)):
+        t0 = time.perf_counter()
+        ctx = _RunContext(
+            t0, t0 + time_limit_s / max(1, k), workers, seed + n, on_progress, deterministic_time_s
+        )
         sol = _solve(
             problem,
-            time_limit_s=time_limit_s / max(1, k),
-            workers=workers,
-            seed=seed + n,
-            on_progress=on_progress,
+            ctx,
             hint=None,
             candidates_per_package=candidates_per_package,
             exclude_member_sets=seen,

@@ -5,27 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 from itertools import pairwise
 
+from solver.objective import balanced_weights, cohesion_bonuses
 from solver.problem import Problem
 from solver.solution import Assignment, CostBreakdown, Solution
 
-__all__ = ["balanced_weights", "verify"]
+__all__ = ["expected_costs", "verify"]
 
 EPS = 1e-6
-BALANCED_DAY_SHARE = 0.002  # balanced preset: one day of completion costs 0.2 % of the production floor
-BALANCED_MEMBER_SHARE = 0.01  # balanced preset: one more member costs 1 % of the production floor
-
-
-def balanced_weights(problem: Problem) -> tuple[int, int]:
-    """``(per day of completion, per member)`` JPY weights of the ``balanced`` preset.
-
-    Both are shares of the production floor (each package at its cheapest unit price), so the preset
-    behaves the same for small and large RFQs.
-    """
-    floor = 0
-    for pkg in problem.packages:
-        prices = [o.unit_price for o in problem.offers_by_package.get(pkg.id, ())]
-        floor += min(prices, default=0) * pkg.quantity
-    return max(1, round(floor * BALANCED_DAY_SHARE)), max(1, round(floor * BALANCED_MEMBER_SHARE))
 
 
 def verify(problem: Problem, solution: Solution) -> list[str]:
@@ -160,7 +146,8 @@ def _check_policy(
         lead = solution.lead
         if lead not in members or pol.lead_certification not in problem.factory_by_id[lead].certifications:
             v.append(f"policy: lead {lead} is not a member holding {pol.lead_certification}")
-    elif members and solution.lead not in members:
+    elif solution.lead is not None and solution.lead not in members:
+        # Without a lead certification the lead is informational: null is accepted (docs/solver-format.md).
         v.append(f"lead {solution.lead} is not a member")
     if pol.max_share is not None:
         prod = _production_by_factory(problem, by_pair)
@@ -196,10 +183,7 @@ def expected_costs(problem: Problem, assignments: list[Assignment] | tuple[Assig
                         late = max(late, a.end_day - p.due_day)
             lateness += late * pol.lateness_penalty_per_day
     members = {a.factory for a in assignments}
-    weights: dict[frozenset[str], float] = defaultdict(float)
-    for c in problem.collaborations:
-        weights[frozenset((c.factory_a, c.factory_b))] += c.weight
-    cohesion = -sum(round(pol.cohesion_bonus * w) for pair, w in weights.items() if pair <= members)
+    cohesion = -sum(bonus for (fa, fb), bonus in cohesion_bonuses(problem).items() if {fa, fb} <= members)
     return CostBreakdown(
         production=production,
         setup=setup,

@@ -16,16 +16,18 @@ import time
 from typing import Any
 
 from bench.solver.gap_common import (
-    REFERENCE,
     RESULTS,
     SETS,
     SIZES,
+    gap_data,
     load_named,
     machine_info,
     machine_markdown,
+    reference,
 )
+from bench.solver.gap_pipeline import greedy_gap, highs_gap, solve_gap
 from solver import solve
-from solver.gap import GapInstance, gap_assignment, gap_to_problem, greedy_gap, highs_gap, solve_gap
+from solver.gap import GapInstance, gap_assignment, gap_to_problem
 
 METHODS = ("ours", "general", "highs", "greedy")
 
@@ -78,6 +80,7 @@ def main() -> None:
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--out", default="gap_chu_e")
     args = ap.parse_args()
+    gap_data()  # fail early, in one line, when the instances are missing
     methods = [m for m in args.methods.split(",") if m]
     machine = machine_info()
     rows: list[dict[str, Any]] = []
@@ -85,7 +88,7 @@ def main() -> None:
         for size in SIZES:
             name = f"{s}{size}"
             inst = load_named(name)
-            ref = REFERENCE[name]
+            ref = reference()[name]
             row: dict[str, Any] = {
                 "instance": name,
                 "agents": inst.agents,

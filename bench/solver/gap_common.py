@@ -6,14 +6,35 @@ import csv
 import datetime as dt
 import os
 import platform
+import sys
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from solver.gap import GapInstance, read_gap_file
 
-DATA = Path(os.environ.get("MACHIKOBA_GAP_DATA", "/work/shared/bench/gap"))
-RESULTS = Path(__file__).resolve().parents[1] / "results"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+RESULTS = PROJECT_ROOT / "bench" / "results"
+#: The GAP instances (OR-Library, Chu & Beasley, Yagiura): ``MACHIKOBA_GAP_DATA``, else this folder
+#: beside the project (``../shared/bench/gap`` from the project root).
+DEFAULT_GAP_DATA = PROJECT_ROOT.parent / "shared" / "bench" / "gap"
+
+
+def gap_data() -> Path:
+    """The GAP data folder; exits with a one-line message (status 2) when it is missing."""
+    env = os.environ.get("MACHIKOBA_GAP_DATA")
+    path = Path(env) if env else DEFAULT_GAP_DATA
+    if not (path / "orlib").is_dir():
+        source = "MACHIKOBA_GAP_DATA" if env else "the default"
+        print(
+            f"GAP data not found at {path} ({source}): set MACHIKOBA_GAP_DATA to the folder holding orlib/, "
+            "chu1997_single/, yagiura_typeE/ and reference/",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    return path
+
 
 #: Minimisation optima of gap1..gap12 (README of the benchmark folder).
 ORLIB_OPTIMA: dict[int, tuple[int, ...]] = {
@@ -35,10 +56,11 @@ SIZES = ("05100", "05200", "10100", "10200", "20100", "20200")
 SETS = ("a", "b", "c", "d", "e")
 
 
-def _load_reference() -> dict[str, int]:
+@cache
+def reference() -> dict[str, int]:
     """Best known solution value per A-E instance (fontanf data.csv, minimisation)."""
     ref: dict[str, int] = {}
-    with (DATA / "reference" / "fontanf_data.csv").open() as fh:
+    with (gap_data() / "reference" / "fontanf_data.csv").open() as fh:
         for row in csv.DictReader(fh):
             name = row["Path"].split("/")[-1]
             if row["Dataset"] in ("chu1997", "yagiura2004") and name[0] in "abcde" and name[1:] in SIZES:
@@ -46,20 +68,17 @@ def _load_reference() -> dict[str, int]:
     return ref
 
 
-REFERENCE = _load_reference()
-
-
 def path_of(name: str) -> Path:
     """File of an A-E instance name like ``d10100``."""
     folder = "yagiura_typeE" if name.startswith("e") else "chu1997_single"
-    return DATA / folder / name
+    return gap_data() / folder / name
 
 
 def load_named(name: str) -> GapInstance:
     """Load an A-E instance by name (``d10100``) or an OR-Library one (``gap12-3``)."""
     if name.startswith("gap"):
         base, k = name.split("-")
-        return read_gap_file(DATA / "orlib" / f"{base}.txt", int(k))
+        return read_gap_file(gap_data() / "orlib" / f"{base}.txt", int(k))
     return read_gap_file(path_of(name))
 
 

@@ -18,22 +18,16 @@ from typing import Any
 
 from bench.solver.gap_common import (
     ORLIB_OPTIMA,
-    REFERENCE,
     RESULTS,
+    gap_data,
     load_named,
     machine_info,
     machine_markdown,
+    reference,
 )
+from bench.solver.gap_pipeline import greedy_gap, highs_gap, solve_gap
 from solver import solve
-from solver.gap import (
-    GapInstance,
-    gap_assignment,
-    gap_hint,
-    gap_to_problem,
-    greedy_gap,
-    highs_gap,
-    solve_gap,
-)
+from solver.gap import GapInstance, gap_assignment, gap_hint, gap_to_problem
 
 VARIANTS = ("general", "general_hint", "general_nopr")
 HARD = "d10100,d20100,d20200,e10100,e10200,e20100,e20200"
@@ -70,13 +64,14 @@ def main() -> None:
     ap.add_argument("--orlib", default="1-12", help="range of gapK files, e.g. 1-12 or 12-12 ('' to skip)")
     ap.add_argument("--out", default="gap_consortium")
     args = ap.parse_args()
+    gap_data()  # fail early, in one line, when the instances are missing
     variants = [v for v in args.variants.split(",") if v]
     machine = machine_info()
     names: list[tuple[str, int]] = []
     if args.orlib:
         lo, hi = (int(x) for x in args.orlib.split("-"))
         names += [(f"gap{f}-{k}", ORLIB_OPTIMA[f][k - 1]) for f in range(lo, hi + 1) for k in range(1, 6)]
-    names += [(h, REFERENCE[h]) for h in args.hard.split(",") if h]
+    names += [(h, reference()[h]) for h in args.hard.split(",") if h]
     rows: list[dict[str, Any]] = []
     for name, ref in names:
         inst = load_named(name)

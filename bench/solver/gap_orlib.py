@@ -12,8 +12,9 @@ import statistics
 import time
 from typing import Any
 
-from bench.solver.gap_common import DATA, ORLIB_OPTIMA, RESULTS, machine_info, machine_markdown
-from solver.gap import read_gap_file, solve_gap
+from bench.solver.gap_common import ORLIB_OPTIMA, RESULTS, gap_data, machine_info, machine_markdown
+from bench.solver.gap_pipeline import solve_gap
+from solver.gap import read_gap_file
 
 
 def main() -> None:
@@ -23,11 +24,12 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default="gap_orlib")
     args = ap.parse_args()
+    gap_data()  # fail early, in one line, when the instances are missing
     machine = machine_info()
     rows: list[dict[str, Any]] = []
     for f in range(1, 13):
         for k in range(1, 6):
-            inst = read_gap_file(DATA / "orlib" / f"gap{f}.txt", k)
+            inst = read_gap_file(gap_data() / "orlib" / f"gap{f}.txt", k)
             t0 = time.perf_counter()
             res = solve_gap(inst, time_limit_s=args.time_limit, workers=args.workers)
             wall = time.perf_counter() - t0

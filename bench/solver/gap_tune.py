@@ -10,8 +10,8 @@ import json
 import os
 import time
 
-from bench.solver.gap_common import REFERENCE, load_named
-from solver import gap as G
+from bench.solver import gap_pipeline as G
+from bench.solver.gap_common import gap_data, load_named, reference
 
 CONFIGS: dict[str, G._Config] = {
     "plain": G._Config(use_greedy=False, use_lp=False, rc_fixing=False, hint=False),
@@ -73,6 +73,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--params", default="{}", help="JSON dict of extra CP-SAT params")
     args = ap.parse_args()
+    gap_data()  # fail early, in one line, when the instances are missing
     extra = json.loads(args.params)
     print(f"load {os.getloadavg()}")
     for cname in args.configs:
@@ -85,7 +86,7 @@ def main() -> None:
             t0 = time.perf_counter()
             res = G._solve(inst, cfg, time_limit_s=args.t, workers=2, seed=args.seed)
             wall = time.perf_counter() - t0
-            ref = REFERENCE[name]
+            ref = reference()[name]
             gap = 100.0 * (res.objective - ref) / ref if res.objective is not None else float("nan")
             gaps.append(gap)
             print(

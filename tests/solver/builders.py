@@ -7,6 +7,10 @@ from typing import Any
 
 from solver import Capacity, Factory, Offer, Policy, Problem, WorkPackage
 
+#: Tests bound every CP-SAT search by deterministic time (``solve(..., deterministic_time_s=…)``); the wall
+#: limit is only a safety net far above what any test needs, so no test depends on the machine's speed.
+WALL_S = 300.0
+
 
 def fac(ident: str, prefecture: str = "13", certs: Iterable[str] = ()) -> Factory:
     return Factory(ident, prefecture, "", frozenset(certs))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from solver import Capacity, solve, verify
-from tests.solver.builders import caps, fac, off, pkg, problem
+from tests.solver.builders import WALL_S, caps, fac, off, pkg, problem
 
 
 def test_work_spreads_over_weeks_and_respects_each_week() -> None:
@@ -12,7 +12,7 @@ def test_work_spreads_over_weeks_and_respects_each_week() -> None:
         [fac("A")], [pkg("p1", 25, due_day=21)], [off("A", "p1")], caps("A", ["turning"], [0, 1, 2], 10)
     )
     # when
-    s = solve(p, time_limit_s=2)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=2)
     # then
     assert s.status == "optimal"
     (a,) = s.assignments
@@ -30,7 +30,7 @@ def test_two_packages_share_a_bucket() -> None:
         caps("AB", ["turning"], [0], 12),
     )
     # when
-    s = solve(p, time_limit_s=2)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=2)
     # then
     booked_a = sum(h for a in s.assignments if a.factory == "A" for _, h in a.hours)
     assert booked_a <= 12
@@ -44,7 +44,7 @@ def test_duration_follows_the_weekly_rate() -> None:
         [fac("A")], [pkg("p1", 20, due_day=28)], [off("A", "p1")], caps("A", ["turning"], [0, 1, 2, 3], 10)
     )
     # when
-    s = solve(p, time_limit_s=2)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=2)
     # then
     (a,) = s.assignments
     assert a.end_day - a.start_day >= 14
@@ -54,7 +54,7 @@ def test_duration_follows_the_weekly_rate() -> None:
 def test_verifier_flags_an_overbooked_week() -> None:
     # given
     p = problem([fac("A")], [pkg("p1", 5)], [off("A", "p1")], (Capacity("A", "turning", 0, 5.0),))
-    s = solve(p, time_limit_s=2)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=2)
     a = s.assignments[0]
     bad = s.__class__(
         **{

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from solver import solve, verify
-from tests.solver.builders import caps, fac, off, pkg, problem
+from tests.solver.builders import WALL_S, caps, fac, off, pkg, problem
 
 
 def test_quantity_is_covered_exactly_by_the_cheapest_factory() -> None:
@@ -15,7 +15,7 @@ def test_quantity_is_covered_exactly_by_the_cheapest_factory() -> None:
         caps("AB", ["turning"], [0], 40),
     )
     # when
-    s = solve(p, time_limit_s=2)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=2)
     # then
     assert s.status == "optimal"
     assert [(a.factory, a.quantity) for a in s.assignments] == [("B", 10)]
@@ -32,7 +32,7 @@ def test_splittable_package_is_split_when_capacity_forces_it() -> None:
         caps("AB", ["turning"], [0], 6),
     )
     # when
-    s = solve(p, time_limit_s=2)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=2)
     # then
     assert s.status == "optimal"
     assert sorted((a.factory, a.quantity) for a in s.assignments) == [("A", 4), ("B", 6)]
@@ -51,7 +51,7 @@ def test_unsplittable_package_goes_to_one_factory() -> None:
         p.factories, p.packages, p.offers, caps("A", ["turning"], [0], 10) + caps("B", ["turning"], [0], 6)
     )
     # when
-    s = solve(p, time_limit_s=2)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=2)
     # then
     assert [(a.factory, a.quantity) for a in s.assignments] == [("A", 10)]
     assert verify(p, s) == []
@@ -66,7 +66,7 @@ def test_minimum_lot_and_max_quantity_shape_the_split() -> None:
         caps("AB", ["turning"], [0], 40),
     )
     # when
-    s = solve(p, time_limit_s=2)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=2)
     # then: 7 + 3 is forbidden by the lot, so 6 + 4
     assert sorted((a.factory, a.quantity) for a in s.assignments) == [("A", 4), ("B", 6)]
     assert verify(p, s) == []
@@ -81,7 +81,7 @@ def test_setup_cost_and_hours_count_once_per_used_pair() -> None:
         caps("AB", ["turning"], [0], 15),
     )
     # when
-    s = solve(p, time_limit_s=2)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=2)
     # then: A alone costs 100 + 1000 and books 10 + 5 h
     assert [(a.factory, a.quantity) for a in s.assignments] == [("A", 10)]
     assert s.costs is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from solver import Policy, alternatives, solve, verify
-from tests.solver.builders import caps, fac, off, pkg, problem
+from tests.solver.builders import WALL_S, caps, fac, off, pkg, problem
 
 # A is cheap but has only 10 h a week; B is dear with 40 h a week.
 SLOW_CHEAP = problem(
@@ -20,7 +20,7 @@ def test_hard_due_date_is_met() -> None:
     # given: due after one week, A alone would need three
     p = replace(SLOW_CHEAP, packages=(pkg("p1", 30, due_day=7),))
     # when
-    s = solve(p, time_limit_s=2)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=2)
     # then
     assert s.status == "optimal"
     assert all(a.end_day <= 7 for a in s.assignments)
@@ -29,7 +29,7 @@ def test_hard_due_date_is_met() -> None:
 
 def test_cheapest_uses_the_slow_factory_when_time_allows() -> None:
     # when
-    s = solve(SLOW_CHEAP, time_limit_s=2)
+    s = solve(SLOW_CHEAP, time_limit_s=WALL_S, deterministic_time_s=2)
     # then
     assert [a.factory for a in s.assignments] == ["A"]
     assert verify(SLOW_CHEAP, s) == []
@@ -39,8 +39,8 @@ def test_fastest_minimises_completion_then_cost() -> None:
     # given
     p = replace(SLOW_CHEAP, policy=Policy(preset="fastest"))
     # when
-    s = solve(p, time_limit_s=2)
-    cheap = solve(SLOW_CHEAP, time_limit_s=2)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=2)
+    cheap = solve(SLOW_CHEAP, time_limit_s=WALL_S, deterministic_time_s=2)
     # then
     assert s.status == "optimal"
     assert s.completion_day is not None
@@ -59,7 +59,7 @@ def test_soft_due_date_pays_lateness() -> None:
         Policy(lateness_penalty_per_day=5),
     )
     # when
-    s = solve(p, time_limit_s=2)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=2)
     # then
     assert s.status == "optimal"
     assert s.costs is not None
@@ -79,7 +79,7 @@ def test_fewest_members_and_balanced_presets_verify() -> None:
     for preset in ("fewest_members", "balanced"):
         q = replace(p, policy=Policy(preset=preset))
         # when
-        s = solve(q, time_limit_s=2)
+        s = solve(q, time_limit_s=WALL_S, deterministic_time_s=2)
         # then
         assert s.status == "optimal"
         assert verify(q, s) == []
@@ -96,7 +96,7 @@ def test_alternatives_have_different_member_sets_best_first() -> None:
         caps("ABC", ["turning"], [0], 40),
     )
     # when
-    sols = alternatives(p, 3, time_limit_s=3)
+    sols = alternatives(p, 3, time_limit_s=WALL_S, deterministic_time_s=3)
     # then
     assert [s.members for s in sols] == [("A",), ("B",), ("C",)]
     assert all(verify(p, s) == [] for s in sols)
@@ -106,7 +106,12 @@ def test_progress_callback_receives_improving_solutions() -> None:
     # given
     seen: list[float] = []
     # when
-    solve(SLOW_CHEAP, time_limit_s=2, on_progress=lambda pr: seen.append(pr.objective))
+    solve(
+        SLOW_CHEAP,
+        time_limit_s=WALL_S,
+        deterministic_time_s=2,
+        on_progress=lambda pr: seen.append(pr.objective),
+    )
     # then
     assert seen
     assert seen == sorted(seen, reverse=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from solver import Policy, Solution, solve, verify
-from tests.solver.builders import caps, fac, off, pkg, problem
+from tests.solver.builders import WALL_S, caps, fac, off, pkg, problem
 
 
 def _codes(s: Solution) -> set[str]:
@@ -21,7 +21,7 @@ def test_no_eligible_factory_names_the_last_filter() -> None:
         caps("A", ["turning"], [0], 40),
     )
     # when
-    s = solve(p, time_limit_s=2)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=2)
     # then
     assert _codes(s) == {"no_eligible_factory"}
     assert s.explanation is not None
@@ -39,7 +39,7 @@ def test_not_enough_hours_before_the_due_date_says_by_how_much() -> None:
         caps("A", ["turning"], range(4), 10),
     )
     # when
-    s = solve(p, time_limit_s=2)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=2)
     # then
     assert _codes(s) == {"capacity_before_due"}
     assert s.explanation is not None
@@ -57,7 +57,7 @@ def test_max_members_too_small_is_reported_with_a_relaxation() -> None:
         Policy(max_members=1),
     )
     # when
-    s = solve(p, time_limit_s=4)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=4)
     # then
     assert "max_members" in _codes(s)
     assert s.explanation is not None
@@ -74,7 +74,7 @@ def test_pinned_and_excluded_factory() -> None:
         Policy(pinned=frozenset({"A"}), excluded=frozenset({"A"})),
     )
     # when
-    s = solve(p, time_limit_s=2)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=2)
     # then
     assert "pinned_excluded" in _codes(s)
 
@@ -91,7 +91,7 @@ def test_routing_against_the_due_date_suggests_a_later_date() -> None:
         caps("A", ["turning", "grinding"], range(4), 10),
     )
     # when
-    s = solve(p, time_limit_s=4)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=4)
     # then
     assert "due_date" in _codes(s)
     assert s.explanation is not None

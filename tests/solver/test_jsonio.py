@@ -17,6 +17,7 @@ from solver import (
     solution_to_json,
     solve,
 )
+from tests.solver.builders import WALL_S
 from tests.solver.strategies import problems
 
 SAMPLE = Path(__file__).parent / "data" / "problem.json"
@@ -41,10 +42,10 @@ def test_random_problems_round_trip(p: Problem) -> None:
 def test_solutions_round_trip_feasible_and_infeasible() -> None:
     # given
     p = problem_from_json(SAMPLE.read_text())
-    feasible = solve(p, time_limit_s=2)
+    feasible = solve(p, time_limit_s=WALL_S, deterministic_time_s=2)
     doc = problem_to_json(p)
     doc["packages"][0]["due"] = "2026-01-06"
-    infeasible = solve(problem_from_json(doc), time_limit_s=2)
+    infeasible = solve(problem_from_json(doc), time_limit_s=WALL_S, deterministic_time_s=2)
     for s in (feasible, infeasible):
         # when
         back = solution_from_json(json.dumps(solution_to_json(s)))

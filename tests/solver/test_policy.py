@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from solver import Collaboration, Policy, Problem, solve, verify
-from tests.solver.builders import caps, fac, off, pkg, problem
+from tests.solver.builders import WALL_S, caps, fac, off, pkg, problem
 
 
 def _three(policy: Policy, **kw: object) -> Problem:
@@ -21,21 +21,21 @@ def _three(policy: Policy, **kw: object) -> Problem:
 
 def test_max_members_consolidates() -> None:
     p = _three(Policy(max_members=1))
-    s = solve(p, time_limit_s=2)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=2)
     assert len(s.members) == 1
     assert verify(p, s) == []
 
 
 def test_min_members_spreads() -> None:
     p = _three(Policy(min_members=3, coordination_cost=1))
-    s = solve(p, time_limit_s=2)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=2)
     assert len(s.members) == 3
     assert verify(p, s) == []
 
 
 def test_pinned_factory_is_a_member_and_excluded_is_not() -> None:
     p = _three(Policy(pinned=frozenset({"C"}), excluded=frozenset({"A"}), max_members=2))
-    s = solve(p, time_limit_s=2)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=2)
     assert "C" in s.members
     assert "A" not in s.members
     assert verify(p, s) == []
@@ -49,7 +49,7 @@ def test_max_share_limits_one_member() -> None:
         caps("AB", ["turning"], [0], 100),
         Policy(max_share=0.6),
     )
-    s = solve(p, time_limit_s=2)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=2)
     assert s.status == "optimal"
     assert len(s.members) == 2
     assert verify(p, s) == []
@@ -57,7 +57,7 @@ def test_max_share_limits_one_member() -> None:
 
 def test_certified_lead_is_required() -> None:
     p = _three(Policy(lead_certification="ISO 9001", max_members=1))
-    s = solve(p, time_limit_s=2)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=2)
     assert s.members == ("A",)
     assert s.lead == "A"
     assert verify(p, s) == []
@@ -68,7 +68,7 @@ def test_coordination_cost_and_cohesion_bonus() -> None:
     p = _three(
         Policy(coordination_cost=50, cohesion_bonus=60), collaborations=(Collaboration("B", "C", 1.0),)
     )
-    s = solve(p, time_limit_s=2)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=2)
     assert s.costs is not None
     assert s.costs.coordination == 50 * len(s.members)
     if {"B", "C"} <= set(s.members):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 
 from solver import Problem, solve, verify
+from tests.solver.builders import WALL_S
 from tests.solver.strategies import problems
 
 
@@ -12,7 +13,7 @@ from tests.solver.strategies import problems
 @given(problems())
 def test_every_returned_solution_verifies(p: Problem) -> None:
     # when
-    s = solve(p, time_limit_s=1.0, workers=1)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=1.0, workers=1)
     # then
     assert s.status != "unknown"
     assert verify(p, s) == []

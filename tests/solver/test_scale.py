@@ -15,7 +15,7 @@ from solver.eligibility import analyse, free_mh
 from solver.generate import generate_problem
 from solver.greedy import greedy_plan, hint_plan
 from solver.model import build_model
-from tests.solver.builders import caps, fac, off, pkg, problem
+from tests.solver.builders import WALL_S, caps, fac, off, pkg, problem
 from tests.solver.strategies import problems
 from tests.solver.test_bruteforce import brute_force
 
@@ -111,7 +111,7 @@ def test_routing_through_ready_days_respects_every_handoff(same_days: int) -> No
     # given: the next operation's candidates share a prefecture (aggregated, or pairwise with days)
     p = _two_ops_same_prefecture(same_days)
     # when
-    s = solve(p, time_limit_s=3)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=3)
     # then
     assert s.status == "optimal"
     assert verify(p, s) == []
@@ -132,14 +132,15 @@ def test_ready_days_keep_the_optimum_with_local_links(p: Problem) -> None:
     # given: hand-offs inside a prefecture take no days (the aggregated routing applies)
     q = _with_local_links(p)
     # when
-    s = solve(q, time_limit_s=2.0, workers=1)
+    s = solve(q, time_limit_s=WALL_S, deterministic_time_s=2.0, workers=1)
     expected = brute_force(q, check_capacity=False)
     # then
     assert verify(q, s) == []
     if expected is None:
         assert s.status == "infeasible"
     else:
-        assert s.status == "optimal"
+        # the optimum is known: the objective says it all, whether or not optimality was proven
+        assert s.status in ("optimal", "feasible")
         assert s.objective == expected
 
 
@@ -149,7 +150,7 @@ def test_every_solution_verifies_with_local_links(p: Problem) -> None:
     # given
     q = _with_local_links(p)
     # when
-    s = solve(q, time_limit_s=1.0, workers=1)
+    s = solve(q, time_limit_s=WALL_S, deterministic_time_s=1.0, workers=1)
     # then
     assert s.status != "unknown"
     assert verify(q, s) == []
@@ -172,7 +173,7 @@ def test_lns_improves_and_returns_a_verified_solution(monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(solve_module, "improve", spy)
     # when
-    s = solve(p, time_limit_s=4.0)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=1.5)
     # then
     assert calls, "the LNS did not run"
     assert s.status == "feasible"
@@ -185,7 +186,7 @@ def test_large_instance_solves_and_verifies() -> None:
     # given (speed is measured in bench/solver/consortium.py, not asserted here)
     p = generate_problem(500, 100, 0)
     # when
-    s = solve(p, time_limit_s=3.0)
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=2.0)
     # then
     assert s.status == "feasible"
     assert s.first_solution_s is not None
