@@ -126,7 +126,7 @@ def demo_rfqs(today: dt.date) -> list[RfqInput]:
     op = OperationInput
     return [
         RfqInput(
-            title="Collaborative-robot joint: housings and output shafts, 20,000 sets",
+            title="Collaborative-robot joint: housings and output shafts, 5,000 sets",
             description="Series production for a cobot joint. Housings anodized black; shafts carburized "
             "and ground. First article inspection report required.",
             incoterm="DAP",
@@ -139,8 +139,8 @@ def demo_rfqs(today: dt.date) -> list[RfqInput]:
                     part_number="CJ-200-H",
                     name="Joint housing",
                     material="A7075",
-                    quantity=20000,
-                    tolerance_um=Decimal("10"),
+                    quantity=5000,
+                    tolerance_um=Decimal("20"),
                     envelope_mm=180,
                     required_certifications=["ISO9001"],
                     target_unit_price=Decimal("38.50"),
@@ -150,7 +150,7 @@ def demo_rfqs(today: dt.date) -> list[RfqInput]:
                     part_number="CJ-200-S",
                     name="Output shaft",
                     material="SCM440",
-                    quantity=20000,
+                    quantity=5000,
                     tolerance_um=Decimal("5"),
                     envelope_mm=120,
                     required_certifications=["ISO9001"],
