@@ -218,7 +218,11 @@ def demo_rfqs(today: dt.date) -> list[RfqInput]:
 
 
 async def seed_demo(
-    pool: Pool, *, today: dt.date | None = None, progress: Callable[[str], None] | None = None
+    pool: Pool,
+    *,
+    today: dt.date | None = None,
+    progress: Callable[[str], None] | None = None,
+    factory_count: int = 300,
 ) -> str:
     """Load whatever part of the demo is missing; return what to tell the person who ran it.
 
@@ -228,7 +232,7 @@ async def seed_demo(
     today = today or today_in_japan(SYSTEM_CLOCK)
     report = progress or (lambda _: None)
     done: list[str] = []
-    factories = demo_factories()
+    factories = demo_factories(factory_count)  # more for benchmarks (bench/problem_builder.py)
     async with transaction(pool) as conn:
         first_owner = DEMO_OWNER_EMAIL.format(number=1)
         if await auth_repo.user_by_email(conn, email=first_owner) is None:
