@@ -16,8 +16,10 @@ Ids in the Problem, which the proposals store maps back (keep them exactly so):
 
 Time: the origin is the ISO Monday of ``today`` (JST); every package is due on the RFQ's due date; the free
 hours per factory × process × ISO week come from :func:`server.bids.eligibility.free_hours_by_week` (the
-capability's weekly hours or its ``capacity_weeks`` override, minus bookings) for the weeks from the
-origin's to the one before the due date.
+capability's weekly hours or its ``capacity_weeks`` override, minus bookings) for the weeks overlapping
+[today, due date); an offer starts at the bid's earliest start, or without one at today plus the
+capability's lead days (:func:`server.bids.eligibility.capacity_window`), never before today. ``today``
+defaults to the system clock's day in JST: the worker is this function's caller and has no request clock.
 
 Only pairs that :mod:`server.bids.eligibility` judges eligible today reach the solver: a firm bid of a
 factory that has since lost its eligibility (an expired certificate, its capacity gone) is left out.
