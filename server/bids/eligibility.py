@@ -8,7 +8,8 @@ The filters, in the order their reasons are reported (:class:`Reason`):
 
 1. ``PROCESS`` — the factory has a capability for the package's process;
 2. ``MATERIAL`` — that capability works the line's material;
-3. ``TOLERANCE`` — its best tolerance is as tight as the line's (a smaller number is tighter);
+3. ``TOLERANCE`` — its best tolerance is as tight as the line's (a smaller number is tighter), judged only
+   for processes that give the part its dimensions (:data:`DIMENSIONAL_CATEGORIES`);
 4. ``ENVELOPE`` — the part fits its maximum envelope;
 5. ``LOT_RANGE`` — the package's quantity reaches its minimum lot (above the maximum lot a factory can still
    take a share: the maximum caps its offer, see :mod:`server.bids.estimates`);
@@ -30,6 +31,29 @@ from decimal import Decimal
 from uuid import UUID
 
 from server.clock import iso_monday
+
+DIMENSIONAL_CATEGORIES: frozenset[str] = frozenset(
+    {
+        "precision_machining",
+        "small_lot_prototyping",
+        "high_precision_mass_production",
+        "advanced_machining",
+        "sheet_metal",
+        "forming_forging",
+        "casting",
+        "moulding",
+        "additive",
+    }
+)
+"""Process categories (the catalogue's ``processes.category``) whose work sets the part's dimensions, so the
+line's tolerance applies to them. Heat treatment, surface treatment, inspection and assembly do not cut or
+form the part: a carburizer "rated 10 µm" states its distortion or case-depth spread, not the size it can
+hold, and a 5 µm shaft is carburized before it is ground to size. See docs/decisions.md."""
+
+
+def tolerance_applies(process_category: str) -> bool:
+    """Whether the line's tolerance filters factories for a process of ``process_category``."""
+    return process_category in DIMENSIONAL_CATEGORIES
 
 
 class Reason(enum.Enum):
@@ -64,6 +88,8 @@ class PackageSpec:
 
     id: UUID
     process_code: str
+    process_category: str
+    """The catalogue category of the process: whether the tolerance applies (:func:`tolerance_applies`)."""
     material: str
     quantity: int
     tolerance_um: Decimal
@@ -199,7 +225,10 @@ def evaluate(package: PackageSpec, factory: FactorySpec, *, today: dt.date) -> E
                     f"{factory.name} does not offer {package.process_code} for {package.material}.",
                 )
             )
-        if capability.best_tolerance_um > package.tolerance_um:
+        if (
+            tolerance_applies(package.process_category)
+            and capability.best_tolerance_um > package.tolerance_um
+        ):
             failures.append(
                 Failure(
                     Reason.TOLERANCE,
@@ -272,6 +301,7 @@ def _plain(value: Decimal) -> str:
 
 
 __all__ = [
+    "DIMENSIONAL_CATEGORIES",
     "CapabilitySpec",
     "Eligibility",
     "FactorySpec",
@@ -284,4 +314,5 @@ __all__ = [
     "evaluate_all",
     "free_hours_by_week",
     "ranked",
+    "tolerance_applies",
 ]

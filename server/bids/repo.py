@@ -37,6 +37,7 @@ class WorkPackage:
     part_name: str
     position: int
     process_code: str
+    process_category: str
     material: str
     quantity: int
     tolerance_um: Decimal
@@ -48,6 +49,7 @@ class WorkPackage:
         return PackageSpec(
             id=self.id,
             process_code=self.process_code,
+            process_category=self.process_category,
             material=self.material,
             quantity=self.quantity,
             tolerance_um=self.tolerance_um,
@@ -60,11 +62,13 @@ class WorkPackage:
 _PACKAGE_SELECT = """
     SELECT p.id, p.rfq_id, r.status AS rfq_status, r.bid_deadline, r.due_date, l.id AS line_id,
            l.position AS line_position, l.name AS part_name, p.operation_position AS position,
-           o.process_code, l.material, l.quantity, l.tolerance_um, l.envelope_mm, l.required_certifications
+           o.process_code, pr.category AS process_category, l.material, l.quantity, l.tolerance_um,
+           l.envelope_mm, l.required_certifications
     FROM rfq_packages p
     JOIN rfqs r ON r.id = p.rfq_id
     JOIN rfq_lines l ON l.id = p.rfq_line_id
     JOIN rfq_operations o ON o.rfq_line_id = p.rfq_line_id AND o.position = p.operation_position
+    JOIN processes pr ON pr.code = o.process_code
 """
 
 

@@ -24,6 +24,9 @@ class ProcessProfile:
     setup_hours: tuple[float, float]
     max_lot: tuple[int, int]
     materials: tuple[str, ...]
+    always: tuple[str, ...] = ()
+    """Materials every shop of the process takes, on top of the sampled ones (no random draw: adding one
+    leaves every other demo row as it was)."""
 
 
 def _profile(
@@ -33,8 +36,9 @@ def _profile(
     setup: tuple[float, float],
     lot: tuple[int, int],
     materials: tuple[str, ...],
+    always: tuple[str, ...] = (),
 ) -> ProcessProfile:
-    return ProcessProfile(tol, env, rate, setup, lot, materials)
+    return ProcessProfile(tol, env, rate, setup, lot, materials, always)
 
 
 MACHINING = _profile((2, 20), (150, 800), (6000, 12000), (1, 4), (500, 20000), _METALS + ("POM", "PEEK"))
@@ -155,8 +159,16 @@ PROFILES: dict[str, ProcessProfile] = {
     "cmm_inspection": _profile(
         (1, 5), (100, 1500), (6000, 10000), (0.5, 2), (1, 200000), _METALS + _PLASTICS + ("AL2O3", "CFRP")
     ),
+    # A washing line takes whatever steel comes off the grinders: every cleaning shop accepts the common
+    # steels, so the demo's ground SCM440 shaft has somewhere to be cleaned and inspected.
     "cleaning_inspection": _profile(
-        (1, 10), (10, 500), (4500, 7000), (0.5, 2), (100, 500000), _METALS + _PLASTICS + ("ZRO2",)
+        (1, 10),
+        (10, 500),
+        (4500, 7000),
+        (0.5, 2),
+        (100, 500000),
+        _METALS + _PLASTICS + ("ZRO2",),
+        always=("S45C", "SCM440", "SUS304"),
     ),
 }
 
@@ -207,7 +219,8 @@ def _weighted(rng: random.Random, options: tuple[tuple[str, int], ...], k: int) 
 def _capability(rng: random.Random, code: str, employees: int) -> DemoCapability:
     profile = PROFILES[code]
     low, high = profile.tolerance_um
-    materials = tuple(sorted(rng.sample(profile.materials, k=min(len(profile.materials), rng.randint(2, 6)))))
+    sampled = rng.sample(profile.materials, k=min(len(profile.materials), rng.randint(2, 6)))
+    materials = tuple(sorted({*sampled, *profile.always}))
     max_lot = int(rng.uniform(*profile.max_lot) // 10 * 10) or 10
     # Small shops: one or two machines of a kind, so 20–100 free hours a week.
     hours = round(min(168.0, rng.uniform(20, 40) * (1 + employees / 40)), 1)

@@ -126,7 +126,7 @@ def demo_rfqs(today: dt.date) -> list[RfqInput]:
     op = OperationInput
     return [
         RfqInput(
-            title="Collaborative-robot joint: housings and output shafts, 20,000 sets",
+            title="Collaborative-robot joint: housings and output shafts, 5,000 sets",
             description="Series production for a cobot joint. Housings anodized black; shafts carburized "
             "and ground. First article inspection report required.",
             incoterm="DAP",
@@ -139,8 +139,8 @@ def demo_rfqs(today: dt.date) -> list[RfqInput]:
                     part_number="CJ-200-H",
                     name="Joint housing",
                     material="A7075",
-                    quantity=20000,
-                    tolerance_um=Decimal("10"),
+                    quantity=5000,
+                    tolerance_um=Decimal("20"),
                     envelope_mm=180,
                     required_certifications=["ISO9001"],
                     target_unit_price=Decimal("38.50"),
@@ -150,7 +150,7 @@ def demo_rfqs(today: dt.date) -> list[RfqInput]:
                     part_number="CJ-200-S",
                     name="Output shaft",
                     material="SCM440",
-                    quantity=20000,
+                    quantity=5000,
                     tolerance_um=Decimal("5"),
                     envelope_mm=120,
                     required_certifications=["ISO9001"],
@@ -218,7 +218,11 @@ def demo_rfqs(today: dt.date) -> list[RfqInput]:
 
 
 async def seed_demo(
-    pool: Pool, *, today: dt.date | None = None, progress: Callable[[str], None] | None = None
+    pool: Pool,
+    *,
+    today: dt.date | None = None,
+    progress: Callable[[str], None] | None = None,
+    factory_count: int = 300,
 ) -> str:
     """Load whatever part of the demo is missing; return what to tell the person who ran it.
 
@@ -228,7 +232,7 @@ async def seed_demo(
     today = today or today_in_japan(SYSTEM_CLOCK)
     report = progress or (lambda _: None)
     done: list[str] = []
-    factories = demo_factories()
+    factories = demo_factories(factory_count)  # more for benchmarks (bench/problem_builder.py)
     async with transaction(pool) as conn:
         first_owner = DEMO_OWNER_EMAIL.format(number=1)
         if await auth_repo.user_by_email(conn, email=first_owner) is None:

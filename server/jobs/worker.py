@@ -45,6 +45,7 @@ from server.jobs.solving import (
     spawn_solver,
     stop_solver,
 )
+from server.proposals.plugin import install_builder
 from solver import ProblemError, problem_to_json, solution_from_json
 
 log = logging.getLogger("machikoba.jobs")
@@ -134,6 +135,10 @@ class Worker:
         self.pool = pool
         self.dsn = dsn
         self.config = config or WorkerConfig()
+        if plugins is None:
+            # Every worker (``machikoba worker``, the in-process one of ``serve``) builds its Problems from
+            # the database; a request carrying a Problem JSON is still solved as given.
+            install_builder()
         self.plugins = plugins or PLUGINS
         self._stopping = False
         self._manager: _CappedQueueManager | None = None

@@ -25,6 +25,7 @@ def package(**changes: object) -> PackageSpec:
     base = PackageSpec(
         id=uuid.UUID(int=1),
         process_code="cnc_turning",
+        process_category="precision_machining",
         material="SUS304",
         quantity=500,
         tolerance_um=Decimal(10),
@@ -89,6 +90,22 @@ def test_tolerance() -> None:
     assert codes(package(tolerance_um=Decimal(3)), factory()) == [Reason.TOLERANCE]
     # equal is fine
     assert codes(package(tolerance_um=Decimal(5)), factory()) == []
+
+
+def test_tolerance_applies_only_to_processes_that_set_dimensions() -> None:
+    # A 5 µm shaft is carburized before it is ground to size: a carburizer rated 20 µm may take it …
+    carburizer = factory(capability(process_code="carburizing", best_tolerance_um=Decimal(20)))
+    carburizing = package(
+        process_code="carburizing", process_category="heat_treatment", tolerance_um=Decimal(5)
+    )
+    assert codes(carburizing, carburizer) == []
+    for category in ("surface_treatment", "inspection", "micro_assembly"):
+        assert codes(dataclasses.replace(carburizing, process_category=category), carburizer) == []
+    # … but a grinder rated 20 µm may not grind it
+    for category in ("precision_machining", "advanced_machining", "casting", "moulding", "additive"):
+        assert codes(dataclasses.replace(carburizing, process_category=category), carburizer) == [
+            Reason.TOLERANCE
+        ]
 
 
 def test_envelope() -> None:

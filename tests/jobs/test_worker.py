@@ -69,14 +69,15 @@ async def test_a_worker_solves_a_real_problem_with_progress_and_stores_each_solu
     ]
 
 
-async def test_a_job_without_a_problem_fails_saying_why(
+async def test_a_job_without_a_problem_is_built_from_the_database_and_fails_saying_why(
     gql: GraphQLClient, pool: db.Pool, coordinator: Caller, rfq_id: str, worker: Worker
 ) -> None:
     job_id = await requested_job_id(gql, coordinator, rfq_id, problem=None)
     job = await until_status(pool, job_id, "succeeded", "failed")
     assert job.status == "failed"
     assert job.error is not None
-    assert "No Problem builder is installed" in job.error
+    # the worker builds the Problem from the RFQ (server/proposals/problem_builder.py): nobody has bid
+    assert "have no offer" in job.error
     assert job.attempts == 1
     assert (await counts(pool))["solutions"] == 0
 
