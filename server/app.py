@@ -38,7 +38,6 @@ from server.errors import BadRequest, Timeout
 from server.jobs.worker import Worker, config_from_settings
 from server.middleware import BodySizeLimit, SecurityHeaders, media_type, send_error, wants_graphql_response
 from server.migrate import migrate
-from server.proposals.plugins import install_domain_plugins
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -190,7 +189,6 @@ def create_app(
             worker: Worker | None = None
             worker_task: asyncio.Task[None] | None = None
             if settings.inprocess_worker:
-                install_domain_plugins()
                 worker = Worker(
                     own_pool,
                     dsn,

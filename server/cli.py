@@ -113,9 +113,6 @@ def _cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
             async with pool.acquire() as conn:
                 for name in await migrate(conn):
                     print(f"applied migration {name}", file=sys.stderr)
-            from server.proposals.plugins import install_domain_plugins
-
-            install_domain_plugins()
             worker = Worker(pool, dsn, config=config)
             loop = asyncio.get_running_loop()
             stopping: list[asyncio.Task[None]] = []

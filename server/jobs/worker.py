@@ -45,7 +45,7 @@ from server.jobs.solving import (
     spawn_solver,
     stop_solver,
 )
-from server.proposals.plugin import install_builder
+from server.proposals import plugin as domain_plugin
 from solver import ProblemError, problem_to_json, solution_from_json
 
 log = logging.getLogger("machikoba.jobs")
@@ -137,8 +137,8 @@ class Worker:
         self.config = config or WorkerConfig()
         if plugins is None:
             # Every worker (``machikoba worker``, the in-process one of ``serve``) builds its Problems from
-            # the database; a request carrying a Problem JSON is still solved as given.
-            install_builder()
+            # the database and stores proposals; a request carrying a Problem JSON is still solved as given.
+            domain_plugin.install()
         self.plugins = plugins or PLUGINS
         self._stopping = False
         self._manager: _CappedQueueManager | None = None

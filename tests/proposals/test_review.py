@@ -17,7 +17,6 @@ import pytest
 
 from server import db
 from server.jobs.worker import Worker
-from server.proposals.plugins import install_domain_plugins
 from tests.bids.conftest import add_factory, package_ids
 from tests.conftest import Caller, GraphQLClient, TestDatabase, error_code, jst_today, make_factory_owner
 from tests.jobs.conftest import FAST, until_status
@@ -53,7 +52,6 @@ mutation($id: ID!, $out: [ID!]!) {
 
 @pytest.fixture
 async def worker(pool: db.Pool, database: TestDatabase) -> AsyncIterator[Worker]:
-    install_domain_plugins()
     running = Worker(pool, database.dsn, config=FAST)
     task = asyncio.create_task(running.run())
     await asyncio.wait_for(running.started.wait(), timeout=30)
