@@ -12,6 +12,7 @@ import random
 from collections.abc import Callable
 from decimal import Decimal
 
+from server.auth import service as auth_service
 from server.auth.principal import Principal, Role
 from server.bids import repo as bids_repo
 from server.bids import service as bid_service
@@ -39,11 +40,14 @@ async def seed_demo_bids(
 ) -> str | None:
     """Bid on the RFQ titled ``rfq_title`` unless it has bids already; what was done, or None."""
     async with pool.acquire() as conn:
-        rfq_id = await conn.fetchval(
-            "SELECT id FROM rfqs WHERE title = $1 AND status = 'open' ORDER BY created_at LIMIT 1", rfq_title
+        rfq = await conn.fetchrow(
+            "SELECT id, nda_required FROM rfqs WHERE title = $1 AND status = 'open' "
+            "ORDER BY created_at LIMIT 1",
+            rfq_title,
         )
-        if rfq_id is None:
+        if rfq is None:
             return None
+        rfq_id = rfq["id"]
         has_bids = await conn.fetchval(
             "SELECT EXISTS (SELECT 1 FROM bids b JOIN rfq_packages p ON p.id = b.package_id "
             "WHERE p.rfq_id = $1)",
@@ -74,9 +78,13 @@ async def seed_demo_bids(
             base = HOURS_PER_UNIT.get(package.process_code, DEFAULT_HOURS_PER_UNIT)
             hours = (base * Decimal(str(round(rng.uniform(0.8, 1.25), 2)))).quantize(Decimal("0.0001"))
             margin = Decimal(str(round(rng.uniform(1.1, 1.35), 2)))
+            owner = Principal(Role.FACTORY_OWNER, user_id=factory.owner_user_id)
+            if rfq["nda_required"]:
+                # An owner who bids on an NDA RFQ has accepted the platform NDA (else it would not see it).
+                await auth_service.accept_nda(pool, owner, now=now)
             await bid_service.submit_bid(
                 pool,
-                Principal(Role.FACTORY_OWNER, user_id=factory.owner_user_id),
+                owner,
                 bid_service.BidInput(
                     package_id=package.id,
                     factory_id=factory.id,

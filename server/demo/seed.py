@@ -23,6 +23,7 @@ from server.clock import today as today_in_japan
 from server.db import Connection, Pool, transaction
 from server.demo.bids import seed_demo_bids
 from server.demo.generate import DemoFactory, demo_factories
+from server.demo.proposals import seed_demo_proposals
 from server.factories import repo as factories_repo
 from server.rfqs import service as rfq_service
 from server.rfqs.service import LineInput, OperationInput, RfqInput
@@ -262,13 +263,21 @@ async def seed_demo(
     if bids:
         done.append(bids)
     async with pool.acquire() as conn:
-        has_coordinator = await auth_repo.user_by_email(conn, email=DEMO_COORDINATOR_EMAIL) is not None
-    if not has_coordinator:
+        coordinator = await auth_repo.user_by_email(conn, email=DEMO_COORDINATOR_EMAIL)
+    if coordinator is None:
         report("creating the coordinator")
-        await auth_service.create_coordinator(
+        coordinator = await auth_service.create_coordinator(
             pool, email=DEMO_COORDINATOR_EMAIL, password=DEMO_PASSWORD, display_name="Demo cluster office"
         )
         done.append("a coordinator")
+    # The second RFQ gets bids too, and is solved now: a coordinator finds proposals to review.
+    second = demo_rfqs(today)[1].title
+    if bids := await seed_demo_bids(pool, rfq_title=second, today=today, report=report):
+        done.append(bids)
+    if solved := await seed_demo_proposals(
+        pool, rfq_title=second, coordinator_id=coordinator.id, today=today, report=report
+    ):
+        done.append(solved)
     summary = "loaded " + ", ".join(done) if done else "demo data is already loaded"
     return summary + "\n" + credentials()
 

@@ -23,7 +23,13 @@ async def test_the_first_demo_rfq_has_bids_from_at_least_six_factories(pool: db.
             """,
             demo_rfqs(jst_today())[0].title,
         )
-        events = await conn.fetchval("SELECT count(*) FROM rfq_events WHERE kind = 'bid.submitted'")
+        events = await conn.fetchval(
+            """
+            SELECT count(*) FROM rfq_events e JOIN rfqs r ON r.id = e.rfq_id
+            WHERE e.kind = 'bid.submitted' AND r.title = $1
+            """,
+            demo_rfqs(jst_today())[0].title,
+        )
     assert row is not None
     assert row["factories"] >= 6
     assert row["packages"] >= 4

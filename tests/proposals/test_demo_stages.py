@@ -1,0 +1,32 @@
+"""The demo leaves one RFQ with bids, ready to solve, and one with proposals to review."""
+
+from __future__ import annotations
+
+from server import db
+from server.demo.seed import seed_demo
+
+
+async def test_the_demo_has_an_rfq_to_solve_and_one_to_review(pool: db.Pool) -> None:
+    await seed_demo(pool)
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            """
+            SELECT r.title,
+                   (SELECT count(*) FROM bids b JOIN rfq_packages p ON p.id = b.package_id
+                    WHERE p.rfq_id = r.id) AS bids,
+                   (SELECT count(*) FROM proposals pr WHERE pr.rfq_id = r.id) AS proposals
+            FROM rfqs r ORDER BY r.created_at
+            """
+        )
+        jobs = await conn.fetch("SELECT status FROM solve_jobs")
+    ready, reviewed = (
+        [r for r in rows if r["bids"] > 0 and r["proposals"] == 0],
+        [r for r in rows if r["proposals"] > 0],
+    )
+    assert len(ready) == 1
+    assert len(reviewed) == 1
+    assert [j["status"] for j in jobs] == ["succeeded"]
+    # seeding again adds nothing
+    await seed_demo(pool)
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM proposals") == reviewed[0]["proposals"]
