@@ -231,6 +231,100 @@ def run_all(url: str, pid: int) -> list[Outcome]:
     return outcomes
 
 
+def login_flood(url: str, *, attempts: int = 200, concurrency: int = 50) -> dict[str, Any]:
+    """``attempts`` wrong passwords, ``concurrency`` at a time, while another caller's query runs every
+    50 ms: that caller's latency before and during the flood, and how the logins were answered."""
+    import asyncio
+    import statistics
+
+    async def run() -> dict[str, Any]:
+        async with httpx.AsyncClient(timeout=120) as client:
+            login = await client.post(
+                url,
+                json={
+                    "query": "mutation($i: AccountLogInInput!) { accountLogIn(input: $i) { token } }",
+                    "variables": {"i": COORDINATOR},
+                },
+            )
+            auth = {"authorization": f"Bearer {login.json()['data']['accountLogIn']['token']}"}
+
+            async def timed_query() -> float:
+                start = time.perf_counter()
+                response = await client.post(url, json={"query": README_QUERY}, headers=auth)
+                assert response.status_code == 200
+                return time.perf_counter() - start
+
+            async def paced(stop: asyncio.Event) -> list[float]:
+                samples = []
+                while not stop.is_set():
+                    samples.append(await timed_query())
+                    await asyncio.sleep(0.05)
+                return samples
+
+            baseline_stop = asyncio.Event()
+            baseline_task = asyncio.create_task(paced(baseline_stop))
+            await asyncio.sleep(3)
+            baseline_stop.set()
+            baseline = await baseline_task
+
+            gate = asyncio.Semaphore(concurrency)
+
+            def guess(i: int) -> dict[str, str]:
+                return {"email": f"guess{i % 10}@demo.machikoba.jp", "password": "wrong password"}
+
+            answers: dict[str, int] = {}
+
+            async def wrong(i: int) -> None:
+                async with gate:
+                    body = (
+                        await client.post(
+                            url,
+                            json={
+                                "query": "mutation($i: AccountLogInInput!) { accountLogIn(input: $i) "
+                                "{ errors { code } } }",
+                                "variables": {
+                                    "i": {"email": f"guess{i % 10}@demo.machikoba.jp", "password": "x"}
+                                },
+                            },
+                        )
+                    ).json()
+                    codes = [e["extensions"]["code"] for e in body.get("errors") or []] or [
+                        e["code"] for e in (body["data"]["accountLogIn"] or {}).get("errors", [])
+                    ]
+                    key = codes[0] if codes else "OK"
+                    answers[key] = answers.get(key, 0) + 1
+
+            flood_stop = asyncio.Event()
+            during_task = asyncio.create_task(paced(flood_stop))
+            start = time.perf_counter()
+            await asyncio.gather(*(wrong(i) for i in range(attempts)))
+            flood_s = time.perf_counter() - start
+            flood_stop.set()
+            during = await during_task
+
+        def summary(samples: list[float]) -> dict[str, float]:
+            ordered = sorted(samples)
+            return {
+                "n": len(ordered),
+                "p50_ms": round(statistics.median(ordered) * 1000, 1),
+                "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 1),
+                "max_ms": round(ordered[-1] * 1000, 1),
+            }
+
+        return {
+            "attempts": attempts,
+            "concurrency": concurrency,
+            "flood_s": round(flood_s, 2),
+            "answers": answers,
+            "query_before": summary(baseline),
+            "query_during": summary(during),
+        }
+
+    result = asyncio.run(run())
+    print(f"login flood: {result}", flush=True)
+    return result
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -302,6 +396,22 @@ def write_results(outcomes: list[Outcome], info: dict[str, Any], target: str) ->
             f"| {o.name} | {o.request_bytes:,} | {o.status} | {', '.join(o.codes) or '—'} | "
             f"{o.seconds * 1000:.1f} ms | {o.rss_before_mb:.1f} → {o.rss_peak_mb:.1f} MB |"
         )
+    flood = info.get("login_flood")
+    if flood:
+        lines += [
+            "",
+            f"## {flood['attempts']} wrong passwords, {flood['concurrency']} at a time, from one address",
+            "",
+            f"Answered in {flood['flood_s']} s: {flood['answers']}. "
+            "Another caller's README query, every 50 ms:",
+            "",
+            "| | n | p50 | p99 | max |",
+            "|---|---:|---:|---:|---:|",
+            *(
+                f"| {label} | {q['n']} | {q['p50_ms']} ms | {q['p99_ms']} ms | {q['max_ms']} ms |"
+                for label, q in (("before", flood["query_before"]), ("during", flood["query_during"]))
+            ),
+        ]
     notes = [f"- {o.name}: {o.note}" for o in outcomes if o.note]
     if notes:
         lines += ["", *notes]
@@ -324,10 +434,12 @@ def main(argv: list[str] | None = None) -> int:
     info = machine_info()
     if args.url:
         outcomes = run_all(args.url, args.pid or server_pid(args.url))
+        info["login_flood"] = login_flood(args.url)
         target = args.url
     else:
         with own_server() as (url, pid):
             outcomes = run_all(url, pid)
+            info["login_flood"] = login_flood(url)
         target = "machikoba serve with the demo data, default limits (dev)"
     info["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     if not args.no_write:

@@ -106,12 +106,6 @@ async def _start_session(
 _PASSWORD_CHECKS = asyncio.Semaphore(1)
 
 
-async def _password_matches(password_hash: str, password: str) -> bool:
-    """argon2 verification in a worker thread, so the event loop keeps serving other requests meanwhile."""
-    async with _PASSWORD_CHECKS:
-        return await asyncio.to_thread(verify_password, password_hash, password)
-
-
 def _login_email(email: str) -> str:
     """The address as stored, or INVALID_CREDENTIALS for text no account can have (NUL, surrogates …)."""
     cleaned = email.strip().lower()
@@ -196,16 +190,23 @@ async def log_in(
     await _refuse_while_throttled(pool, keys, now)
     async with pool.acquire() as conn:
         user = await repo.user_by_email(conn, email=email)
-    valid = await _password_matches(user.password_hash if user else DUMMY_PASSWORD_HASH, password)
-    if user is None or not valid:
-        async with transaction(pool) as conn:
-            await throttle.record_failure(
-                conn, key=keys[0], free=throttle.DEFAULT_POLICY.free_failures, now=now
-            )
-            if address is not None:
+    async with _PASSWORD_CHECKS:
+        # Checked again in turn: attempts that queued behind others may be throttled by now, and then cost
+        # no argon2 verification; a failure is recorded before the next attempt of this process checks.
+        await _refuse_while_throttled(pool, keys, now)
+        valid = await asyncio.to_thread(
+            verify_password, user.password_hash if user else DUMMY_PASSWORD_HASH, password
+        )
+        if user is None or not valid:
+            async with transaction(pool) as conn:
                 await throttle.record_failure(
-                    conn, key=address, free=throttle.DEFAULT_POLICY.address_free_failures, now=now
+                    conn, key=keys[0], free=throttle.DEFAULT_POLICY.free_failures, now=now
                 )
+                if address is not None:
+                    await throttle.record_failure(
+                        conn, key=address, free=throttle.DEFAULT_POLICY.address_free_failures, now=now
+                    )
+    if user is None or not valid:
         raise fail(None, ErrorCode.INVALID_CREDENTIALS, INVALID_CREDENTIALS_MESSAGE)
     async with transaction(pool) as conn:
         await throttle.clear(conn, key=keys[0])
