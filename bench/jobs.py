@@ -33,6 +33,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -74,6 +75,11 @@ subscription($jobId: ID!) {
   solveProgress(jobId: $jobId) { status version progress { objective bound gap elapsedS preset } error }
 }
 """
+
+
+WORKER_TIMING = re.compile(
+    r"Problem (?:built|parsed) in (?P<problem_s>[0-9.]+) s, saved \([0-9.]+ MB\) in (?P<save_s>[0-9.]+) s"
+)
 
 
 def free_port() -> int:
@@ -315,6 +321,11 @@ def run_source(source: str, args: argparse.Namespace) -> dict[str, Any]:
             kept = args.output.with_name(f"jobs-{source}-serve.log")
             shutil.copyfile(log_path, kept)
             print(f"[{source}] server log kept at {kept}", file=sys.stderr)
+    # The worker's own timing (server/jobs/worker.py logs it): the Problem built (or parsed) and saved.
+    timing = WORKER_TIMING.search(log_path.read_text(encoding="utf-8", errors="replace"))
+    if timing:
+        info["worker_problem_s"] = float(timing["problem_s"])
+        info["worker_save_s"] = float(timing["save_s"])
     try:
         embedded = db.start_embedded(data_dir)
         try:
@@ -397,6 +408,10 @@ def markdown(runs: dict[str, dict[str, Any]], machine: dict[str, Any]) -> str:
         ),
         row(
             "of which the queue (created → started, server clock)", lambda r: f"{r['problem']['queued_s']} s"
+        ),
+        row(
+            "of which the worker's Problem: built (builder) or parsed (inline) / saved",
+            lambda r: f"{r['problem'].get('worker_problem_s')} s / {r['problem'].get('worker_save_s')} s",
         ),
         row(
             "solver's own clock at its first solution", lambda r: f"{r['first_progress_solver_elapsed_s']} s"
