@@ -54,7 +54,7 @@ HOUSING = ("cnc_milling", "anodizing", "cmm_inspection")
 SHAFT = ("cnc_turning", "carburizing", "cylindrical_grinding", "cleaning_inspection")
 
 
-def rfq_input(housings: int, shafts: int) -> RfqInput:
+def rfq_input(housings: int, shafts: int, *, today: dt.date = TODAY) -> RfqInput:
     def line(i: int, name: str, material: str, routing: tuple[str, ...]) -> LineInput:
         return LineInput(
             part_number=f"B-{i:03d}",
@@ -72,17 +72,21 @@ def rfq_input(housings: int, shafts: int) -> RfqInput:
         title=TITLE,
         incoterm="DAP",
         destination_country="US",
-        due_date=TODAY + dt.timedelta(weeks=12),
-        bid_deadline=TODAY + dt.timedelta(weeks=2),
+        due_date=today + dt.timedelta(weeks=12),
+        bid_deadline=today + dt.timedelta(weeks=2),
         lines=lines,
     )
 
 
-async def load(pool: db.Pool, args: argparse.Namespace) -> UUID:
-    """The scaled demo, the partnerships, the benchmark RFQ and its bids; the RFQ's id."""
+async def load(pool: db.Pool, args: argparse.Namespace, *, today: dt.date = TODAY) -> UUID:
+    """The scaled demo, the partnerships, the benchmark RFQ and its bids; the RFQ's id.
+
+    ``today`` dates the demo and the RFQ (``bench.jobs`` passes the real date: its server's worker builds the
+    Problem as of the system clock, and a fixed date would let the RFQ's due date pass one day).
+    """
     t0 = time.perf_counter()
-    await seed_demo(pool, today=TODAY, factory_count=args.factories, progress=lambda m: print(f"  {m}"))
-    now = dt.datetime.combine(TODAY, dt.time(12), tzinfo=JST)
+    await seed_demo(pool, today=today, factory_count=args.factories, progress=lambda m: print(f"  {m}"))
+    now = dt.datetime.combine(today, dt.time(12), tzinfo=JST)
     async with pool.acquire() as conn:
         factories = [
             (r["id"], r["owner_user_id"]) for r in await conn.fetch("SELECT id, owner_user_id FROM factories")
@@ -109,8 +113,8 @@ async def load(pool: db.Pool, args: argparse.Namespace) -> UUID:
     buyer = await auth_service.principal_from_token(pool, f"Bearer {DEMO_BUYERS[0][3]}", now=now)
     housings = args.packages * 3 // 5 // len(HOUSING)
     shafts = (args.packages - housings * len(HOUSING)) // len(SHAFT)
-    rfq = await rfq_service.submit_rfq(pool, buyer, rfq_input(housings, shafts), today=TODAY)
-    placed = await seed_demo_bids(pool, rfq_title=TITLE, today=TODAY, report=lambda m: print(f"  {m}"))
+    rfq = await rfq_service.submit_rfq(pool, buyer, rfq_input(housings, shafts, today=today), today=today)
+    placed = await seed_demo_bids(pool, rfq_title=TITLE, today=today, report=lambda m: print(f"  {m}"))
     print(f"  loaded in {time.perf_counter() - t0:.0f} s: {placed}")
     return rfq.id
 

@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -274,13 +275,24 @@ class Worker:
     async def _solve_and_store(self, job: repo.SolveJob, attempt: int) -> None:
         try:
             async with self.pool.acquire() as conn:
+                started = time.perf_counter()
                 text = await repo.problem_text(conn, job_id=job.id)
                 given = await asyncio.to_thread(json.loads, text) if text is not None else None
                 request = SolveRequest.from_json(job.request, problem=given)
                 problem = await self.plugins.build_problem(conn, job.rfq_id, request)
+                built = time.perf_counter()
                 problem_json = await asyncio.to_thread(problem_to_json, problem)
                 problem_text = await asyncio.to_thread(json.dumps, problem_json)
                 await repo.save_problem(conn, job_id=job.id, problem_json=problem_text)
+                log.info(
+                    "solve job %s attempt %d: Problem %s in %.2f s, saved (%.1f MB) in %.2f s",
+                    job.id,
+                    attempt,
+                    "parsed" if given is not None else "built",
+                    built - started,
+                    len(problem_text) / 1e6,
+                    time.perf_counter() - built,
+                )
         except (JobInputError, ProblemError) as exc:
             await self._finish(job.id, attempt, "failed", f"No Problem to solve: {exc}")
             return
