@@ -87,6 +87,21 @@ class FactoryPayload:
     errors: list[Error] = strawberry.field(description="Problems with the input; empty on success.")
 
 
+async def _review(info: Info, factory_id: strawberry.ID, *, approve: bool, note: str) -> FactoryPayload:
+    """A coordinator's decision on a registration: ``factoryApprove`` and ``factoryReject``."""
+    row, errors = await attempt(
+        approval.review_factory(
+            info.context.pool,
+            info.context.principal,
+            factory_id=parse_id(factory_id, kind="factory"),
+            approve=approve,
+            note=note,
+            now=info.context.clock.now(),
+        )
+    )
+    return FactoryPayload(factory=Factory.from_row(row) if row else None, errors=errors)
+
+
 @strawberry.input(description="What the factory can do with one process; replaces an existing one.")
 class CapabilityUpsertInput:
     process_code: str = strawberry.field(description="Process code, e.g. `cnc_turning` (see `processes`).")
@@ -292,17 +307,7 @@ class FactoriesMutation:
         id: Annotated[strawberry.ID, _FACTORY_ID],
         note: Annotated[str, strawberry.argument(description="A note for the owner (optional).")] = "",
     ) -> FactoryPayload:
-        row, errors = await attempt(
-            approval.review_factory(
-                info.context.pool,
-                info.context.principal,
-                factory_id=parse_id(id, kind="factory"),
-                approve=True,
-                note=note,
-                now=info.context.clock.now(),
-            )
-        )
-        return FactoryPayload(factory=Factory.from_row(row) if row else None, errors=errors)
+        return await _review(info, id, approve=True, note=note)
 
     @strawberry.mutation(
         description="Reject a factory's registration (or withdraw its approval): it is no longer listed and "
@@ -315,14 +320,4 @@ class FactoriesMutation:
         id: Annotated[strawberry.ID, _FACTORY_ID],
         reason: Annotated[str, strawberry.argument(description="Why, in words the owner understands.")],
     ) -> FactoryPayload:
-        row, errors = await attempt(
-            approval.review_factory(
-                info.context.pool,
-                info.context.principal,
-                factory_id=parse_id(id, kind="factory"),
-                approve=False,
-                note=reason,
-                now=info.context.clock.now(),
-            )
-        )
-        return FactoryPayload(factory=Factory.from_row(row) if row else None, errors=errors)
+        return await _review(info, id, approve=False, note=reason)

@@ -189,7 +189,9 @@ class Proposal:
 
     @strawberry.field(description="The member factories.")
     async def members(self, info: Info) -> list[Factory]:
-        return [await _factory(info, m) for m in self.row.members]
+        # One batch for all members (awaiting them one by one would be one query each).
+        rows = await info.context.loader(factories_by_id).load_many(self.row.members)
+        return [Factory.from_row(row) for row in rows if row is not None]
 
     @strawberry.field(description="The lead factory, which faces the buyer; null without a consortium.")
     async def lead(self, info: Info) -> Factory | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -233,8 +232,3 @@ async def set_review(
     )
     assert row is not None
     return _proposal(row)
-
-
-def as_json(value: Any) -> str:
-    """jsonb parameters go through the pool's codec; this is for hashing and logs."""
-    return json.dumps(value, sort_keys=True, default=str)

@@ -33,7 +33,7 @@ from server.proposals.diff import diff
 from server.rfqs import events, lifecycle
 from server.rfqs import repo as rfqs_repo
 from server.validation import Errors, clean_text
-from solver import Problem, Solution, problem_from_json, problem_to_json, solution_from_json, solution_to_json
+from solver import Problem, problem_from_json, problem_to_json, solution_from_json, solution_to_json
 
 log = logging.getLogger(__name__)
 
@@ -300,9 +300,8 @@ def _revised_problem(errors: Errors, problem: Problem, revision: Revision) -> di
         for p in data["packages"]:
             if p.get("due") is not None:
                 p["due"] = revision.due_date.isoformat()
-    merged = plugins.PolicyOverrides.from_json({**revision.policy.to_json()})
-    for key, value in merged.to_json().items():
-        if key not in ("pinned", "excluded"):
+    for key, value in revision.policy.to_json().items():
+        if key not in ("pinned", "excluded"):  # merged above, with the revision's own lists
             policy[key] = value
     return data
 
@@ -343,16 +342,6 @@ async def revise_proposal(
     return await jobs_service.request_solve(
         pool, principal, rfq_id=parent.rfq_id, request=request, in_same_transaction=link
     )
-
-
-def explain_json(proposal: repo.Proposal) -> dict[str, Any] | None:
-    """The solver's explanation of an infeasible proposal, as stored."""
-    explanation: dict[str, Any] | None = proposal.solution.get("explanation")
-    return explanation
-
-
-def solution_of(proposal: repo.Proposal) -> Solution:
-    return solution_from_json(proposal.solution)
 
 
 __all__ = [
