@@ -33,21 +33,42 @@ class RfqStatus(enum.Enum):
         return member
 
     OPEN = ("open", "Accepting bids; factories that could do it see it.")
-    PROPOSED = ("proposed", "A coordinator approved a consortium proposal; bidding is over.")
+    BIDDING_CLOSED = (
+        "bidding_closed",
+        "The bid deadline passed; the cluster office is forming the consortium.",
+    )
+    PROPOSED = (
+        "proposed",
+        "A coordinator approved a consortium proposal; its member factories are answering their invitations.",
+    )
+    QUOTED = ("quoted", "A quote was sent to the buyer, who may accept or decline it until it expires.")
+    AWARDED = ("awarded", "The buyer accepted the quote; the members' capacity is booked.")
+    DECLINED = ("declined", "The buyer declined the quote.")
+    EXPIRED = ("expired", "The quote passed its validity without an answer.")
     CANCELLED = ("cancelled", "Withdrawn by the buyer or the cluster office.")
     CLOSED = ("closed", "Finished without (further) bidding.")
-    AWARDED = ("awarded", "A consortium's quote was accepted.")
 
 
 INITIAL = RfqStatus.OPEN
 """The state every RFQ is submitted in."""
 
 TRANSITIONS: dict[tuple[RfqStatus, RfqStatus], str] = {
+    (RfqStatus.OPEN, RfqStatus.BIDDING_CLOSED): "the deadline task, at the end of the bid-deadline day (JST)",
     (RfqStatus.OPEN, RfqStatus.PROPOSED): "a coordinator approves a proposal",
     (RfqStatus.OPEN, RfqStatus.CANCELLED): "the buyer or a coordinator cancels it",
     (RfqStatus.OPEN, RfqStatus.CLOSED): "a coordinator closes it",
+    (RfqStatus.BIDDING_CLOSED, RfqStatus.PROPOSED): "a coordinator approves a proposal",
+    (RfqStatus.BIDDING_CLOSED, RfqStatus.CANCELLED): "the buyer or a coordinator cancels it",
+    (RfqStatus.BIDDING_CLOSED, RfqStatus.CLOSED): "a coordinator closes it",
+    (RfqStatus.PROPOSED, RfqStatus.QUOTED): "a coordinator issues a quote once every member accepted",
     (RfqStatus.PROPOSED, RfqStatus.CANCELLED): "the buyer or a coordinator cancels it",
     (RfqStatus.PROPOSED, RfqStatus.CLOSED): "a coordinator closes it",
+    (RfqStatus.QUOTED, RfqStatus.AWARDED): "the buyer accepts the quote; the members' capacity is booked",
+    (RfqStatus.QUOTED, RfqStatus.DECLINED): "the buyer declines the quote",
+    (RfqStatus.QUOTED, RfqStatus.EXPIRED): "the deadline task, after the quote's last valid day (JST)",
+    (RfqStatus.QUOTED, RfqStatus.PROPOSED): "the award would overbook a member (CAPACITY_CONFLICT): repair",
+    (RfqStatus.QUOTED, RfqStatus.CANCELLED): "the buyer or a coordinator cancels it",
+    (RfqStatus.AWARDED, RfqStatus.CANCELLED): "a coordinator, with a reason (its bookings are released)",
 }
 """Every legal transition, with who triggers it (``docs/lifecycle.md`` shows the same)."""
 
