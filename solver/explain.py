@@ -603,7 +603,7 @@ def precheck(
 def precheck_explanation(findings: list[Finding]) -> Explanation:
     """The explanation of the pre-checks' findings; says so when a finding has no relaxation."""
     reasons = tuple(r for r, _ in findings)
-    relaxations = tuple(x for _, rs in findings for x in rs)
+    relaxations = tuple(dict.fromkeys(x for _, rs in findings for x in rs))  # each change once
     summary = "No consortium is possible: " + "; ".join(r.message for r in reasons) + "."
     if relaxations:
         summary += " To make it feasible: " + "; or ".join(x.message for x in relaxations) + "."
@@ -792,7 +792,7 @@ def _relaxation(
         fa = problem.fixed_by_pair[group[1], group[2]]
         kept = round(solver.value(b.q[fa.key])) if fa.key in b.pairs else 0
         subjects = (fa.factory, fa.package)
-        if kept >= fa.quantity and fa.key in b.start:
+        if kept >= fa.quantity and fa.pinned_days and fa.key in b.start:
             begins = date_of(problem.origin, int(solver.value(b.start[fa.key]))).isoformat()
             until = date_of(problem.origin, int(solver.value(b.end[fa.key]))).isoformat()
             return Relaxation(

@@ -224,3 +224,126 @@ def test_verify_rejects_a_solution_that_breaks_a_fixed_assignment() -> None:
     )
     assert any("pinned at" in v for v in verify(other_days, s))
     assert "fixed assignment C/T: not in the solution" in verify(missing, s)
+
+
+# ------------------------------------------------------------------------------------- member cap
+
+
+def test_fixed_factories_count_against_max_members() -> None:
+    # given: D keeps 40 units of P1 (13 JPY); at most two members
+    fixed = (FixedAssignment("D", "P1", 40),)
+    free, capped = _base(fixed=fixed), _base(policy=Policy(max_members=2), fixed=fixed)
+    # when
+    a, b = _solve(free), _solve(capped)
+    # then: without the cap C takes 20 units; with it D's 60 h left take 20 units of P2 at 16 JPY
+    assert verify(free, a) == []
+    assert a.objective == 40 * 13 + 100 * 10 + 20 * 11
+    assert verify(capped, b) == []
+    assert b.status == "optimal"
+    assert set(b.members) == {"A", "D"}
+    assert _shares(b) == {("D", "P1"): 40, ("A", "P1"): 60, ("A", "P2"): 40, ("D", "P2"): 20}
+    assert b.objective == 40 * 13 + 100 * 10 + 20 * 16
+
+
+def test_more_fixed_factories_than_max_members_is_explained() -> None:
+    # given
+    p = _base(
+        policy=Policy(max_members=1), fixed=(FixedAssignment("B", "P1", 20), FixedAssignment("C", "P2", 60))
+    )
+    # when
+    s = _solve(p)
+    # then
+    assert s.status == "infeasible"
+    assert s.explanation is not None
+    assert [r.code for r in s.explanation.reasons] == ["fixed_assignment"]
+    assert "2 factories keep fixed assignments (B, C), but at most 1 member(s)" in s.explanation.summary
+    assert [x.message for x in s.explanation.relaxations] == ["raising max members to 2"]
+
+
+# ------------------------------------------------------------------------------------- explanations
+
+
+def _explained(p: Problem) -> tuple[set[tuple[str, tuple[str, ...]]], list[str], str]:
+    s = _solve(p)
+    assert s.status == "infeasible"
+    assert verify(p, s) == []
+    assert s.explanation is not None
+    reasons = {(r.code, r.subjects) for r in s.explanation.reasons}
+    return reasons, [x.message for x in s.explanation.relaxations], s.explanation.summary
+
+
+def test_a_pinned_window_past_the_due_date_is_explained() -> None:
+    # given: B's 20 units of M (due day 21, 2026-01-26) are pinned to days [18, 24)
+    p = _scheduled(fixed=(FixedAssignment("B", "M", 20, start_day=18, end_day=24),))
+    # when
+    reasons, relaxations, summary = _explained(p)
+    # then
+    assert ("fixed_assignment", ("B", "M")) in reasons
+    assert "factory B's fixed share of package M (20 units, pinned to 2026-01-23 – 2026-01-29)" in summary
+    assert "its pinned end 2026-01-29 (2026-W05) is after the date package M must be done by" in summary
+    assert "relaxing the due date of line L to 2026-01-29 (2026-W05)" in relaxations
+    assert (
+        "releasing factory B's fixed share of package M (20 units, pinned to 2026-01-23 – 2026-01-29) so "
+        "that other factories may take it" in relaxations
+    )
+    assert len(relaxations) == len(set(relaxations))
+
+
+def test_a_pinned_window_too_short_for_the_hours_says_what_end_fits() -> None:
+    # given: 20 h of turning at 20 h a week take 7 days, pinned to 2
+    p = _scheduled(fixed=(FixedAssignment("B", "T", 20, start_day=0, end_day=2),))
+    # when
+    reasons, relaxations, summary = _explained(p)
+    # then
+    assert reasons == {("fixed_assignment", ("B", "T"))}
+    assert "take at least 7 day(s) at the factory's best weekly rate (20 h a week)" in summary
+    assert "moving the pinned end of factory B's share of package T to 2026-01-12 (2026-W03)" in relaxations
+
+
+def test_a_fixed_share_beyond_the_free_hours_says_what_quantity_fits() -> None:
+    # given: B has 20 h of milling free in weeks 0 and 2 but 10 h in week 1, where its 20 units are pinned
+    others = tuple(c for c in _scheduled().capacity if (c.factory, c.process, c.week) != ("B", "milling", 1))
+    p = replace(
+        _scheduled(fixed=(FixedAssignment("B", "M", 20, start_day=7, end_day=14),)),
+        capacity=(*others, *caps("B", ["milling"], [1], 10.0)),
+    )
+    # when
+    reasons, relaxations, summary = _explained(p)
+    # then
+    assert reasons == {("fixed_assignment", ("B", "M"))}
+    assert "its 20 units need 20 h of milling, the factory has 10 h free in its pinned days" in summary
+    assert (
+        "lowering factory B's fixed share of package M to 10 units (what its free hours hold)" in relaxations
+    )
+    assert any(x.startswith("10 more free h of milling at factory B") for x in relaxations)
+
+
+def test_the_rest_of_a_package_without_the_excluded_factories_is_explained() -> None:
+    # given: A (declined) and C are excluded; B keeps 20 of T's 40 units and nobody else can take the rest
+    p = _scheduled(policy=Policy(excluded=frozenset({"A", "C"})), fixed=(FixedAssignment("B", "T", 20),))
+    # when
+    reasons, relaxations, summary = _explained(p)
+    # then
+    assert reasons == {("fixed_assignment", ("T", "B"))}
+    assert "the fixed shares of package T" in summary
+    assert "no other eligible factory can make the remaining 20 units" in summary
+    assert "no longer excluding factory A, which offers 10 JPY per unit" in relaxations
+    assert "raising factory B's fixed share of package T from 20 to 40 units" in relaxations
+
+
+def test_a_fixed_share_in_a_conflict_is_named_by_the_core_with_a_relaxation() -> None:
+    # given: B's 20 units of T pinned to days [12, 19): milling of the rest cannot end by the due day 21
+    p = _scheduled(fixed=(FixedAssignment("B", "T", 20, start_day=12, end_day=19),))
+    # when
+    reasons, relaxations, summary = _explained(p)
+    # then: each piece fits on its own, so the conflict comes from the assumption core
+    assert ("fixed_assignment", ("B", "T")) in reasons
+    assert (
+        "factory B's fixed share of package T (20 units, pinned to 2026-01-17 – 2026-01-24) is kept"
+        in summary
+    )
+    assert any(
+        x.startswith("unpinning the days of factory B's fixed share of package T")
+        and "units fit on 2026-" in x
+        for x in relaxations
+    )
