@@ -373,9 +373,10 @@ def _finish(pair: PairData, start: int, qty: int, left: Mapping[tuple[str, str, 
 
 
 def hint_quantities(b: Built, quantities: Mapping[Key, int]) -> None:
-    """Hint used literals and quantities only."""
+    """Hint used literals and quantities only (fixed pairs with their fixed quantity)."""
     for key, u in b.u.items():
-        qty = quantities.get(key, 0)
+        fixed = b.fixed.get(key)
+        qty = fixed.quantity if fixed is not None else quantities.get(key, 0)
         b.model.add_hint(u, qty > 0)
         if key in b.q_var:
             b.model.add_hint(b.q_var[key], qty)

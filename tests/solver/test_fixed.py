@@ -14,6 +14,7 @@ from solver import (
     Problem,
     ProblemError,
     Solution,
+    alternatives,
     problem_from_json,
     problem_to_json,
     solve,
@@ -347,3 +348,23 @@ def test_a_fixed_share_in_a_conflict_is_named_by_the_core_with_a_relaxation() ->
         and "units fit on 2026-" in x
         for x in relaxations
     )
+
+
+# ---------------------------------------------------------------------------------- other entry points
+
+
+def test_alternatives_and_hints_keep_the_fixed_shares() -> None:
+    # given: B keeps 60 units of P2; a hint that ignores it
+    p = _base(fixed=(FixedAssignment("B", "P2", 60),))
+    # when
+    alts = alternatives(p, 3, time_limit_s=WALL_S, deterministic_time_s=DET_S)
+    hinted = solve(
+        p, time_limit_s=WALL_S, deterministic_time_s=DET_S, hint={("A", "P2"): 60, ("A", "P1"): 40}
+    )
+    # then: different member sets, every one with B's share
+    assert len(alts) >= 2
+    assert len({frozenset(s.members) for s in alts}) == len(alts)
+    for s in (*alts, hinted):
+        assert verify(p, s) == []
+        assert _shares(s)[("B", "P2")] == 60
+    assert hinted.objective == alts[0].objective
