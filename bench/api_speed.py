@@ -1,0 +1,248 @@
+"""Issue 11: the project's API speed beside a vanilla strawberry app and the hand-written floor, in one run.
+
+One embedded PostgreSQL with the demo data; three uvicorn processes on it, one each:
+(a) the project (``server.app.create_app``), (b) vanilla strawberry (``bench/peers/vanilla.py``),
+(c) Starlette + asyncpg + orjson (``bench/peers/raw.py``). Each answers two documents as the demo
+coordinator: the heavy registry read ``factories(first: 50)`` with prefecture, certifications and
+capabilities, and ``{ me { __typename } }``. The three answers are checked equal (key order aside) before
+anything is measured.
+
+Load: ``bench/loadgen.py`` in its own process (asyncio streams on uvloop, 10 keep-alive connections,
+closed loop); it reports its own CPU share, and the floor's figures show it can drive far more than the
+project. Targets: heavy read ≥ 0.25 × floor, ``me`` ≥ 0.5 × floor (no response cache).
+
+    .venv/bin/python -m bench.api_speed [--seconds 10] [--out api_speed]
+
+Results: ``bench/results/<out>.{json,md}`` with the machine and the load average (the machine is shared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.peers.common import HEAVY, ME
+from bench.solver.gap_common import machine_info
+from server import db
+from server.auth import service as auth_service
+from server.auth.principal import ANONYMOUS
+from server.demo import seed_demo
+from server.migrate import migrate
+from server.settings import Settings
+
+RESULTS = Path(__file__).parent / "results"
+COORDINATOR = ("office@demo.machikoba.jp", "machikoba-demo")
+SERVERS = {
+    "project": "bench.peers.project:app",
+    "vanilla": "bench.peers.vanilla:app",
+    "raw": "bench.peers.raw:app",
+}
+DOCUMENTS = {"heavy": HEAVY, "me": ME}
+TARGETS = {"heavy": 0.25, "me": 0.5}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def _prepare(dsn: str) -> str:
+    """Migrate, load the demo, and sign the coordinator in; its session token."""
+    pool = await db.create_pool(dsn)
+    try:
+        async with pool.acquire() as conn:
+            await migrate(conn)
+        await seed_demo(pool)
+        signed_in = await auth_service.log_in(
+            pool,
+            ANONYMOUS,
+            email=COORDINATOR[0],
+            password=COORDINATOR[1],
+            now=dt.datetime.now(dt.UTC),
+            sessions=Settings().session_policy,
+        )
+        return signed_in.token
+    finally:
+        await pool.close()
+
+
+def _start(name: str, port: int, env: dict[str, str], log_dir: Path) -> subprocess.Popen[bytes]:
+    log = (log_dir / f"{name}.log").open("wb")
+    return subprocess.Popen(
+        [
+            sys.executable, "-m", "uvicorn", "--factory", SERVERS[name],
+            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def _post(url: str, query: str, token: str) -> Any:
+    response = httpx.post(
+        url, json={"query": query}, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+    return response.json()
+
+
+def _wait_ready(url: str, token: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        with contextlib.suppress(httpx.HTTPError, ValueError):
+            if _post(url, ME, token).get("data"):
+                return
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError(f"the server at {url} did not start")
+        time.sleep(0.3)
+
+
+def _load(url: str, query: str, token: str, seconds: float, warmup: float) -> dict[str, Any]:
+    out = subprocess.run(
+        [
+            sys.executable, "-m", "bench.loadgen", "--url", url, "--body", json.dumps({"query": query}),
+            "--token", token, "--connections", "10", "--seconds", str(seconds), "--warmup", str(warmup),
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    result: dict[str, Any] = json.loads(out.stdout)
+    return result
+
+
+def run(seconds: float, warmup: float) -> dict[str, Any]:
+    work = Path(tempfile.mkdtemp(prefix="api_speed_"))
+    embedded = db.start_embedded(work)
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        print("loading the demo data …", file=sys.stderr)
+        token = asyncio.run(_prepare(embedded.dsn))
+        env = {
+            **os.environ,
+            "DATABASE_URL": embedded.dsn,
+            "MACHIKOBA_DATA_DIR": str(work),
+            "MACHIKOBA_INPROCESS_WORKER": "0",
+        }
+        urls: dict[str, str] = {}
+        for name in SERVERS:
+            port = _free_port()
+            procs[name] = _start(name, port, env, work)
+            urls[name] = f"http://127.0.0.1:{port}/graphql"
+        for name, url in urls.items():
+            _wait_ready(url, token, procs[name])
+
+        # The same answers, before anything is measured.
+        for doc, query in DOCUMENTS.items():
+            answers = {name: _post(url, query, token) for name, url in urls.items()}
+            if "errors" in answers["project"]:
+                raise RuntimeError(f"{doc}: the project answered errors: {answers['project']['errors']}")
+            for name, answer in answers.items():
+                if answer != answers["raw"]:
+                    raise RuntimeError(f"{doc}: {name} answers differently from the floor")
+        edges = answers_heavy = _post(urls["raw"], HEAVY, token)["data"]["factories"]["edges"]
+        del answers_heavy
+        shape = {
+            "factories": len(edges),
+            "capabilities": sum(len(e["node"]["capabilities"]) for e in edges),
+            "certifications": sum(len(e["node"]["certifications"]) for e in edges),
+        }
+
+        results: dict[str, dict[str, Any]] = {doc: {} for doc in DOCUMENTS}
+        for doc, query in DOCUMENTS.items():
+            for name, url in urls.items():
+                print(f"measuring {doc} on {name} ({seconds:g} s) …", file=sys.stderr)
+                results[doc][name] = _load(url, query, token, seconds, warmup)
+                r = results[doc][name]
+                print(
+                    f"  {r['req_per_s']:8.1f} req/s  p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms  "
+                    f"errors {r['errors']}  loadgen cpu {r['loadgen_cpu']:.2f}",
+                    file=sys.stderr,
+                )
+        for doc in DOCUMENTS:
+            raw = results[doc]["raw"]["req_per_s"] or 1.0
+            for name in SERVERS:
+                results[doc][name]["of_floor"] = round(results[doc][name]["req_per_s"] / raw, 3)
+        return {"results": results, "shape": shape, "seconds": seconds, "warmup": warmup}
+    finally:
+        for proc in procs.values():
+            proc.terminate()
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        embedded.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def markdown(report: dict[str, Any]) -> str:
+    m = report["machine"]
+    lines = [
+        "# API speed (issue 11): the project beside vanilla strawberry and the hand-written floor",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, {m['platform']}, Python {m['python']}; {m['date']}. "
+        f"Load average at start {m['loadavg']}, at end {m['loadavg_end']} — the machine is shared with other "
+        "engineers' work, so compare runs at similar load only.",
+        "",
+        f"One uvicorn process per server, one embedded PostgreSQL with the demo data; 10 keep-alive "
+        f"connections from `bench/loadgen.py` (asyncio + uvloop, a separate process), {report['warmup']:g} s "
+        f"warm-up then {report['seconds']:g} s measured. The heavy read returns "
+        f"{report['shape']['factories']} factories, {report['shape']['capabilities']} capabilities, "
+        f"{report['shape']['certifications']} certifications; the three servers' answers were checked equal "
+        "before measuring.",
+        "",
+        "| document | server | req/s | p50 ms | p99 ms | errors | × floor | target | loadgen CPU |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for doc, by_server in report["results"].items():
+        for name, r in by_server.items():
+            target = f"≥ {TARGETS[doc]}" if name == "project" else ""
+            lines.append(
+                f"| {doc} | {name} | {r['req_per_s']} | {r['p50_ms']} | {r['p99_ms']} | {r['errors']} | "
+                f"{r['of_floor']} | {target} | {r['loadgen_cpu']} |"
+            )
+    lines += [
+        "",
+        "`loadgen CPU` is the share of one core the generator used: well below 1, and the floor runs many "
+        "times the project's rate through the same generator, so the generator is not what limits the "
+        "project's figures.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--warmup", type=float, default=2)
+    parser.add_argument("--out", default="api_speed", help="results file name in bench/results/")
+    args = parser.parse_args()
+    machine = machine_info()
+    report = run(args.seconds, args.warmup)
+    machine["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    report = {"machine": machine, **report}
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{args.out}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / f"{args.out}.md").write_text(markdown(report))
+    print(markdown(report))
+
+
+if __name__ == "__main__":
+    main()
