@@ -14,6 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -80,6 +81,21 @@ class MachikobaGraphQL(GraphQL[Context, None]):
             response.headers["content-type"] = media_type(accept)
             response.status_code = getattr(request.state, "graphql_status", response.status_code)
         await response(scope, receive, send)
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        # Strawberry's, with the body encoded by orjson: several times faster than json.dumps on a page of
+        # results. Non-string keys (never in our answers) are written as strings, as json.dumps would.
+        response = Response(
+            orjson.dumps(response_data, option=orjson.OPT_NON_STR_KEYS), media_type="application/json"
+        )
+        response.headers.raw.extend(sub_response.headers.raw)
+        if sub_response.background:
+            response.background = sub_response.background
+        if sub_response.status_code:
+            response.status_code = sub_response.status_code
+        return response
 
     def decode_json(self, data: str | bytes) -> object:
         decoded = super().decode_json(data)
