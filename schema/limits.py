@@ -438,4 +438,9 @@ def limit_extensions(
 
 __all__ = [
     "DocumentCache",
-    "QueryCostLimiter", "TokenLimiter", "ValidationWithLimits", "limit_extensions", "query_cost"]
+    "QueryCostLimiter",
+    "TokenLimiter",
+    "ValidationWithLimits",
+    "limit_extensions",
+    "query_cost",
+]

@@ -35,6 +35,7 @@ from schema.schema import build_schema
 from server import clock as clocks
 from server import db
 from server.auth.service import principal_from_token
+from server.catalogue.taxonomy import forget, taxonomy_for
 from server.errors import BadRequest, Timeout
 from server.jobs.worker import Worker, config_from_settings
 from server.middleware import BodySizeLimit, SecurityHeaders, media_type, send_error, wants_graphql_response
@@ -157,6 +158,7 @@ class MachikobaGraphQL(GraphQL[Context, None]):
             pool=pool,
             settings=self.settings,
             principal=principal,
+            taxonomy=await taxonomy_for(pool).current(),
             clock=self.clock,
         )
 
@@ -201,6 +203,7 @@ def create_app(
                 applied = await migrate(conn)
             if applied:
                 log.info("applied migrations: %s", ", ".join(applied))
+            await taxonomy_for(own_pool).current()  # loaded at start, not by the first request
             state["pool"] = own_pool
             worker: Worker | None = None
             worker_task: asyncio.Task[None] | None = None
@@ -225,6 +228,7 @@ def create_app(
                     except Exception:
                         log.exception("the in-process solve worker did not stop cleanly")
                 state["pool"] = None
+                forget(own_pool)
                 await own_pool.close()
         finally:
             if embedded is not None:

@@ -13,8 +13,7 @@ from uuid import UUID
 import strawberry
 
 from schema.bids.loaders import bids_by_package, candidates_by_package, owner_eligibility, packages_by_id
-from schema.catalogue.loaders import materials_by_code, processes_by_code
-from schema.catalogue.types import Material, Process
+from schema.catalogue.types import Material, Process, material_of, process_of
 from schema.context import Info
 from schema.factories.loaders import factories_by_id
 from schema.factories.types import Factory
@@ -112,16 +111,12 @@ class WorkPackage:
         return RfqLine.from_row(line, show_target_price=self.show_target_price)
 
     @strawberry.field(description="The process of the operation.")
-    async def process(self, info: Info) -> Process:
-        row = await info.context.loader(processes_by_code).load(self.row.process_code)
-        assert row is not None  # a foreign key
-        return Process.from_row(row)
+    def process(self, info: Info) -> Process:
+        return process_of(info.context.taxonomy, self.row.process_code)
 
     @strawberry.field(description="The part's material.")
-    async def material(self, info: Info) -> Material:
-        row = await info.context.loader(materials_by_code).load(self.row.material)
-        assert row is not None  # a foreign key
-        return Material.from_row(row)
+    def material(self, info: Info) -> Material:
+        return material_of(info.context.taxonomy, self.row.material)
 
     @strawberry.field(
         description="Factory owners: whether each factory you own may bid on this package today (JST), with "

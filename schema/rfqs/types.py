@@ -17,8 +17,7 @@ from strawberry.scalars import JSON
 
 from schema.auth.loaders import buyers_by_id
 from schema.auth.types import Buyer
-from schema.catalogue.loaders import materials_by_code, processes_by_code
-from schema.catalogue.types import Material, Process
+from schema.catalogue.types import Material, Process, material_of, process_of
 from schema.context import Info
 from schema.ids import to_id
 from schema.rfqs.loaders import events_by_rfq_id, lines_by_rfq_id, operations_by_line_id
@@ -83,10 +82,8 @@ class RfqOperation:
         return cls(position=row.position, notes=row.notes, process_code=row.process_code)
 
     @strawberry.field(description="The process this step needs.")
-    async def process(self, info: Info) -> Process:
-        row = await info.context.loader(processes_by_code).load(self.process_code)
-        assert row is not None  # a foreign key guarantees it
-        return Process.from_row(row)
+    def process(self, info: Info) -> Process:
+        return process_of(info.context.taxonomy, self.process_code)
 
 
 @strawberry.type(description="One part of an RFQ: what to make, from what, how many, and its routing.")
@@ -127,10 +124,8 @@ class RfqLine:
         )
 
     @strawberry.field(description="The material of the part.")
-    async def material(self, info: Info) -> Material:
-        row = await info.context.loader(materials_by_code).load(self.material_code)
-        assert row is not None  # a foreign key guarantees it
-        return Material.from_row(row)
+    def material(self, info: Info) -> Material:
+        return material_of(info.context.taxonomy, self.material_code)
 
     @strawberry.field(description="The routing: the operations the part goes through, in order.")
     async def operations(self, info: Info) -> list[RfqOperation]:
