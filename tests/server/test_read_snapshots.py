@@ -29,9 +29,10 @@ from server import clock as clocks
 from server import db
 from server.auth import service as auth_service
 from server.auth.principal import ANONYMOUS
+from server.catalogue.taxonomy import taxonomy_for
 from server.demo.seed import DEMO_BUYERS, DEMO_COORDINATOR_EMAIL, DEMO_PASSWORD, seed_demo
 from server.settings import SessionPolicy
-from tests.conftest import GraphQLClient
+from tests.conftest import GraphQLClient, QueryLog
 
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "reads.json"
 WRITE = os.environ.get("MACHIKOBA_WRITE_SNAPSHOTS") == "1"
@@ -163,3 +164,35 @@ async def test_hot_reads_answer_as_before_for_every_caller(pool: db.Pool, gql: G
     assert sorted(answers) == sorted(expected)
     for key in expected:
         assert answers[key] == expected[key], key
+
+
+def _without_version_checks(queries: list[str]) -> list[str]:
+    """The queries but the catalogue's version check, which runs at most once a second whatever the load."""
+    return [q for q in queries if "FROM catalogue_version" not in q]
+
+
+async def test_pages_load_each_nested_list_in_one_query(
+    pool: db.Pool, gql: GraphQLClient, query_log: QueryLog
+) -> None:
+    # given the demo (three RFQs with several lines each, 300 factories)
+    await seed_demo(pool, today=clocks.today(clocks.FixedClock(NOW)))
+    token = (await _callers(pool))["coordinator"]
+    await taxonomy_for(pool).current()  # the app's lifespan reads the catalogue at start
+
+    # when the coordinator reads a page of RFQs with their lines, operations and packages, and a page of
+    # factories with their certifications and capabilities
+    query_log.recording = True
+    rfqs = await gql(DOCUMENTS["rfqs"], token=token)
+    rfq_queries = _without_version_checks(query_log.app_queries)
+    query_log.queries.clear()
+    factories = await gql(DOCUMENTS["registry"], token=token)
+    factory_queries = _without_version_checks(query_log.app_queries)
+    query_log.recording = False
+
+    # then each nested list took one query for the whole page, whatever the number of items
+    assert len(rfqs["data"]["rfqs"]["edges"]) == 3
+    # the session, the page, its count, the buyers, the lines, the operations, the packages
+    assert len(rfq_queries) == 7, rfq_queries
+    assert len(factories["data"]["factories"]["edges"]) == 30
+    # the session, the page, its count, the certifications, the capabilities
+    assert len(factory_queries) == 5, factory_queries
