@@ -7,7 +7,7 @@ the same rules visible in the schema (buyers never reach a bid).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, cast
 from uuid import UUID
 
 import strawberry
@@ -88,6 +88,9 @@ class WorkPackage:
     )
     row: strawberry.Private[repo.WorkPackage]
     show_target_price: strawberry.Private[bool]
+    # Set when an RFQ page loaded the bids of all its packages in one query, in the caller's bid scope
+    # (schema.rfqs.types.with_details); the field's permission check runs all the same.
+    loaded_bids: strawberry.Private[list[Bid] | None] = None
 
     @classmethod
     def from_row(cls, row: repo.WorkPackage, *, show_target_price: bool) -> WorkPackage:
@@ -159,7 +162,12 @@ class WorkPackage:
         "factories' bids only, a coordinator every bid. Buyers never see bids or who bid (FORBIDDEN).",
         permission_classes=[FactoryOwnerOrCoordinator],
     )
-    async def bids(self, info: Info) -> list[Bid]:
+    def bids(self, info: Info) -> list[Bid]:
+        if self.loaded_bids is not None:
+            return self.loaded_bids
+        return cast(list[Bid], self._load_bids(info))
+
+    async def _load_bids(self, info: Info) -> list[Bid]:
         scope = rules.visible_bids(info.context.principal)
         rows = await info.context.loader(bids_by_package).load((self.row.id, scope))
         return [Bid.from_row(r) for r in rows]

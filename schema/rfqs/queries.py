@@ -66,5 +66,6 @@ class RfqQuery:
             [edge.node for edge in result.edges],
             selected=selected_paths(info, "edges", "node"),
             line_fields=selected_paths(info, "edges", "node", "lines"),
+            package_fields=selected_paths(info, "edges", "node", "packages"),
         )
         return result

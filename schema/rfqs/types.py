@@ -21,7 +21,8 @@ from schema.catalogue.types import Material, Process, material_of, process_of
 from schema.context import Info
 from schema.ids import to_id
 from schema.rfqs.loaders import events_by_rfq_id, lines_by_rfq_id, operations_by_line_id
-from server.auth.principal import Principal
+from server.auth.principal import Principal, Role
+from server.bids import rules as bid_rules
 from server.rfqs import events, repo, rules
 from server.rfqs.lifecycle import RfqStatus as RfqStatus
 
@@ -233,14 +234,17 @@ class Rfq:
         return [RfqEvent.from_row(r) for r in rows]
 
 
-async def with_details(info: Info, rfqs: list[Rfq], *, selected: set[str], line_fields: set[str]) -> None:
+async def with_details(
+    info: Info, rfqs: list[Rfq], *, selected: set[str], line_fields: set[str], package_fields: set[str]
+) -> None:
     """Give the RFQs of one page the lists the query selected — lines (and their operations, by
     ``line_fields``) and packages — loaded for all of them in one query each, instead of one DataLoader
     call per RFQ and per line. The page's service returned only RFQs the caller may see; each list keeps
     the RFQ's field-level rules (target prices). The loaded lines also fill the request's line loader,
-    which a package's ``line`` reads."""
-    from schema.bids.loaders import packages_by_rfq_id
-    from schema.bids.types import WorkPackage
+    which a package's ``line`` reads. The packages' bids are loaded, in the caller's bid scope, only for
+    the roles the ``bids`` field admits (its permission check still runs on every package)."""
+    from schema.bids.loaders import bids_by_package, packages_by_rfq_id
+    from schema.bids.types import Bid, WorkPackage
 
     ids = [rfq.row.id for rfq in rfqs]
     if not ids:
@@ -267,3 +271,10 @@ async def with_details(info: Info, rfqs: list[Rfq], *, selected: set[str], line_
             rfq.loaded_packages = [
                 WorkPackage.from_row(r, show_target_price=rfq.show_target_price) for r in package_rows
             ]
+        principal = info.context.principal
+        if "bids" in package_fields and principal.role in (Role.FACTORY_OWNER, Role.COORDINATOR):
+            scope = bid_rules.visible_bids(principal)
+            all_packages = [p for rfq in rfqs for p in rfq.loaded_packages or []]
+            bids = await bids_by_package(pool, [(p.row.id, scope) for p in all_packages])
+            for package, bid_rows in zip(all_packages, bids, strict=True):
+                package.loaded_bids = [Bid.from_row(r) for r in bid_rows]
