@@ -11,7 +11,10 @@ Load: ``bench/loadgen.py`` in its own process (asyncio streams on uvloop, 10 kee
 closed loop); it reports its own CPU share, and the floor's figures show it can drive far more than the
 project. Targets: heavy read ≥ 0.25 × floor, ``me`` ≥ 0.5 × floor (no response cache).
 
-    .venv/bin/python -m bench.api_speed [--seconds 10] [--out api_speed]
+    .venv/bin/python -m bench.api_speed [--seconds 10] [--out api_speed] [--profile]
+
+``--profile`` also samples the project's process with py-spy (``pip install py-spy``; sampling another
+process needs root or ptrace rights) during a separate run of each document, and adds where its time goes.
 
 Results: ``bench/results/<out>.{json,md}`` with the machine and the load average (the machine is shared).
 """
@@ -20,10 +23,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -126,7 +131,58 @@ def _load(url: str, query: str, token: str, seconds: float, warmup: float) -> di
     return result
 
 
-def run(seconds: float, warmup: float) -> dict[str, Any]:
+def _category(frame: str) -> str:
+    """Where a sampled frame's code lives, for the profile's breakdown."""
+    match = re.search(r"\(([^)]*?)(?::\d+)?\)$", frame)
+    path = match.group(1) if match else frame
+    for marker, name in (
+        ("graphql/", "graphql-core"),
+        ("strawberry/", "strawberry"),
+        ("asyncpg", "asyncpg (driver)"),
+        ("uvicorn", "uvicorn + h11 (HTTP)"),
+        ("h11", "uvicorn + h11 (HTTP)"),
+        ("starlette", "starlette"),
+        ("orjson", "JSON"),
+    ):
+        if marker in path:
+            return name
+    if path.startswith(("schema/", "server/")):
+        return "the project (" + path.split("/")[0] + "/)"
+    if "asyncio" in path or "uvloop" in path or "<string>" in path:
+        return "event loop (incl. idle)"
+    return "other"
+
+
+def _profile(url: str, query: str, token: str, pid: int, seconds: float, work: Path) -> dict[str, Any]:
+    """py-spy samples of the project's process while it serves ``query``: share by category, top frames."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    out = work / f"profile-{pid}-{time.monotonic_ns()}.txt"
+    sampler = subprocess.Popen(
+        [spy, "record", "-p", str(pid), "-d", str(int(seconds)), "-r", "200", "-f", "raw", "-o", str(out),
+         "--nonblocking"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    load = _load(url, query, token, seconds, 0)
+    sampler.wait(timeout=seconds + 60)
+    total = 0
+    categories: collections.Counter[str] = collections.Counter()
+    frames: collections.Counter[str] = collections.Counter()
+    for line in out.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack:
+            continue
+        n = int(count)
+        total += n
+        leaf = stack.split(";")[-1]
+        categories[_category(leaf)] += n
+        frames[leaf] += n
+    share = {k: round(100 * v / max(total, 1), 1) for k, v in categories.most_common()}
+    top = [[f, round(100 * v / max(total, 1), 1)] for f, v in frames.most_common(15)]
+    return {"samples": total, "req_per_s": load["req_per_s"], "by_category_pct": share, "top_self_pct": top}
+
+
+def run(seconds: float, warmup: float, profile: bool = False) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="api_speed_"))
     embedded = db.start_embedded(work)
     procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -178,7 +234,15 @@ def run(seconds: float, warmup: float) -> dict[str, Any]:
             raw = results[doc]["raw"]["req_per_s"] or 1.0
             for name in SERVERS:
                 results[doc][name]["of_floor"] = round(results[doc][name]["req_per_s"] / raw, 3)
-        return {"results": results, "shape": shape, "seconds": seconds, "warmup": warmup}
+        report: dict[str, Any] = {"results": results, "shape": shape, "seconds": seconds, "warmup": warmup}
+        if profile:
+            report["profile"] = {}
+            for doc, query in DOCUMENTS.items():
+                print(f"profiling {doc} on the project …", file=sys.stderr)
+                report["profile"][doc] = _profile(
+                    urls["project"], query, token, procs["project"].pid, seconds, work
+                )
+        return report
     finally:
         for proc in procs.values():
             proc.terminate()
@@ -217,6 +281,20 @@ def markdown(report: dict[str, Any]) -> str:
                 f"| {doc} | {name} | {r['req_per_s']} | {r['p50_ms']} | {r['p99_ms']} | {r['errors']} | "
                 f"{r['of_floor']} | {target} | {r['loadgen_cpu']} |"
             )
+    for doc, prof in report.get("profile", {}).items():
+        lines += [
+            "",
+            f"## Where the project's time goes: {doc} (py-spy, {prof['samples']} samples at 200 Hz, "
+            f"{prof['req_per_s']} req/s while sampled)",
+            "",
+            "| where | share of samples |",
+            "|---|---:|",
+            *[f"| {k} | {v} % |" for k, v in prof["by_category_pct"].items()],
+            "",
+            "Top frames by own time:",
+            "",
+            *[f"- {v} % `{f}`" for f, v in prof["top_self_pct"]],
+        ]
     lines += [
         "",
         "`loadgen CPU` is the share of one core the generator used: well below 1, and the floor runs many "
@@ -233,9 +311,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--warmup", type=float, default=2)
     parser.add_argument("--out", default="api_speed", help="results file name in bench/results/")
+    parser.add_argument("--profile", action="store_true", help="also sample the project with py-spy")
     args = parser.parse_args()
     machine = machine_info()
-    report = run(args.seconds, args.warmup)
+    report = run(args.seconds, args.warmup, args.profile)
     machine["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     report = {"machine": machine, **report}
     RESULTS.mkdir(exist_ok=True)
