@@ -19,7 +19,7 @@ from dataclasses import replace
 from ortools.sat.python import cp_model
 
 from solver.dates import date_of, iso_week, week_label
-from solver.eligibility import Eligibility, PairData, describe_package, failing_filters
+from solver.eligibility import Eligibility, PairData, analyse, describe_package, failing_filters
 from solver.greedy import members_needed
 from solver.model import Built, Group, build_model, hours_expr
 from solver.problem import FixedAssignment, Policy, Problem, WorkPackage
@@ -737,7 +737,10 @@ def _relaxation(
         if fa.key in b.pairs:
             fixed_share = b.q[fa.key]  # the clone keeps the variables' indices
             model.add(fixed_share <= fa.quantity)
-            model.maximize(fixed_share)
+            if fa.key in b.end:  # as much of the share as fits, then ending as early as possible
+                model.maximize((b.horizon_day + 1) * fixed_share - var(b.end[fa.key]))
+            else:
+                model.maximize(fixed_share)
     elif kind in ("max_members", "min_members"):
         members = cp_model.LinearExpr.sum([var(m) for m in b.member.values()])
         if kind == "max_members":
@@ -797,8 +800,8 @@ def _relaxation(
             until = date_of(problem.origin, int(solver.value(b.end[fa.key]))).isoformat()
             return Relaxation(
                 "fixed_assignment",
-                f"unpinning the days of {_share(problem, fa)}: its {fa.quantity:,} units fit on "
-                f"{begins} – {until}",
+                f"moving the pinned days of {_share(problem, fa)} to {begins} – {until}"
+                + (" (the earliest end that fits)" if status == cp_model.OPTIMAL else " (they fit)"),
                 subjects,
             )
         if 0 < kept < fa.quantity:
@@ -843,7 +846,10 @@ def explain_infeasible(
     """
     det = deterministic_time_s
     deadline = time.perf_counter() + time_limit_s
-    b = build_model(problem, elig.eligible, explain=True)
+    # With fixed assignments the model is built over the pairs eligible without them: releasing or lowering
+    # a fixed share (its group) then lets the other factories take its units, as it would in practice.
+    pairs = analyse(replace(problem, fixed=()), None).eligible if problem.fixed else elig.eligible
+    b = build_model(problem, pairs, explain=True)
     core = _core(b, deadline - 0.3 * time_limit_s, seed, det)
     if core is None:
         return Explanation(
