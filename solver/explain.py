@@ -230,10 +230,12 @@ def _share(problem: Problem, fa: FixedAssignment) -> str:
     return f"factory {fa.factory}'s fixed share of package {fa.package} ({fa.quantity:,} units{days})"
 
 
-def _release(problem: Problem, fa: FixedAssignment) -> Relaxation:
+def _release(problem: Problem, fa: FixedAssignment, *, checked: bool = True) -> Relaxation:
+    """Releasing a fixed share; ``checked=False``: a solve could not confirm in time that it suffices."""
+    unsure = "" if checked else " (not confirmed by a solve within the time limit)"
     return Relaxation(
         "fixed_assignment",
-        f"releasing {_share(problem, fa)} so that other factories may take it",
+        f"releasing {_share(problem, fa)} so that other factories may take it{unsure}",
         (fa.factory, fa.package),
     )
 
@@ -767,6 +769,9 @@ def _relaxation(
     solver = _explain_solver(limit, seed, det)
     solver.parameters.num_workers = 2
     status = solver.solve(model)
+    if status == cp_model.UNKNOWN and kind == "fixed":
+        # no answer in time: without this share the rest of the conflict is consistent (the core says so)
+        return _release(problem, problem.fixed_by_pair[group[1], group[2]], checked=False)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
     if kind == "due":
