@@ -877,6 +877,11 @@ def explain_infeasible(
         r = _relaxation(problem, b, g, left / max(1, len(trials)), seed, det)
         if r is not None:
             relaxations.append(r)
+    if not relaxations and any(g[0] == "fixed" for g in core):
+        left = deadline - time.perf_counter()
+        combined = _release_with_due(problem, b, core, max(0.05, left), seed, det)
+        if combined is not None:
+            relaxations.append(combined)
     summary = (
         "No consortium satisfies all rules. These conflict: " + "; ".join(r.message for r in reasons) + "."
     )
@@ -885,6 +890,43 @@ def explain_infeasible(
     else:
         summary += " No single relaxation that would make it feasible was found within the time limit."
     return Explanation(summary, tuple(reasons), tuple(relaxations))
+
+
+def _release_with_due(
+    problem: Problem, b: Built, core: list[Group], limit: float, seed: int, det: float | None
+) -> Relaxation | None:
+    """When no single group's relaxation suffices: release every fixed share of the core together and, where
+    their lines have hard due dates, say which due date would then work (the earliest a solve finds)."""
+    shares = [problem.fixed_by_pair[g[1], g[2]] for g in core if g[0] == "fixed"]
+    lines = sorted({problem.package_by_id[fa.package].line for fa in shares})
+    dropped = {("fixed", fa.factory, fa.package) for fa in shares} | {
+        ("due", line) for line in lines if ("due", line) in b.groups
+    }
+    model = b.model.clone()
+    model.clear_assumptions()
+
+    def var(v: cp_model.IntVar) -> cp_model.IntVar:
+        return model.get_int_var_from_proto_index(v.index)
+
+    for g, lit in b.groups.items():
+        model.add(var(lit) == (0 if g in dropped else 1))
+    due_lines = [line for line in lines if ("due", line) in dropped]
+    last = model.new_int_var(0, b.horizon_day, "relaxed_end")
+    for k, e in b.end.items():
+        if b.pairs[k].package.line in due_lines:
+            model.add(last >= var(e)).only_enforce_if(var(b.u[k]))
+    model.minimize(last)
+    solver = _explain_solver(limit, seed, det)
+    solver.parameters.num_workers = 2
+    if solver.solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    names = " and ".join(_share(problem, fa) for fa in shares)
+    text = f"releasing {names} together"
+    if due_lines:
+        day = week_label(problem.origin, int(solver.value(last)))
+        text += " with relaxing the due date of " + " and ".join(_line_name(problem, ln) for ln in due_lines)
+        text += f" to {day}"
+    return Relaxation("fixed_assignment", text, (*(x for fa in shares for x in fa.key), *due_lines))
 
 
 def _capitalise(text: str) -> str:

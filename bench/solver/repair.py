@@ -161,7 +161,8 @@ def main() -> None:
         rs = [r for r in rows if r["solve"] == kind]
         lines.append(
             f"| {kind} | {len(rs)} | {sum(r['status'] == 'optimal' for r in rs)} | "
-            f"{sum(r['status'] == 'infeasible' for r in rs)} | {sum(r['wall_s'] for r in rs) / len(rs):.2f} | "
+            f"{sum(r['status'] == 'infeasible' for r in rs)} | "
+            f"{sum(r['wall_s'] for r in rs) / len(rs):.2f} | "
             f"{sum(r['eligible_pairs'] for r in rs) / len(rs):.0f} |"
         )
     infeasible = [r for r in rows if r["status"] == "infeasible"]

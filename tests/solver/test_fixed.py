@@ -383,3 +383,25 @@ def test_alternatives_and_hints_keep_the_fixed_shares() -> None:
         assert verify(p, s) == []
         assert _shares(s)[("B", "P2")] == 60
     assert hinted.objective == alts[0].objective
+
+
+def test_when_no_single_change_suffices_the_fixed_share_is_released_with_a_due_date() -> None:
+    # given: turning can start on day 10 only; B keeps all 40 units of milling pinned to days [7, 21)
+    base = _scheduled()
+    offers = tuple(replace(o, earliest_start_day=10) if o.package == "T" else o for o in base.offers)
+    p = replace(
+        base,
+        offers=offers,
+        policy=Policy(excluded=frozenset({"A"})),
+        fixed=(FixedAssignment("B", "M", 40, start_day=7, end_day=21),),
+    )
+    # when
+    reasons, relaxations, summary = _explained(p)
+    # then: unpinned, milling still cannot end by the due day 21: turning ends on day 17 at the earliest
+    # (B and C 20 units each), milling (B and C again, one transport day from C) on day 25
+    assert ("fixed_assignment", ("B", "M")) in reasons
+    assert relaxations == [
+        "releasing factory B's fixed share of package M (40 units, pinned to 2026-01-12 – 2026-01-26) "
+        "together with relaxing the due date of line L to 2026-01-30 (2026-W05)"
+    ]
+    assert "would make it feasible" in summary
