@@ -82,6 +82,8 @@ class WorkerConfig:
     heartbeat_s: float = 30.0
     poll_s: float = 1.0
     dequeue_timeout_s: float = 5.0
+    # For tests and benchmarks only: solve by CP-SAT's deterministic time (``SolveSpec.deterministic``).
+    deterministic_solves: bool = False
 
 
 @dataclass
@@ -302,6 +304,7 @@ class Worker:
             alternatives=request.alternatives,
             time_limit_s=float(request.time_limit_s),
             workers=self.config.solver_threads,
+            deterministic=self.config.deterministic_solves,
         )
         try:
             found = await run_solver(
