@@ -182,6 +182,7 @@ class Supervisor:
         assert slot.ready is not None
         if not slot.served and slot.ready.is_set():
             slot.served = True
+            log.info("worker %d (pid %s) is serving", slot.index, slot.process.pid)
         if slot.process.is_alive() or self.signum is not None:
             return None
         slot.process.join()
