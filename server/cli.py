@@ -56,6 +56,7 @@ async def _with_pool(
 def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import dataclasses
     import signal
+    import socket
 
     import uvicorn
 
@@ -65,13 +66,7 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = settings.port if args.port is None else args.port
     workers = _workers_argument(args.workers) if args.workers is not None else settings.serve_workers
-    try:
-        # Bound before the database starts: a port in use is one line at once.
-        sockets = listen_sockets(host, port, workers)
-    except OSError as exc:
-        print(f"machikoba: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    port = sockets[0].getsockname()[1]
+    sockets: list[socket.socket] = []
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again under the handler it
     # found. The default SIGTERM handler would end the process right there, with no `finally` and no exit
     # handlers, leaving the embedded PostgreSQL running; as SystemExit the stack unwinds through `finally`.
@@ -88,6 +83,13 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         # Connect and migrate before uvicorn: a bad DATABASE_URL is then one line here, not a traceback from
         # the app's lifespan, and the URL printed below already works.
         asyncio.run(_with_pool(settings, _check_connections(workers), progress=_say))
+        try:
+            # Bound once the database answers: a DATABASE_URL naming this very port must not reach us.
+            sockets = listen_sockets(host, port, workers)
+        except OSError as exc:
+            print(f"machikoba: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+        port = sockets[0].getsockname()[1]
         print(
             f"machikoba: GraphQL at http://{host}:{port}/graphql"
             + (" (GraphiQL in the browser)" if settings.is_dev else "")

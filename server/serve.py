@@ -22,6 +22,7 @@ caller stops the database. A worker whose parent is gone (kill -9) shuts itself 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import multiprocessing
@@ -203,7 +204,8 @@ class Supervisor:
         running = [s.process for s in self.slots if s.process is not None and s.process.is_alive()]
         for process in running:
             assert process.pid is not None
-            os.kill(process.pid, signal.SIGTERM)
+            with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+                os.kill(process.pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_TIMEOUT_S
         for process in running:
             process.join(max(0.0, deadline - time.monotonic()))
