@@ -251,7 +251,7 @@ def create_app(
         ],
         # Outermost first: every response gets the security headers, and a refused body its CORS headers.
         middleware=[
-            Middleware(SecurityHeaders),
+            Middleware(SecurityHeaders, worker_pid=settings.is_dev),
             # A browser client on another origin sends bearer tokens, never cookies: no credentials mode.
             Middleware(
                 CORSMiddleware,

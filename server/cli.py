@@ -56,13 +56,17 @@ async def _with_pool(
 def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import dataclasses
     import signal
+    import socket
 
     import uvicorn
 
     from server.app import create_app
+    from server.serve import Supervisor, listen_sockets
 
     host = args.host or settings.host
-    port = args.port or settings.port
+    port = settings.port if args.port is None else args.port
+    workers = _workers_argument(args.workers) if args.workers is not None else settings.serve_workers
+    sockets: list[socket.socket] = []
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then raises the signal again under the handler it
     # found. The default SIGTERM handler would end the process right there, with no `finally` and no exit
     # handlers, leaving the embedded PostgreSQL running; as SystemExit the stack unwinds through `finally`.
@@ -71,23 +75,70 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     embedded: db.EmbeddedPostgres | None = None
     try:
         if settings.database_url is None:
-            # This command owns the embedded server and stops it when it ends.
+            # This process owns the embedded server, stops it when it ends, and is the only one to start
+            # it: workers connect to it by URL.
             _say(f"starting the embedded PostgreSQL in {settings.data_dir / 'pg'}")
             embedded = db.start_embedded(settings.data_dir)
             settings = dataclasses.replace(settings, database_url=embedded.dsn)
         # Connect and migrate before uvicorn: a bad DATABASE_URL is then one line here, not a traceback from
         # the app's lifespan, and the URL printed below already works.
-        asyncio.run(_with_pool(settings, _noop, progress=_say))
+        asyncio.run(_with_pool(settings, _check_connections(workers), progress=_say))
+        try:
+            # Bound once the database answers: a DATABASE_URL naming this very port must not reach us.
+            sockets = listen_sockets(host, port, workers)
+        except OSError as exc:
+            print(f"machikoba: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+        port = sockets[0].getsockname()[1]
         print(
             f"machikoba: GraphQL at http://{host}:{port}/graphql"
-            + (" (GraphiQL in the browser)" if settings.is_dev else ""),
+            + (" (GraphiQL in the browser)" if settings.is_dev else "")
+            + (f", {workers} worker processes" if workers > 1 else ""),
             flush=True,
         )
-        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        if workers == 1:
+            config = uvicorn.Config(create_app(settings), log_level="info", timeout_graceful_shutdown=25)
+            uvicorn.Server(config).run(sockets=sockets)
+            return 0
+        return Supervisor(settings, sockets).run()
     finally:
+        for sock in sockets:
+            sock.close()
         if embedded is not None:
             embedded.stop()
-    return 0
+
+
+def _workers_argument(text: str) -> int:
+    """``--workers``: a whole number of at least 1 (checked here so the error is one line, exit 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise SettingsError(f"--workers must be a whole number, not {text!r}") from None
+    if value < 1:
+        raise SettingsError(f"--workers must be at least 1, not {value}")
+    return value
+
+
+POOL_CONNECTIONS_PER_WORKER = 12
+"""A worker's pool (``db.create_pool``'s 10) and its LISTEN connections; the solve worker adds a few."""
+
+
+def _check_connections(workers: int) -> Callable[[db.Pool], Awaitable[None]]:
+    """Warn when ``workers`` pools may need more connections than PostgreSQL accepts."""
+
+    async def check(pool: db.Pool) -> None:
+        async with pool.acquire() as conn:
+            allowed = int(await conn.fetchval("SHOW max_connections")) - int(
+                await conn.fetchval("SHOW superuser_reserved_connections")
+            )
+        needed = workers * POOL_CONNECTIONS_PER_WORKER + 10
+        if needed > allowed:
+            _say(
+                f"warning: {workers} workers may open {needed} connections, PostgreSQL accepts {allowed}: "
+                "under load some requests would fail; use fewer workers or raise max_connections"
+            )
+
+    return check
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:
@@ -227,6 +278,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the GraphQL service (migrates first)")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
+    serve.add_argument(
+        "--workers",
+        default=None,
+        help="HTTP worker processes on the one port (default MACHIKOBA_WORKERS, else the CPU count in prod, "
+        "1 in dev)",
+    )
     serve.set_defaults(run=_cmd_serve)
 
     worker = sub.add_parser(

@@ -7,6 +7,7 @@ Pure ASGI rather than Starlette's ``BaseHTTPMiddleware``: they only look at the 
 from __future__ import annotations
 
 import json
+import os
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -118,10 +119,12 @@ class BodySizeLimit:
 class SecurityHeaders:
     """Headers that fit a JSON API: ``X-Content-Type-Options: nosniff`` on every response, and
     ``Cache-Control: no-store`` on responses to requests that carry credentials (a shared cache must never
-    keep what one caller may see)."""
+    keep what one caller may see). With ``worker_pid`` (dev only) every response also names the process
+    that answered in ``X-Machikoba-Worker-Pid``, so one can see ``serve --workers N`` spread the load."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, worker_pid: bool = False) -> None:
         self.app = app
+        self.worker_pid = str(os.getpid()) if worker_pid else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -135,6 +138,8 @@ class SecurityHeaders:
                 headers["X-Content-Type-Options"] = "nosniff"
                 if authenticated:
                     headers["Cache-Control"] = "no-store"
+                if self.worker_pid is not None:
+                    headers["X-Machikoba-Worker-Pid"] = self.worker_pid
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -51,6 +51,8 @@ class Settings:
     ``worker_jobs`` is how many jobs one worker solves at once, each in its own subprocess with
     ``solver_threads`` CP-SAT threads; a job whose worker sent no heartbeat for ``job_heartbeat_s`` seconds
     is taken over by another worker.
+    ``workers`` (``MACHIKOBA_WORKERS``) is how many processes ``machikoba serve`` answers HTTP with; unset, it
+    is the number of CPUs this process may use in prod and 1 in dev (:attr:`serve_workers`).
     """
 
     database_url: str | None = None
@@ -77,6 +79,7 @@ class Settings:
     worker_jobs: int = 1
     solver_threads: int = 2
     job_heartbeat_s: int = 30
+    workers: int | None = None
 
     @property
     def session_policy(self) -> SessionPolicy:
@@ -86,6 +89,13 @@ class Settings:
             idle=dt.timedelta(hours=self.session_idle_hours),
             per_user=self.sessions_per_user,
         )
+
+    @property
+    def serve_workers(self) -> int:
+        """Processes ``machikoba serve`` answers with: ``workers``, else the usable CPUs in prod, 1 in dev."""
+        if self.workers is not None:
+            return self.workers
+        return 1 if self.is_dev else len(os.sched_getaffinity(0))
 
     @property
     def is_dev(self) -> bool:
@@ -138,6 +148,7 @@ class Settings:
             worker_jobs=_positive_int(env, "MACHIKOBA_WORKER_JOBS", cls.worker_jobs),
             solver_threads=_positive_int(env, "MACHIKOBA_SOLVER_THREADS", cls.solver_threads),
             job_heartbeat_s=_positive_int(env, "MACHIKOBA_JOB_HEARTBEAT_S", cls.job_heartbeat_s),
+            workers=_positive_int(env, "MACHIKOBA_WORKERS", 0) or None,
         )
 
 

@@ -317,8 +317,9 @@ async def bid_for_update(conn: Connection, *, bid_id: UUID) -> Bid | None:
     return Bid(**dict(row)) if row else None
 
 
-async def upsert_bid(conn: Connection, *, bid: NewBid) -> tuple[Bid, bool]:
-    """Store ``bid``, replacing the factory's earlier bid on the package; True when one was replaced."""
+async def upsert_bid(conn: Connection, *, bid: NewBid, rfq_id: UUID) -> tuple[Bid, bool]:
+    """Store ``bid`` (on a package of ``rfq_id``), replacing the factory's earlier bid on the package; True
+    when one was replaced. One statement: the stored row comes back from RETURNING."""
     # xmax is 0 for a row this statement inserted, and the updating transaction's id for one it updated.
     stored = await conn.fetchrow(
         """
@@ -331,7 +332,9 @@ async def upsert_bid(conn: Connection, *, bid: NewBid) -> tuple[Bid, bool]:
             max_quantity = EXCLUDED.max_quantity, earliest_start = EXCLUDED.earliest_start,
             valid_until = EXCLUDED.valid_until, note = EXCLUDED.note, submitted_by = EXCLUDED.submitted_by,
             updated_at = now()
-        RETURNING id, xmax <> 0 AS replaced
+        RETURNING id, package_id, factory_id, unit_price_jpy, setup_cost_jpy, hours_per_unit, setup_hours,
+                  max_quantity, earliest_start, valid_until, note, created_at, updated_at,
+                  xmax <> 0 AS replaced
         """,
         bid.package_id,
         bid.factory_id,
@@ -346,9 +349,9 @@ async def upsert_bid(conn: Connection, *, bid: NewBid) -> tuple[Bid, bool]:
         bid.submitted_by,
     )
     assert stored is not None
-    row = await conn.fetchrow(f"{_BID_SELECT} WHERE b.id = $1", stored["id"])
-    assert row is not None
-    return Bid(**dict(row)), bool(stored["replaced"])
+    values = dict(stored)
+    replaced = bool(values.pop("replaced"))
+    return Bid(rfq_id=rfq_id, **values), replaced
 
 
 async def delete_bid(conn: Connection, *, bid_id: UUID) -> None:

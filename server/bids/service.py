@@ -366,6 +366,7 @@ async def submit_bid(pool: Pool, principal: Principal, data: BidInput, *, now: d
             raise ValidationFailed(errors)
         bid, replaced = await repo.upsert_bid(
             conn,
+            rfq_id=package.rfq_id,
             bid=repo.NewBid(
                 package_id=package.id,
                 factory_id=data.factory_id,

@@ -55,6 +55,17 @@ class RfqEvent:
     payload: dict[str, Any]
 
 
+COLUMNS = ("kind", "actor_role", "actor_user_id", "actor_buyer_id", "buyer_visible", "payload")
+"""The columns of ``rfq_events`` besides ``rfq_id`` that :func:`values` fills."""
+
+
+def values(principal: Principal, kind: EventKind, payload: dict[str, Any] | None = None) -> tuple[Any, ...]:
+    """The values of :data:`COLUMNS` for an event done by ``principal`` (a system principal is
+    ``Role.ANONYMOUS`` → ``system``), for a write that inserts its event in its own statement."""
+    role = "system" if principal.role is Role.ANONYMOUS else principal.role.value
+    return (kind.value, role, principal.user_id, principal.buyer_id, kind.buyer_visible, payload or {})
+
+
 async def record(
     conn: Connection,
     principal: Principal,
@@ -63,22 +74,12 @@ async def record(
     kind: EventKind,
     payload: dict[str, Any] | None = None,
 ) -> None:
-    """Append one event, done by ``principal`` (a system principal is ``Role.ANONYMOUS`` → ``system``)."""
-    role = "system" if principal.role is Role.ANONYMOUS else principal.role.value
+    """Append one event, done by ``principal``."""
     await conn.execute(
-        """
-        INSERT INTO rfq_events (rfq_id, kind, actor_role, actor_user_id, actor_buyer_id, buyer_visible,
-                                payload)
-        VALUES ($1, $2, $3, $4, $5, $6, $7)
-        """,
+        f"INSERT INTO rfq_events (rfq_id, {', '.join(COLUMNS)}) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         rfq_id,
-        kind.value,
-        role,
-        principal.user_id,
-        principal.buyer_id,
-        kind.buyer_visible,
-        payload or {},
+        *values(principal, kind, payload),
     )
 
 
-__all__ = ["EventKind", "RfqEvent", "record"]
+__all__ = ["COLUMNS", "EventKind", "RfqEvent", "record", "values"]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, assert_never
 from uuid import UUID
 
 from server.db import Connection, SqlArgs
+from server.rfqs.events import COLUMNS as EVENT_COLUMNS
 from server.rfqs.events import RfqEvent
 from server.rfqs.rules import (
     BuyerSafeEvents,
@@ -154,14 +156,6 @@ def scope_condition(scope: RfqScope, args: SqlArgs, *, alias: str = "r") -> str:
             assert_never(scope)
 
 
-# --- reference data -----------------------------------------------------------------------------------
-
-
-async def buyer_currency(conn: Connection, *, buyer_id: UUID) -> str | None:
-    currency: str | None = await conn.fetchval("SELECT currency FROM buyers WHERE id = $1", buyer_id)
-    return currency.strip() if currency else None
-
-
 # --- writing ------------------------------------------------------------------------------------------
 
 
@@ -174,6 +168,29 @@ async def idempotency_record(
         idempotency_key,
     )
     return IdempotencyRecord(**dict(row)) if row else None
+
+
+async def submit_context(
+    conn: Connection, *, buyer_id: UUID, idempotency_key: str | None
+) -> tuple[str | None, IdempotencyRecord | None]:
+    """In one query: the buyer's own currency, and the RFQ it already submitted under ``idempotency_key``."""
+    row = await conn.fetchrow(
+        """
+        SELECT b.currency, r.id AS rfq_id, r.request_hash
+        FROM buyers b
+        LEFT JOIN rfqs r ON r.buyer_id = b.id AND r.idempotency_key = $2
+        WHERE b.id = $1
+        """,
+        buyer_id,
+        idempotency_key,
+    )
+    if row is None:
+        return None, None
+    currency = row["currency"].strip() if row["currency"] else None
+    record = (
+        IdempotencyRecord(rfq_id=row["rfq_id"], request_hash=row["request_hash"]) if row["rfq_id"] else None
+    )
+    return currency, record
 
 
 async def insert_rfq(
@@ -191,19 +208,35 @@ async def insert_rfq(
     disclose_buyer: bool,
     idempotency_key: str | None,
     request_hash: str | None,
-) -> UUID | None:
-    """Insert an open RFQ; None when the buyer already has one under ``idempotency_key``.
+    lines: list[NewLine],
+) -> Rfq | None:
+    """Insert an open RFQ and its lines in one statement; None when the buyer already has an RFQ under
+    ``idempotency_key`` (then nothing is inserted).
 
     ``ON CONFLICT DO NOTHING`` on the unique (buyer, key) makes a concurrent submit with the same key wait
-    for the first one's transaction and then insert nothing, instead of failing the transaction.
+    for the first one's transaction and then insert nothing, instead of failing the transaction. The lines
+    come as one array per column (``unnest``); a line's certifications, an array of its own, as JSON text.
     """
-    rfq_id: UUID | None = await conn.fetchval(
-        """
-        INSERT INTO rfqs (buyer_id, title, description, currency, incoterm, destination_country, due_date,
-                          bid_deadline, nda_required, disclose_buyer, idempotency_key, request_hash)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-        ON CONFLICT ON CONSTRAINT rfqs_buyer_idempotency_key DO NOTHING
-        RETURNING id
+    row = await conn.fetchrow(
+        f"""
+        WITH r AS (
+            INSERT INTO rfqs (buyer_id, title, description, currency, incoterm, destination_country, due_date,
+                              bid_deadline, nda_required, disclose_buyer, idempotency_key, request_hash)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+            ON CONFLICT ON CONSTRAINT rfqs_buyer_idempotency_key DO NOTHING
+            RETURNING *
+        ), inserted_lines AS (
+            INSERT INTO rfq_lines (id, rfq_id, position, part_number, name, material, quantity, tolerance_um,
+                                   envelope_mm, required_certifications, target_unit_price, notes)
+            SELECT l.id, r.id, l.position, l.part_number, l.name, l.material, l.quantity, l.tolerance_um,
+                   l.envelope_mm, ARRAY(SELECT jsonb_array_elements_text(l.certifications::jsonb)),
+                   l.target_unit_price, l.notes
+            FROM r, unnest($13::uuid[], $14::int[], $15::text[], $16::text[], $17::text[], $18::int[],
+                           $19::numeric[], $20::int[], $21::text[], $22::numeric[], $23::text[])
+                 AS l(id, position, part_number, name, material, quantity, tolerance_um, envelope_mm,
+                      certifications, target_unit_price, notes)
+        )
+        SELECT {_RFQ_COLUMNS} FROM r
         """,
         buyer_id,
         title,
@@ -217,40 +250,64 @@ async def insert_rfq(
         disclose_buyer,
         idempotency_key,
         request_hash,
+        [line.id for line in lines],
+        [line.position for line in lines],
+        [line.part_number for line in lines],
+        [line.name for line in lines],
+        [line.material for line in lines],
+        [line.quantity for line in lines],
+        [line.tolerance_um for line in lines],
+        [line.envelope_mm for line in lines],
+        [json.dumps(list(line.required_certifications)) for line in lines],
+        [line.target_unit_price for line in lines],
+        [line.notes for line in lines],
     )
-    return rfq_id
+    return _rfq(row) if row else None
 
 
-async def insert_lines(conn: Connection, *, rfq_id: UUID, lines: list[NewLine]) -> None:
-    """Insert the lines of ``rfq_id`` and their operations (two pipelined batches)."""
-    await conn.executemany(
+async def insert_operations(
+    conn: Connection, *, rfq_id: UUID, lines: list[NewLine], event: tuple[Any, ...] | None = None
+) -> int:
+    """Insert the operations of ``rfq_id``'s lines, one work package per operation, and ``event`` (the
+    values of :data:`server.rfqs.events.COLUMNS`), in one statement; returns the number of packages.
+
+    A separate statement from :func:`insert_rfq`: the operations' trigger reads their line's material, which
+    the statement that inserts the line cannot see yet. The operations come in line and routing order, as
+    one array per column; the packages' foreign keys are checked at the end of the statement.
+    """
+    operations = [(line.id, op) for line in lines for op in line.operations]
+    event_insert = (
+        f"""
+        , event AS (
+            INSERT INTO rfq_events (rfq_id, {", ".join(EVENT_COLUMNS)})
+            VALUES ($1, {", ".join(f"${6 + i}" for i in range(len(EVENT_COLUMNS)))})
+        )
         """
-        INSERT INTO rfq_lines (id, rfq_id, position, part_number, name, material, quantity, tolerance_um,
-                               envelope_mm, required_certifications, target_unit_price, notes)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        if event is not None
+        else ""
+    )
+    count: int = await conn.fetchval(
+        f"""
+        WITH o AS (
+            INSERT INTO rfq_operations (rfq_line_id, position, process_code, notes)
+            SELECT * FROM unnest($2::uuid[], $3::int[], $4::text[], $5::text[])
+        ), packages AS (
+            INSERT INTO rfq_packages (rfq_id, rfq_line_id, operation_position)
+            SELECT $1, u.line_id, u.position
+            FROM unnest($2::uuid[], $3::int[]) WITH ORDINALITY AS u(line_id, position, n)
+            ORDER BY u.n
+            RETURNING 1
+        ){event_insert}
+        SELECT count(*) FROM packages
         """,
-        [
-            (
-                line.id,
-                rfq_id,
-                line.position,
-                line.part_number,
-                line.name,
-                line.material,
-                line.quantity,
-                line.tolerance_um,
-                line.envelope_mm,
-                list(line.required_certifications),
-                line.target_unit_price,
-                line.notes,
-            )
-            for line in lines
-        ],
+        rfq_id,
+        [line_id for line_id, _ in operations],
+        [op.position for _, op in operations],
+        [op.process_code for _, op in operations],
+        [op.notes for _, op in operations],
+        *(event or ()),
     )
-    await conn.executemany(
-        "INSERT INTO rfq_operations (rfq_line_id, position, process_code, notes) VALUES ($1, $2, $3, $4)",
-        [(line.id, op.position, op.process_code, op.notes) for line in lines for op in line.operations],
-    )
+    return count
 
 
 async def rfq_for_update(conn: Connection, *, rfq_id: UUID) -> Rfq | None:
@@ -273,21 +330,6 @@ async def set_status(conn: Connection, *, rfq_id: UUID, status: str) -> Rfq:
     )
     assert row is not None
     return _rfq(row)
-
-
-async def insert_packages(conn: Connection, *, rfq_id: UUID) -> int:
-    """One work package per operation of every line of ``rfq_id``, in one statement; returns how many."""
-    result: str = await conn.execute(
-        """
-        INSERT INTO rfq_packages (rfq_id, rfq_line_id, operation_position)
-        SELECT l.rfq_id, o.rfq_line_id, o.position
-        FROM rfq_lines l JOIN rfq_operations o ON o.rfq_line_id = l.id
-        WHERE l.rfq_id = $1
-        ORDER BY l.position, o.position
-        """,
-        rfq_id,
-    )
-    return int(result.split()[-1])
 
 
 # --- reading ------------------------------------------------------------------------------------------

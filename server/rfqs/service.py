@@ -324,16 +324,15 @@ async def submit_rfq(
     key = _clean_idempotency_key(errors, idempotency_key)
     digest = request_hash(data) if key is not None else None
     async with transaction(pool) as conn:
-        if key is not None and digest is not None:
+        own_currency, record = await repo.submit_context(conn, buyer_id=buyer_id, idempotency_key=key)
+        if record is not None and digest is not None:
             # Before validating: a retry returns the first RFQ even once, say, its bid deadline has passed.
-            record = await repo.idempotency_record(conn, buyer_id=buyer_id, idempotency_key=key)
-            if record is not None:
-                return await _replay(conn, record, digest)
+            return await _replay(conn, record, digest)
 
         title = clean_text(errors, "title", data.title, max_length=200)
         description = clean_text(errors, "description", data.description, max_length=10_000, required=False)
         if data.currency is None:
-            currency = await repo.buyer_currency(conn, buyer_id=buyer_id) or ""
+            currency = own_currency or ""
         else:
             currency = clean_currency(errors, "currency", data.currency)
         incoterm = data.incoterm.strip().upper()
@@ -355,7 +354,7 @@ async def submit_rfq(
         if errors:
             raise ValidationFailed(errors)
 
-        rfq_id = await repo.insert_rfq(
+        rfq = await repo.insert_rfq(
             conn,
             buyer_id=buyer_id,
             title=title,
@@ -369,24 +368,22 @@ async def submit_rfq(
             disclose_buyer=data.disclose_buyer,
             idempotency_key=key,
             request_hash=digest,
+            lines=lines,
         )
-        if rfq_id is None:
+        if rfq is None:
             # A concurrent submit with the same key committed first; this one wrote nothing.
             assert key is not None
             assert digest is not None
             record = await repo.idempotency_record(conn, buyer_id=buyer_id, idempotency_key=key)
             assert record is not None
             return await _replay(conn, record, digest)
-        await repo.insert_lines(conn, rfq_id=rfq_id, lines=lines)
-        packages = await repo.insert_packages(conn, rfq_id=rfq_id)
-        await events.record(
-            conn,
-            principal,
-            rfq_id=rfq_id,
-            kind=events.EventKind.SUBMITTED,
-            payload={"lines": len(lines), "packages": packages},
+        # One package per operation: the event's count is known before the statement that writes both.
+        packages = sum(len(line.operations) for line in lines)
+        event = events.values(
+            principal, events.EventKind.SUBMITTED, {"lines": len(lines), "packages": packages}
         )
-        (rfq,) = await repo.rfqs_by_ids(conn, ids=[rfq_id])
+        stored = await repo.insert_operations(conn, rfq_id=rfq.id, lines=lines, event=event)
+        assert stored == packages
         return rfq
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 from server import db
 from server.errors import ErrorCode, ValidationFailed
 from server.rfqs import service
-from tests.conftest import Caller, GraphQLClient, error_code, jst_today, make_buyer
+from tests.conftest import Caller, GraphQLClient, QueryLog, error_code, jst_today, make_buyer
 from tests.rfqs.conftest import BRACKET, SHAFT, days, row_counts, submit
 
 
@@ -301,3 +302,86 @@ async def test_seeder_can_call_the_service(pool: db.Pool, coordinator: Caller) -
     buyer = await make_buyer(pool, coordinator, "Lion City Instruments", "SG")
     rfq = await service.submit_rfq(pool, buyer.principal, _service_input(), today=jst_today())
     assert (rfq.currency, rfq.status) == ("SGD", "open")
+
+
+# --- statements ----------------------------------------------------------------------------------------
+
+
+def _lines(count: int) -> list[service.LineInput]:
+    return [
+        service.LineInput(
+            name=f"Part {i}",
+            material="SUS304",
+            quantity=10 + i,
+            tolerance_um=Decimal("5.5"),
+            envelope_mm=100,
+            required_certifications=["ISO9001"] if i % 2 else [],
+            target_unit_price=Decimal("1.25") if i % 3 else None,
+            operations=[
+                service.OperationInput("cnc_turning"),
+                service.OperationInput("cmm_inspection", "all"),
+            ],
+        )
+        for i in range(count)
+    ]
+
+
+async def test_a_submit_runs_the_same_statements_for_two_lines_or_twenty(
+    pool: db.Pool, buyer: Caller, query_log: QueryLog
+) -> None:
+    # given: warm connections (asyncpg introspects a type the first time a connection meets it)
+    data = dataclasses.replace(_service_input(), lines=_lines(20))
+    await service.submit_rfq(pool, buyer.principal, data, today=jst_today(), idempotency_key="warm")
+    counted = []
+    for count in (2, 20):
+        data = dataclasses.replace(_service_input(f"{count} lines"), lines=_lines(count))
+        # when
+        query_log.queries.clear()
+        query_log.recording = True
+        await service.submit_rfq(pool, buyer.principal, data, today=jst_today(), idempotency_key=f"k{count}")
+        query_log.recording = False
+        counted.append(query_log.app_queries)
+    # then: one round trip per table written, not per row (executemany would log once but run per row)
+    two, twenty = counted
+    assert len(two) == len(twenty)
+    inserts = [q for q in twenty if q.lstrip().startswith(("INSERT", "WITH"))]
+    assert len(inserts) == 2
+
+
+async def test_a_submit_stores_lines_operations_packages_and_its_event(pool: db.Pool, buyer: Caller) -> None:
+    data = dataclasses.replace(_service_input(), lines=_lines(3))
+    rfq = await service.submit_rfq(pool, buyer.principal, data, today=jst_today())
+    async with pool.acquire() as conn:
+        lines = await conn.fetch(
+            "SELECT id, position, name, quantity, tolerance_um, required_certifications, target_unit_price"
+            " FROM rfq_lines WHERE rfq_id = $1 ORDER BY position",
+            rfq.id,
+        )
+        operations = await conn.fetch(
+            "SELECT l.position AS line, o.position, o.process_code, o.notes FROM rfq_operations o"
+            " JOIN rfq_lines l ON l.id = o.rfq_line_id WHERE l.rfq_id = $1 ORDER BY 1, 2",
+            rfq.id,
+        )
+        packages = await conn.fetch(
+            "SELECT rfq_line_id, operation_position FROM rfq_packages WHERE rfq_id = $1", rfq.id
+        )
+        payload = await conn.fetchval(
+            "SELECT payload FROM rfq_events WHERE rfq_id = $1 AND kind = 'rfq.submitted'", rfq.id
+        )
+    assert [(r["position"], r["name"], r["quantity"]) for r in lines] == [
+        (1, "Part 0", 10),
+        (2, "Part 1", 11),
+        (3, "Part 2", 12),
+    ]
+    assert [r["required_certifications"] for r in lines] == [[], ["ISO9001"], []]
+    assert [r["target_unit_price"] for r in lines] == [None, Decimal("1.25"), Decimal("1.25")]
+    assert {r["tolerance_um"] for r in lines} == {Decimal("5.5")}
+    assert [tuple(r) for r in operations] == [
+        (line, position, code, notes)
+        for line in (1, 2, 3)
+        for position, code, notes in ((1, "cnc_turning", ""), (2, "cmm_inspection", "all"))
+    ]
+    assert sorted((r["rfq_line_id"], r["operation_position"]) for r in packages) == sorted(
+        (line["id"], position) for line in lines for position in (1, 2)
+    )
+    assert payload == {"lines": 3, "packages": 6}
