@@ -156,7 +156,24 @@ async def create_pool(
 
     pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=init, **kwargs)
     assert pool is not None
+    _CONNECT_ARGS[id(pool)] = (dsn, dict(kwargs))
     return pool
+
+
+# How each pool of :func:`create_pool` connects, by ``id(pool)``: for :func:`connect_like`.
+_CONNECT_ARGS: dict[int, tuple[str, dict[str, Any]]] = {}
+
+
+async def connect_like(pool: Pool) -> asyncpg.Connection | None:
+    """A connection of its own to ``pool``'s database, outside the pool (a long-lived LISTEN that must not
+    hold a pool slot, nor keep ``pool.close()`` waiting); None for a pool not made by :func:`create_pool`.
+    The caller closes it."""
+    args = _CONNECT_ARGS.get(id(pool))
+    if args is None:
+        return None
+    dsn, kwargs = args
+    conn: asyncpg.Connection = await asyncpg.connect(dsn, **kwargs)
+    return conn
 
 
 class DatabaseUnavailable(Exception):

@@ -51,6 +51,8 @@ class Settings:
     ``worker_jobs`` is how many jobs one worker solves at once, each in its own subprocess with
     ``solver_threads`` CP-SAT threads; a job whose worker sent no heartbeat for ``job_heartbeat_s`` seconds
     is taken over by another worker.
+    ``response_cache`` (``MACHIKOBA_RESPONSE_CACHE``, default on) answers repeated registry reads from memory
+    (:mod:`server.cache`), at most ``response_cache_mb`` (``MACHIKOBA_RESPONSE_CACHE_MB``) per process.
     """
 
     database_url: str | None = None
@@ -77,6 +79,8 @@ class Settings:
     worker_jobs: int = 1
     solver_threads: int = 2
     job_heartbeat_s: int = 30
+    response_cache: bool = True
+    response_cache_mb: int = 64
 
     @property
     def session_policy(self) -> SessionPolicy:
@@ -138,6 +142,8 @@ class Settings:
             worker_jobs=_positive_int(env, "MACHIKOBA_WORKER_JOBS", cls.worker_jobs),
             solver_threads=_positive_int(env, "MACHIKOBA_SOLVER_THREADS", cls.solver_threads),
             job_heartbeat_s=_positive_int(env, "MACHIKOBA_JOB_HEARTBEAT_S", cls.job_heartbeat_s),
+            response_cache=_flag(env, "MACHIKOBA_RESPONSE_CACHE", cls.response_cache),
+            response_cache_mb=_positive_int(env, "MACHIKOBA_RESPONSE_CACHE_MB", cls.response_cache_mb),
         )
 
 
