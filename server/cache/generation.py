@@ -49,6 +49,8 @@ class RegistryGeneration:
         self._retry_at = 0.0
         self._next: asyncio.Future[int] | None = None
         self._reader: asyncio.Task[None] | None = None
+        self.round_trips = 0
+        """How many reads of the counter went to the database (each answers every request then waiting)."""
 
     @property
     def listening(self) -> bool:
@@ -77,6 +79,7 @@ class RegistryGeneration:
             try:
                 if conn is None:
                     raise asyncpg.InterfaceError("the registry connection is closed")
+                self.round_trips += 1
                 value = await conn.fetchval("SELECT value FROM registry_generation")
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 batch.set_exception(exc)

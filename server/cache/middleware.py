@@ -18,6 +18,7 @@ The principal is worked out here once and handed to the GraphQL view in the ASGI
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -34,7 +35,7 @@ from server.auth.principal import Principal
 from server.auth.service import principal_from_token
 from server.cache.documents import Plan, Plans
 from server.cache.generation import RegistryGeneration
-from server.cache.store import ResponseStore, Stats
+from server.cache.store import Key, ResponseStore, Stats
 from server.factories.rules import registry_class
 from server.middleware import media_type
 from server.settings import Settings
@@ -43,8 +44,8 @@ _PRINCIPAL = "machikoba.principal"
 """Where in ``scope["state"]`` the cache leaves the principal it authenticated."""
 
 CACHE_HEADER = "x-machikoba-cache"
-"""In dev only: ``hit``, ``miss`` or ``bypass``, for tests and benchmarks (in prod it would tell a caller
-what others of its class asked)."""
+"""In dev only: ``hit``, ``shared`` (a concurrent miss's answer), ``miss`` or ``bypass``, for tests and
+benchmarks (in prod it would tell a caller what others of its class asked)."""
 
 Lifespan = Callable[[Starlette], contextlib.AbstractAsyncContextManager[None]]
 
@@ -78,6 +79,7 @@ class ResponseCache:
         self.store = ResponseStore(max_bytes=settings.response_cache_mb * 1024 * 1024)
         self.plans = Plans(schema, max_tokens=settings.max_query_tokens)
         self._generation: RegistryGeneration | None = None
+        self._running: dict[tuple[Key, int], asyncio.Future[bytes | None]] = {}
 
     @property
     def stats(self) -> Stats:
@@ -148,12 +150,34 @@ class ResponseCache:
             clocks.today(self.clock).isoformat(),
         )
         cached = self.store.get(key)
+        if cached is None and (running := self._running.get((key, epoch))) is not None:
+            # The same answer is being computed in this epoch: it is as fresh as ours would be.
+            shared = await asyncio.shield(running)
+            if shared is not None:
+                self.store.stats.shared += 1
+                await self._answer(send, shared, accept=headers.get("accept"), label=b"shared")
+                return
         if cached is not None:
-            await self._answer(send, cached, accept=headers.get("accept"))
+            await self._answer(send, cached, accept=headers.get("accept"), label=b"hit")
             return
-        answer = await self._run(scope, receive, send, label=b"miss")
-        if answer is not None:
-            self.store.put(key, answer, epoch=epoch)
+        await self._compute(scope, receive, send, key=key, epoch=epoch)
+
+    async def _compute(self, scope: Scope, receive: Receive, send: Send, *, key: Key, epoch: int) -> None:
+        """Run a miss; requests for the same key in the same epoch wait for it rather than run it again
+        (after a write, every connection would otherwise miss at once)."""
+        running = self._running.get((key, epoch))
+        mine = running is None
+        if mine:
+            running = self._running[key, epoch] = asyncio.get_running_loop().create_future()
+        answer: bytes | None = None
+        try:
+            answer = await self._run(scope, receive, send, label=b"miss")
+            if answer is not None:
+                self.store.put(key, answer, epoch=epoch)
+        finally:
+            if mine and running is not None:
+                self._running.pop((key, epoch), None)
+                running.set_result(answer)
 
     def _cacheable(self, body: bytes) -> tuple[Plan, str, str] | None:
         """(plan, operation name, variables as canonical JSON) of a body the cache may answer, else None."""
@@ -207,13 +231,13 @@ class ResponseCache:
             return None
         return body
 
-    async def _answer(self, send: Send, body: bytes, *, accept: str | None) -> None:
+    async def _answer(self, send: Send, body: bytes, *, accept: str | None, label: bytes) -> None:
         headers = [
             (b"content-type", media_type(accept).encode()),
             (b"content-length", str(len(body)).encode()),
         ]
         if self.settings.is_dev:
-            headers.append((CACHE_HEADER.encode(), b"hit"))
+            headers.append((CACHE_HEADER.encode(), label))
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 

@@ -20,6 +20,8 @@ class Stats:
 
     hits: int = 0
     misses: int = 0
+    shared: int = 0
+    """Misses answered by a computation of the same key already running (counted in ``misses`` too)."""
     stored: int = 0
     bypassed: int = 0
     dropped: int = 0

@@ -226,6 +226,25 @@ async def test_an_owners_cached_answer_is_never_served_to_another_class(
     assert label == "miss"
 
 
+async def test_concurrent_identical_misses_run_once_and_share_the_answer(
+    instances: Callable[..., Any], registry: Registry
+) -> None:
+    # given an empty cache, and the uncached answer
+    cached: Instance = await instances()
+    plain: Instance = await instances(cache=False)
+    expected, _ = await plain.ask(HEAVY, {"first": 20}, caller=registry.buyer)
+    # when six identical requests come at once
+    answers = await asyncio.gather(
+        *(cached.ask(HEAVY, {"first": 20}, caller=registry.buyer) for _ in range(6))
+    )
+    # then each is the uncached answer; GraphQL ran for the first and the others waited for it
+    assert all(body == expected for body, _ in answers)
+    labels = sorted(label or "" for _, label in answers)
+    assert labels.count("miss") == 1
+    assert set(labels) <= {"miss", "shared", "hit"}
+    assert cached.cache.stats.shared == labels.count("shared")
+
+
 async def test_a_caller_reads_its_own_write_in_the_same_process(
     instances: Callable[..., Any], registry: Registry
 ) -> None:
