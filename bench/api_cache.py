@@ -370,11 +370,12 @@ def write_results(
     ]
     for r in runs:
         hit = f"{r.hit_rate:.3f}" if r.hit_rate is not None else "—"
+        labels = " / ".join(str(r.labels.get(k, 0)) for k in ("hit", "shared", "miss"))
+        labels = labels if r.hit_rate is not None else "—"
         ratio = r.req_per_s / uncached.req_per_s if uncached.req_per_s else 0.0
         lines.append(
             f"| {r.name} | {r.req_per_s:.1f} | {ratio:.2f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.requests} "
-            f"| {r.failures} | {hit} | {r.labels.get('hit', 0)} / {r.labels.get('shared', 0)} / "
-            f"{r.labels.get('miss', 0)} | {r.writes or '—'} |"
+            f"| {r.failures} | {hit} | {labels} | {r.writes or '—'} |"
         )
     lines += [
         "",

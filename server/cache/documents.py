@@ -53,6 +53,11 @@ REGISTRY_TYPES = frozenset(
 """The types whose fields a cached answer may hold (each read from the registry's tables only)."""
 
 
+MAX_TEXT = 16_384
+"""Longer documents are never cached (nor remembered): registry reads are far shorter, and the plans kept by
+text must not hold megabytes."""
+
+
 @dataclass(frozen=True)
 class Plan:
     """What the cache needs of a qualifying document: its text printed from the AST (the same for any
@@ -105,6 +110,8 @@ class Plans:
         self._plans: OrderedDict[str, Plan | None] = OrderedDict()
 
     def get(self, text: str) -> Plan | None:
+        if len(text) > MAX_TEXT:
+            return None
         if text in self._plans:
             self._plans.move_to_end(text)
             return self._plans[text]

@@ -30,6 +30,10 @@ log = logging.getLogger("machikoba.cache")
 CHANNEL = "machikoba_registry"
 """The channel the registry's writes notify (payload: the new generation)."""
 
+READ_TIMEOUT_S = 5.0
+"""A read of the counter that takes longer gives the connection up (the cache is bypassed until a new one
+listens): a hung connection must not hang requests."""
+
 RETRY_S = 5.0
 """How long after a failed connection attempt the next one may be made (the cache is bypassed meanwhile)."""
 
@@ -68,7 +72,7 @@ class RegistryGeneration:
                 self._reader = asyncio.create_task(self._read_all(), name="registry-generation")
         try:
             return await asyncio.shield(waiter)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError):
             return None
 
     async def _read_all(self) -> None:
@@ -80,8 +84,8 @@ class RegistryGeneration:
                 if conn is None:
                     raise asyncpg.InterfaceError("the registry connection is closed")
                 self.round_trips += 1
-                value = await conn.fetchval("SELECT value FROM registry_generation")
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                value = await conn.fetchval("SELECT value FROM registry_generation", timeout=READ_TIMEOUT_S)
+            except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 batch.set_exception(exc)
                 batch.exception()  # retrieved: each waiter gets it through its shield
                 self._lost()

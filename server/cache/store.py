@@ -72,15 +72,21 @@ class ResponseStore:
 
     def put(self, key: Key, body: bytes, *, epoch: int) -> bool:
         """Keep ``body``, computed in ``epoch``, unless the epoch moved on since, or it is too large."""
-        if epoch != self.epoch or self.generation is None or len(body) > self.max_bytes // 4:
+        size = _size(key, body)
+        if epoch != self.epoch or self.generation is None or size > self.max_bytes // 4:
             return False
         previous = self._entries.pop(key, None)
         if previous is not None:
-            self._bytes -= len(previous)
+            self._bytes -= _size(key, previous)
         self._entries[key] = body
-        self._bytes += len(body)
+        self._bytes += size
         while self._bytes > self.max_bytes:
-            _, evicted = self._entries.popitem(last=False)
-            self._bytes -= len(evicted)
+            evicted_key, evicted = self._entries.popitem(last=False)
+            self._bytes -= _size(evicted_key, evicted)
         self.stats.stored += 1
         return True
+
+
+def _size(key: Key, body: bytes) -> int:
+    """What an entry costs, roughly: its body and the text of its key (variables may be long)."""
+    return len(body) + sum(len(part) for part in key)

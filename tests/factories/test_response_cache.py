@@ -22,8 +22,9 @@ from starlette.applications import Starlette
 from schema.schema import build_schema
 from server import db
 from server.app import create_app
-from server.cache.documents import plan_of
+from server.cache.documents import MAX_TEXT, Plans, plan_of
 from server.cache.middleware import CACHE_HEADER, ResponseCache
+from server.cache.store import ResponseStore
 from server.clock import Clock
 from server.factories import repo
 from server.settings import Settings
@@ -423,3 +424,52 @@ async def test_an_owner_without_factories_and_an_owner_with_them_do_not_share_an
     # then it gets its own (empty) registry
     assert label == "miss"
     assert body["data"]["factories"]["totalCount"] == 0
+
+
+def test_the_store_keeps_no_answer_computed_before_a_drop_and_stays_within_its_bytes() -> None:
+    store = ResponseStore(max_bytes=4000)
+    epoch = store.observe(5)
+    # an answer computed while a newer generation was seen is not kept
+    assert store.observe(6) != epoch
+    assert store.put(("doc", "a"), b"x" * 100, epoch=epoch) is False
+    assert store.get(("doc", "a")) is None
+    # an older generation seen later (a read that started before a notification) drops nothing
+    epoch = store.observe(6)
+    assert store.put(("doc", "a"), b"x" * 100, epoch=epoch) is True
+    assert store.observe(5) == epoch
+    assert store.get(("doc", "a")) == b"x" * 100
+    # the least recently used go first when the bytes run out; an answer over a quarter is never kept
+    for n in range(10):
+        store.put(("doc", str(n)), b"y" * 900, epoch=epoch)
+    assert len(store) == 4
+    assert store.get(("doc", "9")) is not None
+    assert store.get(("doc", "0")) is None
+    assert store.put(("doc", "big"), b"z" * 1001, epoch=epoch) is False
+    # a lost connection (generation unknown) drops everything
+    store.observe(None)
+    assert len(store) == 0
+
+
+def test_long_documents_are_never_cached() -> None:
+    plans = Plans(build_schema(mask_errors=False)._schema, max_tokens=2000)
+    assert plans.get(HEAVY) is not None
+    assert plans.get(HEAVY + " " * MAX_TEXT) is None
+
+
+async def test_in_prod_the_cache_answers_without_saying_so(
+    database: TestDatabase, settings: Settings, clock: Clock, registry: Registry
+) -> None:
+    pool = await db.create_pool(database.admin_dsn, database=database.name, min_size=1, max_size=2)
+    app = create_app(dataclasses.replace(settings, env="prod"), pool=pool, clock=clock)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+            headers = {"Authorization": f"Bearer {registry.buyer.token}"}
+            responses = [
+                await http.post("/graphql", json={"query": TAXONOMY}, headers=headers) for _ in range(2)
+            ]
+        assert responses[0].json() == responses[1].json()
+        assert all(CACHE_HEADER not in r.headers for r in responses)
+        assert app.state.response_cache.stats.hits == 1
+    finally:
+        await app.state.response_cache.close()
+        await pool.close()
