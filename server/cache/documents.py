@@ -1,12 +1,12 @@
 """Which GraphQL documents the response cache may answer: queries that read the registry and nothing else.
 
 A document qualifies when it holds exactly one operation, a query, and every field it selects (fragments
-included) is ``__typename``, one of :data:`ROOT_FIELDS` on ``Query``, or a field of one of
-:data:`REGISTRY_TYPES`. Those read only the tables whose writes move the registry generation
-(migrations/0011_registry_generation.sql), and decide what a caller sees only by the rules of
-:mod:`server.factories.rules` (the caller's :func:`~server.factories.rules.registry_class`) and the day.
-Anything else — mutations, subscriptions, ``me``, RFQs, bids, proposals, invitations, quotes, partnerships,
-introspection, a type added later — is never cached: a field is allowed by name, never by default.
+included) is ``__typename``, one of :data:`ROOT_FIELDS` on ``Query``, or one of :data:`REGISTRY_FIELDS`.
+Those read only the tables whose writes move the registry generation (migration 0011), and decide what a
+caller sees only by the rules of :mod:`server.factories.rules` (the caller's
+:func:`~server.factories.rules.registry_class`) and the day. Anything else — mutations, subscriptions,
+``me``, RFQs, bids, proposals, invitations, quotes, partnerships, introspection, a field added later — is
+never cached: a field is allowed by name, never by default.
 """
 
 from __future__ import annotations
@@ -34,23 +34,57 @@ ROOT_FIELDS = frozenset(
 )
 """The ``Query`` fields a cached answer may hold: the registry and the catalogue."""
 
-REGISTRY_TYPES = frozenset(
-    {
-        "FactoryConnection",
-        "FactoryEdge",
-        "PageInfo",
-        "Factory",
-        "FactoryCertification",
-        "Capability",
-        "CapacityWeek",
-        "Cluster",
-        "Prefecture",
-        "Process",
-        "Material",
-        "Certification",
-    }
-)
-"""The types whose fields a cached answer may hold (each read from the registry's tables only)."""
+REGISTRY_FIELDS: dict[str, frozenset[str]] = {
+    "FactoryConnection": frozenset({"edges", "pageInfo", "totalCount"}),
+    "FactoryEdge": frozenset({"cursor", "node"}),
+    "PageInfo": frozenset({"endCursor", "hasNextPage", "hasPreviousPage", "startCursor"}),
+    "Factory": frozenset(
+        {
+            "approvalNote",
+            "approvalStatus",
+            "capabilities",
+            "capacity",
+            "certifications",
+            "city",
+            "cluster",
+            "description",
+            "employees",
+            "foundedYear",
+            "id",
+            "isMine",
+            "nameEn",
+            "nameJa",
+            "prefecture",
+            "updatedAt",
+        }
+    ),
+    "FactoryCertification": frozenset({"code", "isValid", "name", "validUntil"}),
+    "Capability": frozenset(
+        {
+            "bestToleranceUm",
+            "hourlyRateJpy",
+            "hoursPerWeek",
+            "leadDays",
+            "materials",
+            "maxEnvelopeMm",
+            "maxLot",
+            "minLot",
+            "process",
+            "processCode",
+            "setupCostJpy",
+            "setupHours",
+        }
+    ),
+    "CapacityWeek": frozenset({"hours", "isOverride", "isoWeek", "process", "processCode", "weekStart"}),
+    "Cluster": frozenset({"factoryCount", "name"}),
+    "Prefecture": frozenset({"code", "nameEn", "nameJa"}),
+    "Process": frozenset({"category", "code", "materialFamilies", "nameEn", "nameJa"}),
+    "Material": frozenset({"code", "family", "nameEn", "nameJa"}),
+    "Certification": frozenset({"code", "name"}),
+}
+"""The fields a cached answer may hold, by type: each reads only the registry's tables (those whose writes
+move the generation) and decides what a caller sees by :mod:`server.factories.rules` and the day only. A
+field added to one of these types is not cached until it is added here — after checking both."""
 
 
 MAX_TEXT = 16_384
@@ -84,7 +118,7 @@ class _RegistryOnly(Visitor):
             self.allowed = False  # not in the schema: the request fails, nothing to cache
         elif parent.name == "Query":
             self.allowed = self.allowed and name in ROOT_FIELDS
-        elif parent.name not in REGISTRY_TYPES:
+        elif name not in REGISTRY_FIELDS.get(parent.name, ()):
             self.allowed = False
         return Visitor.BREAK if not self.allowed else None
 

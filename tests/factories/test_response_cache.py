@@ -22,7 +22,7 @@ from starlette.applications import Starlette
 from schema.schema import build_schema
 from server import db
 from server.app import create_app
-from server.cache.documents import MAX_TEXT, Plans, plan_of
+from server.cache.documents import MAX_TEXT, REGISTRY_FIELDS, ROOT_FIELDS, Plans, plan_of
 from server.cache.middleware import CACHE_HEADER, ResponseCache
 from server.cache.store import ResponseStore
 from server.clock import Clock
@@ -377,6 +377,14 @@ async def test_the_cache_is_switched_off_by_a_setting(
 def test_only_registry_reads_qualify(document: str) -> None:
     schema = build_schema(mask_errors=False)._schema
     assert plan_of(schema, parse(document)) is None
+
+
+def test_every_field_the_cache_allows_is_in_the_schema() -> None:
+    # A renamed field would silently stop being cached; a new one is not cached until listed.
+    schema = build_schema(mask_errors=False)._schema
+    assert set(schema.type_map["Query"].fields) >= ROOT_FIELDS  # type: ignore[attr-defined]
+    for type_name, fields in REGISTRY_FIELDS.items():
+        assert fields <= set(schema.type_map[type_name].fields), type_name  # type: ignore[attr-defined]
 
 
 def test_registry_reads_qualify_whatever_their_spelling() -> None:
