@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
+from strawberry import Schema
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
@@ -35,6 +36,7 @@ from schema.schema import build_schema
 from server import clock as clocks
 from server import db
 from server.auth.service import principal_from_token
+from server.cache.middleware import ResponseCache, principal_of
 from server.catalogue.taxonomy import forget, taxonomy_for
 from server.errors import BadRequest, Timeout
 from server.jobs.worker import Worker, config_from_settings
@@ -147,7 +149,8 @@ class MachikobaGraphQL(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         pool: db.Pool = self.state["pool"]
-        principal = await principal_from_token(
+        # The response cache (server/cache/) authenticated this request already when it looked at it.
+        principal = principal_of(request.scope) or await principal_from_token(
             pool,
             request.headers.get("authorization"),
             now=self.clock.now(),
@@ -243,9 +246,16 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     graphql_app = MachikobaGraphQL(settings, state, clock)
-    return Starlette(
+    cache = ResponseCache(
+        graphql_app,
+        schema=cast(Schema, graphql_app.schema)._schema,
+        state=state,
+        settings=settings,
+        clock=clock,
+    )
+    app = Starlette(
         routes=[
-            Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            Route("/graphql", cache, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql_app),
             Route("/healthz", healthz),
         ],
@@ -263,5 +273,7 @@ def create_app(
             ),
             Middleware(BodySizeLimit, max_bytes=settings.max_body_bytes),
         ],
-        lifespan=lifespan,
+        lifespan=cache.closing(lifespan),
     )
+    app.state.response_cache = cache
+    return app

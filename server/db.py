@@ -158,6 +158,8 @@ async def create_pool(
     kwargs.setdefault("reset", keep_session)
     pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=init, **kwargs)
     assert pool is not None
+    # ``reset`` is a pool option; a connection of its own takes the rest.
+    _CONNECT_ARGS[id(pool)] = (dsn, {k: v for k, v in kwargs.items() if k != "reset"})
     return pool
 
 
@@ -171,6 +173,22 @@ async def keep_session(conn: asyncpg.Connection) -> None:
     transaction), declares no holdable cursors, releases the migration's advisory lock itself, and the
     listeners (``server.jobs.events``) unlisten before they give their connection back.
     """
+
+
+# How each pool of :func:`create_pool` connects, by ``id(pool)``: for :func:`connect_like`.
+_CONNECT_ARGS: dict[int, tuple[str, dict[str, Any]]] = {}
+
+
+async def connect_like(pool: Pool) -> asyncpg.Connection | None:
+    """A connection of its own to ``pool``'s database, outside the pool (a long-lived LISTEN that must not
+    hold a pool slot, nor keep ``pool.close()`` waiting); None for a pool not made by :func:`create_pool`.
+    The caller closes it."""
+    args = _CONNECT_ARGS.get(id(pool))
+    if args is None:
+        return None
+    dsn, kwargs = args
+    conn: asyncpg.Connection = await asyncpg.connect(dsn, **kwargs)
+    return conn
 
 
 class DatabaseUnavailable(Exception):

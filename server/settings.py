@@ -53,6 +53,8 @@ class Settings:
     is taken over by another worker.
     ``workers`` (``MACHIKOBA_WORKERS``) is how many processes ``machikoba serve`` answers HTTP with; unset, it
     is the number of CPUs this process may use in prod and 1 in dev (:attr:`serve_workers`).
+    ``response_cache`` (``MACHIKOBA_RESPONSE_CACHE``, default on) answers repeated registry reads from memory
+    (:mod:`server.cache`), at most ``response_cache_mb`` (``MACHIKOBA_RESPONSE_CACHE_MB``) per process.
     """
 
     database_url: str | None = None
@@ -80,6 +82,8 @@ class Settings:
     solver_threads: int = 2
     job_heartbeat_s: int = 30
     workers: int | None = None
+    response_cache: bool = True
+    response_cache_mb: int = 64
 
     @property
     def session_policy(self) -> SessionPolicy:
@@ -149,6 +153,8 @@ class Settings:
             solver_threads=_positive_int(env, "MACHIKOBA_SOLVER_THREADS", cls.solver_threads),
             job_heartbeat_s=_positive_int(env, "MACHIKOBA_JOB_HEARTBEAT_S", cls.job_heartbeat_s),
             workers=_positive_int(env, "MACHIKOBA_WORKERS", 0) or None,
+            response_cache=_flag(env, "MACHIKOBA_RESPONSE_CACHE", cls.response_cache),
+            response_cache_mb=_positive_int(env, "MACHIKOBA_RESPONSE_CACHE_MB", cls.response_cache_mb),
         )
 
 

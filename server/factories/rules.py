@@ -60,3 +60,18 @@ async def factory_to_change(conn: Connection, principal: Principal, factory_id: 
     if not may_manage(principal, factory):
         raise Forbidden("Only the factory's owner or a coordinator may change it.")
     return factory
+
+
+def registry_class(principal: Principal) -> str:
+    """The callers to whom the registry (factories, their capabilities, capacity, certifications, clusters)
+    looks the same: the visibility class a cached answer is keyed by (:mod:`server.cache`).
+
+    Every rule of this module reads the principal through its role and its ``user_id`` only — never a
+    buyer, an API key or a session — so callers with the same role and user id are decided alike: all
+    buyers share one class, as do all anonymous callers; an owner or a coordinator is a class of its own
+    (its own factories, pending ones included, and their private figures, ``isMine``). A new rule that reads
+    anything else must add it here.
+    """
+    if principal.user_id is None:
+        return principal.role.value
+    return f"{principal.role.value}:{principal.user_id}"
