@@ -11,6 +11,7 @@ from itertools import pairwise
 
 from ortools.sat.python import cp_model
 
+from solver import highs
 from solver.bound import members_lower_bound, relaxation_bound
 from solver.eligibility import DEFAULT_CANDIDATES, PairData, analyse
 from solver.explain import explain_infeasible, precheck, precheck_explanation
@@ -296,8 +297,13 @@ def _lns(
 
 def _run_kernel(problem: Problem, b: Built, ctx: _RunContext) -> _Run:
     """Minimise the total cost of an assignment-shaped model by the LP-guided kernel search
-    (:mod:`solver.kernel`)."""
+    (:mod:`solver.kernel`), with HiGHS on the same model in a thread beside it (:mod:`solver.highs`;
+    not under a deterministic budget, whose answers must not depend on the machine's speed): the
+    incumbents are exchanged between the kernel's phases, and the better answer is kept."""
     b.model.minimize(b.total_cost)
+    portfolio = None
+    if ctx.deterministic_time_s is None:
+        portfolio = highs.start(b.model, deadline=ctx.deadline, hint=_full_hint(b), threads=1)
     res = kernel_search(
         problem,
         b,
@@ -305,8 +311,42 @@ def _run_kernel(problem: Problem, b: Built, ctx: _RunContext) -> _Run:
         t0=ctx.t0,
         new_solver=lambda limit: ctx.solver(limit, b),
         callback=lambda: _Callback(ctx.t0, "cost", ctx.on_progress),
+        portfolio=portfolio,
     )
-    return _Run(res.status, res.solver, res.objective, res.bound, res.first)
+    run = _Run(res.status, res.solver, res.objective, res.bound, res.first)
+    if portfolio is None:
+        return run
+    if res.status in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
+        portfolio.stop()
+    else:
+        portfolio.join()
+    if portfolio.infeasible and run.solver is None:
+        return _Run(cp_model.INFEASIBLE, None, first=run.first)
+    other = portfolio.best()
+    if other is not None and (run.objective is None or other[0] < run.objective):
+        solver = highs.as_cp_solution(b.model, other[1], workers=ctx.workers)
+        if solver is not None:
+            proven = portfolio.optimal or (run.bound is not None and other[0] <= run.bound + 1e-6)
+            status = cp_model.OPTIMAL if proven else cp_model.FEASIBLE
+            run = _Run(status, solver, float(other[0]), run.bound, run.first)
+            if ctx.on_progress is not None:
+                bound = min(float(other[0]), max(run.bound or -math.inf, portfolio.bound or -math.inf))
+                ctx.on_progress(Progress(float(other[0]), bound, time.perf_counter() - ctx.t0, "cost"))
+    if portfolio.bound is not None:
+        run.bound = portfolio.bound if run.bound is None else max(run.bound, portfolio.bound)
+    return run
+
+
+def _full_hint(b: Built) -> list[int] | None:
+    """``b``'s hint as a value per variable, when it hints every variable."""
+    hint = b.model.proto.solution_hint
+    n = len(b.model.proto.variables)
+    if len(hint.vars) != n:
+        return None
+    values = [0] * n
+    for var, value in zip(hint.vars, hint.values, strict=True):
+        values[var] = value
+    return values
 
 
 def _member_phase(
