@@ -132,7 +132,7 @@ class HighsRun:
         h = self._highs
         try:
             h.run()
-        except Exception:  # noqa: BLE001 - a failed portfolio member leaves CP-SAT's answer
+        except Exception:  # a failed portfolio member leaves CP-SAT's answer (the solve goes on)
             return
         status = h.getModelStatus()
         info = h.getInfo()
@@ -219,12 +219,9 @@ def start(
         if run._stop:
             event.interrupt()
 
-    try:
-        h.cbMipImprovingSolution.subscribe(improving)
-        h.cbMipUserSolution.subscribe(user_solution)
-        h.cbMipInterrupt.subscribe(interrupt)
-    except Exception:  # noqa: BLE001 - without the callbacks only the final answers are compared
-        pass
+    h.cbMipImprovingSolution.subscribe(improving)
+    h.cbMipUserSolution.subscribe(user_solution)
+    h.cbMipInterrupt.subscribe(interrupt)
     run._thread = threading.Thread(target=run._run, name="highs-portfolio", daemon=True)
     run._thread.start()
     return run

@@ -13,6 +13,7 @@ from ortools.sat.python import cp_model
 
 from solver import highs
 from solver.bound import members_lower_bound, relaxation_bound
+from solver.caps import capped_start
 from solver.eligibility import DEFAULT_CANDIDATES, PairData, analyse
 from solver.explain import explain_infeasible, precheck, precheck_explanation
 from solver.greedy import Planned, few_member_plan, greedy_plan, hint_plan, hint_quantities, members_needed
@@ -52,6 +53,8 @@ WARM_MIN_S = 1.0
 WARM_MAX_S = 5.0
 LNS_MIN_S = 0.5  # time the LNS needs to be worth starting
 MEMBER_PHASE_SHARE = 0.6  # under a member cap without a plan within it: time to search for one first
+#: ... and before that, at most this share of the time to choose members first (solver/caps.py)
+CAPPED_START_SHARE = 0.3
 
 
 class _Callback(cp_model.CpSolverSolutionCallback):
@@ -400,16 +403,22 @@ def _member_phase(
                     first_within = time.perf_counter() - ctx.t0
                 b.model.clear_hints()  # type: ignore[no-untyped-call]
                 hint_plan(problem, b, plan_of(res.built, res.solver))
-    proven = members_needed(eligible)
-    fewest = members_lower_bound(problem, eligible)
-    if fewest is not None:
-        proven = max(proven, math.ceil(fewest - 1e-6))
+    proven = _proven_members(problem, eligible)
     if not pruned:
         if status == cp_model.OPTIMAL and best is not None:
             proven = max(proven, best)
         elif solver.best_objective_bound == solver.best_objective_bound:  # not NaN
             proven = max(proven, math.ceil(solver.best_objective_bound - 1e-6))
     return _MemberSearch(cap, proven, best, first_within)
+
+
+def _proven_members(problem: Problem, eligible: Mapping[str, tuple[PairData, ...]]) -> int:
+    """The fewest members any consortium over ``eligible`` needs: coverage, and the LP relaxation."""
+    proven = members_needed(eligible)
+    fewest = members_lower_bound(problem, eligible)
+    if fewest is not None:
+        proven = max(proven, math.ceil(fewest - 1e-6))
+    return proven
 
 
 def _member_cap_answer(problem: Problem, ctx: _RunContext, search: _MemberSearch) -> Solution:
@@ -480,13 +489,21 @@ def _few_member_start(
     few = few_member_plan(problem, eligible, scheduled=scheduled, cap=len(problem.factories))
     if few is None or len({f for f, _ in few}) >= len({f for f, _ in plan}):
         return plan, candidates
-    merged = dict(candidates)
-    for pid, pairs in eligible.items():
-        present = {p.key for p in merged.get(pid, ())}
-        extra = tuple(p for p in pairs if p.key in few and p.key not in present)
-        if extra:
-            merged[pid] = (*merged.get(pid, ()), *extra)
-    return few, merged
+    used = {pid: tuple(p for p in pairs if p.key in few) for pid, pairs in eligible.items()}
+    return few, _merged(candidates, used)
+
+
+def _merged(
+    candidates: Mapping[str, tuple[PairData, ...]], extra: Mapping[str, tuple[PairData, ...]]
+) -> dict[str, tuple[PairData, ...]]:
+    """``candidates`` with the pairs of ``extra`` they lack."""
+    out = dict(candidates)
+    for pid, pairs in extra.items():
+        present = {p.key for p in out.get(pid, ())}
+        more = tuple(p for p in pairs if p.key not in present)
+        if more:
+            out[pid] = (*out.get(pid, ()), *more)
+    return out
 
 
 def _complete_within(problem: Problem, plan: Mapping[tuple[str, str], Planned], cap: int) -> bool:
@@ -668,6 +685,19 @@ def _solve_candidates(
         plan = greedy_plan(problem, candidates, scheduled=scheduled)
         if capped and cap is not None and not _complete_within(problem, plan, cap):
             plan, candidates = _few_member_start(problem, plan, candidates, eligible, scheduled=scheduled)
+        if capped and cap is not None and not _complete_within(problem, plan, cap):
+            start = capped_start(
+                problem,
+                eligible,
+                cap,
+                scheduled=scheduled,
+                deadline=time.perf_counter() + CAPPED_START_SHARE * ctx.remaining(),
+                workers=ctx.workers,
+                seed=ctx.seed,
+                deterministic_time_s=ctx.deterministic_time_s,
+            )
+            if start is not None:
+                plan, candidates = start.plan, _merged(candidates, start.candidates)
     b = build_model(problem, candidates, with_members=bool(exclude_member_sets), member_cap=not capped)
 
     def exclude(model_b: Built) -> None:
@@ -709,7 +739,7 @@ def _solve_candidates(
             raise RuntimeError(f"internal error: invalid CP-SAT model ({b.model.validate()})")
         if capped and cap is not None:
             search = member_search or _MemberSearch(
-                cap, members_needed(eligible), None, None, searched_without_cap=False
+                cap, _proven_members(problem, eligible), None, None, searched_without_cap=False
             )
             return _member_cap_answer(problem, ctx, search)
         return _solution(problem, "unknown", ctx.t0, pruned=pruned, first=run.first)
