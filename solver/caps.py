@@ -303,6 +303,8 @@ def capped_start(
     t0 = time.perf_counter()
     tried: list[set[str]] = []
     for paced, scarcity in ((paced, scarcity) for paced in (True, False) for scarcity in SCARCITY):
+        if time.perf_counter() >= deadline:
+            return None
         found_cover = cover_members(problem, eligible, cap, scarcity=scarcity, paced=paced)
         if found_cover is None or set(found_cover) in tried:
             continue
@@ -311,6 +313,8 @@ def capped_start(
         members = _add_slack(eligible, cover, cap)
         short: list[str] = []
         for _ in range(3):
+            if time.perf_counter() >= deadline:
+                return None
             cands = _only(eligible, members)
             plan = greedy_plan(problem, cands, scheduled=scheduled)
             short = _short(problem, plan)
