@@ -13,6 +13,10 @@ of small LP reduced cost. The search (see ``docs/solver-format.md``, "Kernel sea
    incumbent and bounded by its cost; a phase solved early hands its time on to the next ones;
 4. CP-SAT on the whole reduced-cost-fixed model for the remaining time (improvement and proof).
 
+With a portfolio (:mod:`solver.highs`: HiGHS on the same model in a thread) the incumbents are exchanged
+before each phase, the last phase runs in pieces to exchange them more often, and when the portfolio leads
+at a piece's start the kernel stops and leaves it the cores until the deadline.
+
 ``solve_gap`` in ``bench/solver/gap_pipeline.py`` (the tuned OR-Library GAP pipeline) shares the rules below.
 """
 
@@ -22,6 +26,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from ortools.sat.python import cp_model
 
@@ -29,16 +34,20 @@ from solver.model import Built, needs_members, needs_schedule
 from solver.problem import Problem
 
 __all__ = [
+    "FINAL_PIECE_MIN_S",
     "FIRST_SHARE",
     "KERNEL_FRACTIONS",
     "KERNEL_MAX_PAIRS",
     "KERNEL_SHARE",
     "KernelRun",
+    "LinearForm",
     "LpRelaxation",
+    "Portfolio",
     "applies",
     "fixable",
     "integral_bound",
     "kernel_deltas",
+    "linear_form",
     "lp_relaxation",
     "lp_rounding",
     "pair_penalties",
@@ -54,6 +63,9 @@ FIRST_SHARE = 0.05  # share of the time for the first whole-model solve
 KERNEL_SHARE = 0.5
 #: Kernel thresholds as fractions of the LP cost per package (GAP D: 0.3, 0.6, 1.2, 2.5, 5 cost units).
 KERNEL_FRACTIONS = (0.005, 0.01, 0.02, 0.04, 0.08)
+#: With a portfolio (solver/highs.py) the final phase runs in pieces of half the time left, at least this
+#: long, so the incumbents are exchanged a few times.
+FINAL_PIECE_MIN_S = 1.5
 KERNEL_MAX_PAIRS = 20_000  # above this many eligible pairs the heuristic candidate pruning stays
 _INT_LIMIT = 2**53  # CP-SAT domain ends beyond this are infinite for the LP
 
@@ -92,7 +104,7 @@ def _end(value: int, lp_inf: float) -> float:
 
 
 @dataclass(frozen=True)
-class _LinearForm:
+class LinearForm:
     """A CP-SAT model as linear rows: per variable its bounds, rows ``(lo, hi, {variable: coef})``, and
     the objective ``scale · (Σ coef · x + constant)``."""
 
@@ -104,7 +116,7 @@ class _LinearForm:
     scale: float
 
 
-def _linear_form(model: cp_model.CpModel) -> _LinearForm | None:
+def linear_form(model: cp_model.CpModel) -> LinearForm | None:
     """``model`` as linear rows, or ``None`` if it holds a constraint without a linear form here (only
     linear rows without enforcement, ``exactly_one``, ``at_most_one``, ``bool_or`` and single-literal
     ``bool_and`` implications are read), or a floating point or maximised objective."""
@@ -155,15 +167,15 @@ def _linear_form(model: cp_model.CpModel) -> _LinearForm | None:
         else:
             constant += coef
             objective[-ref - 1] = objective.get(-ref - 1, 0.0) - coef
-    return _LinearForm(lower, upper, rows, objective, constant, obj.scaling_factor or 1.0)
+    return LinearForm(lower, upper, rows, objective, constant, obj.scaling_factor or 1.0)
 
 
 def lp_relaxation(model: cp_model.CpModel) -> LpRelaxation | None:
     """Solve the LP relaxation of ``model`` with GLOP; ``None`` if it is infeasible, or if the model holds
-    a constraint without a linear relaxation here (see :func:`_linear_form`)."""
+    a constraint without a linear relaxation here (see :func:`linear_form`)."""
     from ortools.linear_solver import pywraplp
 
-    form = _linear_form(model)
+    form = linear_form(model)
     if form is None:
         return None
     lp = pywraplp.Solver.CreateSolver("GLOP")
@@ -256,6 +268,19 @@ def phase_limit(end: float, k: int, phases: int) -> float:
 # --------------------------------------------------------------------------------------------- search
 
 
+class Portfolio(Protocol):
+    """Another solver on the same model beside the kernel search (:mod:`solver.highs`)."""
+
+    def best(self) -> tuple[int, list[int]] | None:
+        """Its best objective so far and a value per variable of the model, if any."""
+
+    def give(self, objective: int, values: Sequence[int]) -> None:
+        """The kernel's incumbent, for the other solver to start from."""
+
+    def join(self) -> None:
+        """Wait until the other solver ends (at the same deadline)."""
+
+
 @dataclass
 class KernelRun:
     """Outcome of :func:`search`: the solver holding the best solution (``None`` if none), its objective,
@@ -302,20 +327,24 @@ def search(
     t0: float,
     new_solver: Callable[[float], cp_model.CpSolver],
     callback: Callable[[], cp_model.CpSolverSolutionCallback],
+    portfolio: Portfolio | None = None,
 ) -> KernelRun:
     """Run the kernel search on ``b`` (objective already set, an integral total cost) until ``deadline``.
 
     ``new_solver(limit)`` makes a configured CP-SAT solver, ``callback()`` a progress callback (its
-    ``first`` attribute, when set, is the time of the first solution).
+    ``first`` attribute, when set, is the time of the first solution). With a ``portfolio`` the incumbents
+    are exchanged before each phase: its better solution becomes the phase's hint and upper bound (the
+    returned ``solver`` and ``objective`` stay CP-SAT's; the caller compares at the end).
     """
     phases: list[tuple[float, int, str, float | None, float]] = []
     best: cp_model.CpSolver | None = None
-    inc: int | None = None
+    inc: int | None = None  # the best objective known (CP-SAT's, or the portfolio's)
+    best_obj: int | None = None  # the objective of ``best`` (CP-SAT's best)
     values: list[int] | None = None
     firsts: list[float] = []
 
     def run(model: cp_model.CpModel, limit: float) -> tuple[cp_model.CpSolverStatus, float | None]:
-        nonlocal best, inc, values
+        nonlocal best, best_obj, inc, values
         solver = new_solver(limit)
         cb = callback()
         status = solver.solve(model, cb)
@@ -324,14 +353,30 @@ def search(
             firsts.append(first)
         if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             obj = round(solver.objective_value)
+            if best_obj is None or obj < best_obj:
+                best, best_obj = solver, obj
             if inc is None or obj < inc:
-                best, inc = solver, obj
+                inc = obj
                 values = list(solver.response_proto.solution)
         bound = solver.best_objective_bound if status != cp_model.INFEASIBLE else None
         return status, bound
 
+    def exchange() -> None:
+        """Take the portfolio's incumbent when it is better; hand it CP-SAT's otherwise."""
+        nonlocal inc, values
+        if portfolio is None:
+            return
+        other = portfolio.best()
+        if other is not None and (inc is None or other[0] < inc):
+            inc, values = other
+        elif inc is not None and values is not None:
+            portfolio.give(inc, values)
+
     def result(status: cp_model.CpSolverStatus, bound: float | None) -> KernelRun:
-        return KernelRun(status, best, inc, bound, min(firsts, default=None), phases)
+        if best_obj != inc and status == cp_model.OPTIMAL:
+            # the portfolio's incumbent is the proven optimum; CP-SAT's own answer is only feasible
+            status = cp_model.FEASIBLE if best is not None else cp_model.UNKNOWN
+        return KernelRun(status, best, best_obj, bound, min(firsts, default=None), phases)
 
     # 1. a short whole-model solve: an incumbent, and the easy problems settled
     status, bound = run(b.model, FIRST_SHARE * (deadline - time.perf_counter()))
@@ -363,6 +408,7 @@ def search(
     deltas = kernel_deltas(max(lp.bound, 0.0) / max(1, len(problem.packages)))
     kernel_end = time.perf_counter() + KERNEL_SHARE * (deadline - time.perf_counter())
     for k, delta in enumerate(deltas):
+        exchange()
         banned, size = kept(delta)
         limit = phase_limit(kernel_end, k, len(deltas))
         if limit < 0.05:
@@ -372,20 +418,34 @@ def search(
         status, _ = run(_restricted(b, banned, inc, hint), limit)
         phases.append((delta, size, status_name(status), inc, time.perf_counter() - t0))
 
-    # 4. the whole (reduced-cost-fixed) model: improvement and proof
-    banned, size = kept(math.inf)
-    remaining = deadline - time.perf_counter()
-    if remaining < 0.05:
-        return result(cp_model.FEASIBLE if inc is not None else cp_model.UNKNOWN, float(lower))
-    status, bound = run(_restricted(b, banned, inc, values), remaining)
-    phases.append((math.inf, size, status_name(status), inc, time.perf_counter() - t0))
-    if status in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
-        # with "objective <= incumbent" the optimum of the fixed model is the optimum of the model
-        if inc is None:
-            return result(cp_model.INFEASIBLE, None)
-        return result(cp_model.OPTIMAL, float(inc))
-    bounds = [v for v in (bound, float(lower)) if v is not None]
-    return result(cp_model.FEASIBLE if inc is not None else cp_model.UNKNOWN, max(bounds) if bounds else None)
+    # 4. the whole (reduced-cost-fixed) model: improvement and proof; with a portfolio in pieces of half
+    #    the time left (down to FINAL_PIECE_MIN_S), exchanging the incumbents between them
+    bounds: list[float] = [float(lower)]
+    while True:
+        exchange()
+        if portfolio is not None and inc is not None and (best_obj is None or inc < best_obj):
+            # the portfolio leads (it has CP-SAT's incumbents too): the cores are its until the deadline
+            portfolio.join()
+            phases.append((math.inf, 0, "por", inc, time.perf_counter() - t0))
+            return result(cp_model.FEASIBLE if best is not None else cp_model.UNKNOWN, max(bounds))
+        banned, size = kept(math.inf)
+        remaining = deadline - time.perf_counter()
+        if remaining < 0.05:
+            return result(cp_model.FEASIBLE if inc is not None else cp_model.UNKNOWN, max(bounds))
+        piece = remaining
+        if portfolio is not None and remaining > 2 * FINAL_PIECE_MIN_S:
+            piece = remaining / 2
+        status, bound = run(_restricted(b, banned, inc, values), piece)
+        phases.append((math.inf, size, status_name(status), inc, time.perf_counter() - t0))
+        if status in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
+            # with "objective <= incumbent" the optimum of the fixed model is the optimum of the model
+            if inc is None:
+                return result(cp_model.INFEASIBLE, None)
+            return result(cp_model.OPTIMAL, float(inc))
+        if bound is not None:
+            bounds.append(bound)
+        if piece == remaining:
+            return result(cp_model.FEASIBLE if inc is not None else cp_model.UNKNOWN, max(bounds))
 
 
 def status_name(status: cp_model.CpSolverStatus) -> str:

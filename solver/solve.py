@@ -11,7 +11,9 @@ from itertools import pairwise
 
 from ortools.sat.python import cp_model
 
+from solver import highs
 from solver.bound import members_lower_bound, relaxation_bound
+from solver.caps import capped_start
 from solver.eligibility import DEFAULT_CANDIDATES, PairData, analyse
 from solver.explain import explain_infeasible, precheck, precheck_explanation
 from solver.greedy import Planned, few_member_plan, greedy_plan, hint_plan, hint_quantities, members_needed
@@ -51,6 +53,8 @@ WARM_MIN_S = 1.0
 WARM_MAX_S = 5.0
 LNS_MIN_S = 0.5  # time the LNS needs to be worth starting
 MEMBER_PHASE_SHARE = 0.6  # under a member cap without a plan within it: time to search for one first
+#: ... and before that, at most this share of the time to choose members first (solver/caps.py)
+CAPPED_START_SHARE = 0.3
 
 
 class _Callback(cp_model.CpSolverSolutionCallback):
@@ -296,8 +300,13 @@ def _lns(
 
 def _run_kernel(problem: Problem, b: Built, ctx: _RunContext) -> _Run:
     """Minimise the total cost of an assignment-shaped model by the LP-guided kernel search
-    (:mod:`solver.kernel`)."""
+    (:mod:`solver.kernel`), with HiGHS on the same model in a thread beside it (:mod:`solver.highs`;
+    not under a deterministic budget, whose answers must not depend on the machine's speed): the
+    incumbents are exchanged between the kernel's phases, and the better answer is kept."""
     b.model.minimize(b.total_cost)
+    portfolio = None
+    if ctx.deterministic_time_s is None:
+        portfolio = highs.start(b.model, deadline=ctx.deadline, hint=_full_hint(b), threads=1)
     res = kernel_search(
         problem,
         b,
@@ -305,8 +314,42 @@ def _run_kernel(problem: Problem, b: Built, ctx: _RunContext) -> _Run:
         t0=ctx.t0,
         new_solver=lambda limit: ctx.solver(limit, b),
         callback=lambda: _Callback(ctx.t0, "cost", ctx.on_progress),
+        portfolio=portfolio,
     )
-    return _Run(res.status, res.solver, res.objective, res.bound, res.first)
+    run = _Run(res.status, res.solver, res.objective, res.bound, res.first)
+    if portfolio is None:
+        return run
+    if res.status in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
+        portfolio.stop()
+    else:
+        portfolio.join()
+    if portfolio.infeasible and run.solver is None:
+        return _Run(cp_model.INFEASIBLE, None, first=run.first)
+    other = portfolio.best()
+    if other is not None and (run.objective is None or other[0] < run.objective):
+        solver = highs.as_cp_solution(b.model, other[1], workers=ctx.workers)
+        if solver is not None:
+            proven = portfolio.optimal or (run.bound is not None and other[0] <= run.bound + 1e-6)
+            status = cp_model.OPTIMAL if proven else cp_model.FEASIBLE
+            run = _Run(status, solver, float(other[0]), run.bound, run.first)
+            if ctx.on_progress is not None:
+                bound = min(float(other[0]), max(run.bound or -math.inf, portfolio.bound or -math.inf))
+                ctx.on_progress(Progress(float(other[0]), bound, time.perf_counter() - ctx.t0, "cost"))
+    if portfolio.bound is not None:
+        run.bound = portfolio.bound if run.bound is None else max(run.bound, portfolio.bound)
+    return run
+
+
+def _full_hint(b: Built) -> list[int] | None:
+    """``b``'s hint as a value per variable, when it hints every variable."""
+    hint = b.model.proto.solution_hint
+    n = len(b.model.proto.variables)
+    if len(hint.vars) != n:
+        return None
+    values = [0] * n
+    for var, value in zip(hint.vars, hint.values, strict=True):
+        values[var] = value
+    return values
 
 
 def _member_phase(
@@ -360,16 +403,23 @@ def _member_phase(
                     first_within = time.perf_counter() - ctx.t0
                 b.model.clear_hints()  # type: ignore[no-untyped-call]
                 hint_plan(problem, b, plan_of(res.built, res.solver))
-    proven = max(members_needed(eligible), len(problem.fixed_factories))
-    fewest = members_lower_bound(problem, eligible)
-    if fewest is not None:
-        proven = max(proven, math.ceil(fewest - 1e-6))
+    proven = _proven_members(problem, eligible)
     if not pruned:
         if status == cp_model.OPTIMAL and best is not None:
             proven = max(proven, best)
         elif solver.best_objective_bound == solver.best_objective_bound:  # not NaN
             proven = max(proven, math.ceil(solver.best_objective_bound - 1e-6))
     return _MemberSearch(cap, proven, best, first_within)
+
+
+def _proven_members(problem: Problem, eligible: Mapping[str, tuple[PairData, ...]]) -> int:
+    """The fewest members any consortium over ``eligible`` needs: coverage, the factories with fixed
+    assignments, and the LP relaxation."""
+    proven = max(members_needed(eligible), len(problem.fixed_factories))
+    fewest = members_lower_bound(problem, eligible)
+    if fewest is not None:
+        proven = max(proven, math.ceil(fewest - 1e-6))
+    return proven
 
 
 def _member_cap_answer(problem: Problem, ctx: _RunContext, search: _MemberSearch) -> Solution:
@@ -440,13 +490,21 @@ def _few_member_start(
     few = few_member_plan(problem, eligible, scheduled=scheduled, cap=len(problem.factories))
     if few is None or len({f for f, _ in few}) >= len({f for f, _ in plan}):
         return plan, candidates
-    merged = dict(candidates)
-    for pid, pairs in eligible.items():
-        present = {p.key for p in merged.get(pid, ())}
-        extra = tuple(p for p in pairs if p.key in few and p.key not in present)
-        if extra:
-            merged[pid] = (*merged.get(pid, ()), *extra)
-    return few, merged
+    used = {pid: tuple(p for p in pairs if p.key in few) for pid, pairs in eligible.items()}
+    return few, _merged(candidates, used)
+
+
+def _merged(
+    candidates: Mapping[str, tuple[PairData, ...]], extra: Mapping[str, tuple[PairData, ...]]
+) -> dict[str, tuple[PairData, ...]]:
+    """``candidates`` with the pairs of ``extra`` they lack."""
+    out = dict(candidates)
+    for pid, pairs in extra.items():
+        present = {p.key for p in out.get(pid, ())}
+        more = tuple(p for p in pairs if p.key not in present)
+        if more:
+            out[pid] = (*out.get(pid, ()), *more)
+    return out
 
 
 def _complete_within(problem: Problem, plan: Mapping[tuple[str, str], Planned], cap: int) -> bool:
@@ -628,6 +686,21 @@ def _solve_candidates(
         plan = greedy_plan(problem, candidates, scheduled=scheduled)
         if capped and cap is not None and not _complete_within(problem, plan, cap):
             plan, candidates = _few_member_start(problem, plan, candidates, eligible, scheduled=scheduled)
+        # Choosing members first (solver/caps.py) knows nothing of fixed assignments: a repair keeps the
+        # member phase below, which does.
+        if capped and cap is not None and not problem.fixed and not _complete_within(problem, plan, cap):
+            start = capped_start(
+                problem,
+                eligible,
+                cap,
+                scheduled=scheduled,
+                deadline=time.perf_counter() + CAPPED_START_SHARE * ctx.remaining(),
+                workers=ctx.workers,
+                seed=ctx.seed,
+                deterministic_time_s=ctx.deterministic_time_s,
+            )
+            if start is not None:
+                plan, candidates = start.plan, _merged(candidates, start.candidates)
     b = build_model(problem, candidates, with_members=bool(exclude_member_sets), member_cap=not capped)
 
     def exclude(model_b: Built) -> None:
@@ -669,7 +742,7 @@ def _solve_candidates(
             raise RuntimeError(f"internal error: invalid CP-SAT model ({b.model.validate()})")
         if capped and cap is not None:
             search = member_search or _MemberSearch(
-                cap, members_needed(eligible), None, None, searched_without_cap=False
+                cap, _proven_members(problem, eligible), None, None, searched_without_cap=False
             )
             return _member_cap_answer(problem, ctx, search)
         return _solution(problem, "unknown", ctx.t0, pruned=pruned, first=run.first)

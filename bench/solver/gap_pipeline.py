@@ -280,8 +280,8 @@ def _build_highs(
 
 
 def _lp_relaxation(inst: GapInstance) -> _LpInfo | None:
-    """LP relaxation (bound, solution, reduced costs) with HiGHS, or GLOP when highspy is not installed
-    (highspy is a dev dependency only); ``None`` if the LP is infeasible."""
+    """LP relaxation (bound, solution, reduced costs) with HiGHS, or GLOP when highspy cannot be imported;
+    ``None`` if the LP is infeasible."""
     try:
         import highspy
     except ImportError:

@@ -1,0 +1,251 @@
+"""HiGHS as a portfolio member of the kernel search (issue 10 §6, "the GAP tail").
+
+On assignment-shaped cost models (:func:`solver.kernel.applies`) the kernel search is CP-SAT guided by the
+LP. HiGHS's branch and cut is better on a few of them (the held-out GAP D/E instances): an LP-based tree
+closes what CP-SAT's search leaves a few units above. So the final phase is a portfolio: the *same* model
+(the CP-SAT model read as linear rows, :func:`solver.kernel.linear_form`, every variable integral) is
+solved by HiGHS in a thread beside CP-SAT, until the same deadline. HiGHS releases the GIL while it runs.
+
+* HiGHS's improving solutions are kept (:class:`HighsRun`, thread-safe); the kernel polls the best one
+  before each of its phases and, when it is better than CP-SAT's incumbent, takes it as its hint and upper
+  bound. The other way, CP-SAT's better incumbents are handed to HiGHS (:meth:`HighsRun.give`), which
+  takes them at its next user-solution callback.
+* At the end the better answer is kept. HiGHS's solution becomes a CP-SAT solution of the model by a solve
+  with every variable fixed to its value (:func:`as_cp_solution`): the model checks it, and the solve's
+  extraction works on it unchanged. HiGHS's dual bound joins the reported bound.
+
+highspy is a runtime dependency for this (docs/decisions.md, "The GAP tail"). Without it the kernel runs
+alone. HiGHS prints a banner on stdout the first time a ``Highs`` object is made in a process; the first
+one is made with the process's stdout pointed at ``/dev/null`` (see :func:`_new_highs`), so a CLI that
+writes JSON to stdout stays clean.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ortools.sat.python import cp_model
+
+__all__ = ["HighsRun", "as_cp_solution", "available", "start"]
+
+#: HiGHS stops this long before the deadline, so that taking its answer over fits the time limit.
+STOP_MARGIN_S = 0.15
+
+_banner_lock = threading.Lock()
+_banner_done = False
+
+
+def available() -> bool:
+    """Whether highspy can be imported."""
+    try:
+        import highspy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _new_highs() -> Any:
+    """A silent ``highspy.Highs``; the first of the process is made with stdout (fd 1) on ``/dev/null``."""
+    global _banner_done
+    import highspy
+
+    with _banner_lock:
+        if not _banner_done:
+            sys.stdout.flush()
+            saved = os.dup(1)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, 1)
+                h = highspy.Highs()  # type: ignore[no-untyped-call]
+            finally:
+                os.dup2(saved, 1)
+                os.close(saved)
+                os.close(devnull)
+            _banner_done = True
+        else:
+            h = highspy.Highs()  # type: ignore[no-untyped-call]
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+@dataclass
+class _Best:
+    objective: int
+    values: list[int]
+
+
+class HighsRun:
+    """HiGHS solving a CP-SAT model's linear form in a thread: its best solution so far, its bound."""
+
+    def __init__(self, highs: Any, scale: float, constant: float, columns: int) -> None:
+        self._highs = highs
+        self._scale = scale
+        self._constant = constant
+        self._columns = columns
+        self._lock = threading.Lock()
+        self._best: _Best | None = None
+        self._given: list[int] | None = None
+        self._stop = False
+        self._thread: threading.Thread | None = None
+        self.bound: float | None = None
+        self.optimal = False
+        self.infeasible = False
+
+    def _objective(self, raw: float) -> int:
+        return round(self._scale * (raw + self._constant))
+
+    def _offer(self, raw_objective: float, values: Sequence[float]) -> None:
+        if len(values) != self._columns:
+            return
+        value = self._objective(raw_objective)
+        with self._lock:
+            if self._best is None or value < self._best.objective:
+                self._best = _Best(value, [round(v) for v in values])
+
+    def give(self, objective: int, values: Sequence[int]) -> None:
+        """CP-SAT's incumbent for HiGHS (taken at HiGHS's next user-solution callback when it is better
+        than HiGHS's own)."""
+        with self._lock:
+            if self._best is None or objective < self._best.objective:
+                self._given = list(values)
+
+    def _take_given(self) -> list[int] | None:
+        with self._lock:
+            given, self._given = self._given, None
+            return given
+
+    def best(self) -> tuple[int, list[int]] | None:
+        """HiGHS's best objective (in the CP-SAT model's units) and values per variable, if any."""
+        with self._lock:
+            return None if self._best is None else (self._best.objective, list(self._best.values))
+
+    def _run(self) -> None:
+        import highspy
+
+        h = self._highs
+        try:
+            h.run()
+        except Exception:  # a failed portfolio member leaves CP-SAT's answer (the solve goes on)
+            return
+        status = h.getModelStatus()
+        info = h.getInfo()
+        if status == highspy.HighsModelStatus.kInfeasible:
+            self.infeasible = True
+            return
+        if int(info.primal_solution_status) == 2:  # kSolutionStatusFeasible
+            self._offer(info.objective_function_value, list(h.getSolution().col_value))
+        if math.isfinite(info.mip_dual_bound):
+            self.bound = self._scale * (info.mip_dual_bound + self._constant)
+        self.optimal = status == highspy.HighsModelStatus.kOptimal
+
+    def stop(self) -> None:
+        """Ask HiGHS to stop (at its next interrupt callback) and wait for it."""
+        self._stop = True
+        self.join()
+
+    def join(self) -> None:
+        """Wait for HiGHS (it stops at its own time limit, or when asked to)."""
+        if self._thread is not None:
+            self._thread.join()
+
+
+def start(
+    model: cp_model.CpModel, *, deadline: float, hint: Sequence[int] | None, threads: int
+) -> HighsRun | None:
+    """Start HiGHS on ``model`` (its objective set; every variable integral) until ``deadline``
+    (``perf_counter`` seconds) in a thread; ``None`` without highspy, without a linear form of the model,
+    or without time. ``hint`` (a value per variable) is HiGHS's start."""
+    from solver.kernel import linear_form
+
+    limit = deadline - time.perf_counter() - STOP_MARGIN_S
+    if limit < 0.2 or not available():
+        return None
+    form = linear_form(model)
+    if form is None:
+        return None
+    import highspy
+
+    inf = highspy.kHighsInf
+    n = len(form.lower)
+    lp = highspy.HighsLp()
+    lp.num_col_ = n
+    lp.num_row_ = len(form.rows)
+    lp.col_cost_ = [form.objective.get(i, 0.0) for i in range(n)]
+    lp.col_lower_ = [max(-inf, v) for v in form.lower]
+    lp.col_upper_ = [min(inf, v) for v in form.upper]
+    lp.row_lower_ = [max(-inf, lo) for lo, _, _ in form.rows]
+    lp.row_upper_ = [min(inf, hi) for _, hi, _ in form.rows]
+    starts, index, value = [0], [], []
+    for _, _, coefs in form.rows:
+        for idx, coef in coefs.items():
+            index.append(idx)
+            value.append(coef)
+        starts.append(len(index))
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = starts
+    lp.a_matrix_.index_ = index
+    lp.a_matrix_.value_ = value
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * n
+    h = _new_highs()
+    h.setOptionValue("time_limit", float(limit))
+    h.setOptionValue("threads", max(1, threads))
+    h.setOptionValue("mip_rel_gap", 0.0)
+    integral = all(float(c).is_integer() for c in form.objective.values())
+    if integral:
+        h.setOptionValue("mip_abs_gap", 0.999 / max(form.scale, 1e-9))
+    h.passModel(lp)
+    run = HighsRun(h, form.scale, form.constant, n)
+    if hint is not None and len(hint) == n:
+        sol = highspy.HighsSolution()
+        sol.col_value = [float(v) for v in hint]
+        h.setSolution(sol)
+
+    def improving(event: Any) -> None:
+        run._offer(event.data_out.objective_function_value, list(event.data_out.mip_solution))
+
+    def user_solution(event: Any) -> None:
+        given = run._take_given()
+        if given is not None:
+            event.data_in.setSolution([float(v) for v in given])
+
+    def interrupt(event: Any) -> None:
+        if run._stop:
+            event.interrupt()
+
+    h.cbMipImprovingSolution.subscribe(improving)
+    h.cbMipUserSolution.subscribe(user_solution)
+    h.cbMipInterrupt.subscribe(interrupt)
+    run._thread = threading.Thread(target=run._run, name="highs-portfolio", daemon=True)
+    run._thread.start()
+    return run
+
+
+def as_cp_solution(
+    model: cp_model.CpModel, values: Sequence[int], *, workers: int
+) -> cp_model.CpSolver | None:
+    """A CP-SAT solution of ``model`` with every variable at ``values`` (``None`` if the model rejects
+    it): the model itself checks HiGHS's answer."""
+    fixed = model.clone()
+    proto = fixed.proto
+    if len(values) != len(proto.variables):
+        return None
+    for var, v in zip(proto.variables, values, strict=True):
+        lo, hi = var.domain[0], var.domain[len(var.domain) - 1]
+        if not lo <= v <= hi:
+            return None
+        var.domain.clear()
+        var.domain.extend([int(v), int(v)])
+    fixed.clear_hints()  # type: ignore[no-untyped-call]
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = 5.0
+    solver.parameters.num_workers = max(1, workers)
+    if solver.solve(fixed) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    return solver
