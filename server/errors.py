@@ -68,7 +68,8 @@ class ErrorCode(enum.Enum):
     # --- issue 8, award-quotes: quotes, exchange rates, the award ---
     MEMBERS_PENDING = (
         "MEMBERS_PENDING",
-        "Not every member of the approved consortium has accepted its share (or a price awaits confirmation).",
+        "Not every member of the approved consortium has accepted its share (or a price awaits "
+        "confirmation).",
     )
     NO_EXCHANGE_RATE = ("NO_EXCHANGE_RATE", "No exchange rate is set for this currency.")
     QUOTE_EXPIRED = ("QUOTE_EXPIRED", "The quote's last valid day (JST) has passed.")

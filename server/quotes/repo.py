@@ -504,34 +504,6 @@ class Booked:
     hours: Decimal
 
 
-async def booked_hours(
-    conn: Connection,
-    *,
-    ranges: Sequence[tuple[UUID, dt.date, dt.date]],
-    process_codes: Sequence[str] | None = None,
-) -> list[Booked]:
-    """Live booked hours per factory × process × week, for each (factory, first Monday, Monday after the
-    last week) range; all ranges in one query."""
-    rows = await conn.fetch(
-        """
-        SELECT b.factory_id, b.process_code, b.week_start, sum(b.hours) AS hours
-        FROM capacity_bookings b
-        WHERE b.released_at IS NULL AND ($4::text[] IS NULL OR b.process_code = ANY($4::text[]))
-          AND EXISTS (SELECT 1
-                      FROM unnest($1::uuid[], $2::date[], $3::date[]) AS r(factory_id, week_from, week_to)
-                      WHERE b.factory_id = r.factory_id AND b.week_start >= r.week_from
-                        AND b.week_start < r.week_to)
-        GROUP BY b.factory_id, b.process_code, b.week_start
-        ORDER BY b.factory_id, b.process_code, b.week_start
-        """,
-        [r[0] for r in ranges],
-        [r[1] for r in ranges],
-        [r[2] for r in ranges],
-        list(process_codes) if process_codes is not None else None,
-    )
-    return [Booked(**dict(r)) for r in rows]
-
-
 async def bookings_of_rfq(conn: Connection, *, rfq_id: UUID) -> list[Booked]:
     rows = await conn.fetch(
         """

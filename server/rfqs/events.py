@@ -48,7 +48,11 @@ class EventKind(enum.Enum):
     )
     QUOTE_ACCEPTED = ("quote.accepted", "The buyer accepted the quote (`quote`).", True)
     QUOTE_DECLINED = ("quote.declined", "The buyer declined the quote (`quote`, `reason`).", True)
-    QUOTE_EXPIRED = ("quote.expired", "The quote passed its validity unanswered (`quote`, `validUntil`).", True)
+    QUOTE_EXPIRED = (
+        "quote.expired",
+        "The quote passed its validity unanswered (`quote`, `validUntil`).",
+        True,
+    )
     QUOTE_WITHDRAWN = (
         "quote.withdrawn",
         "The quote was withdrawn: the RFQ was cancelled, or the award lost a capacity conflict (`quote`).",
