@@ -68,6 +68,13 @@ async def quotes_of_rfq(pool: Pool, principal: Principal, *, rfq_id: UUID) -> li
         return await repo.quotes_by_rfq_ids(conn, rfq_ids=[rfq_id])
 
 
+async def shipping_table(pool: Pool, principal: Principal) -> list[repo.ShippingDays]:
+    """The seeded shipping-days table: any signed-in caller (it is documentation)."""
+    principal.require_signed_in()
+    async with pool.acquire() as conn:
+        return await repo.shipping_table(conn)
+
+
 # --- issuing -----------------------------------------------------------------------------------------------
 
 
@@ -474,4 +481,5 @@ __all__ = [
     "may_see_quote",
     "on_cancel",
     "quotes_of_rfq",
+    "shipping_table",
 ]
