@@ -236,13 +236,12 @@ async def _buyers_quote(
     conn: Connection, principal: Principal, quote_id: UUID
 ) -> tuple[repo.Quote, rfqs_repo.Rfq]:
     """The quote and its RFQ, both locked (the RFQ first, as every other writer of the RFQ does); another
-    buyer's quote is NOT_FOUND."""
+    buyer's quote is the payload error NOT_FOUND, exactly like a missing one."""
     quote = await repo.quote_by_id(conn, quote_id=quote_id)
-    if quote is None:
-        raise NotFound("No such quote.")
-    rfq = await rfqs_repo.rfq_for_update(conn, rfq_id=quote.rfq_id)
-    if rfq is None or not (principal.is_buyer and principal.buyer_id == rfq.buyer_id):
-        raise NotFound("No such quote.")
+    rfq = await rfqs_repo.rfq_for_update(conn, rfq_id=quote.rfq_id) if quote else None
+    if quote is None or rfq is None or not (principal.is_buyer and principal.buyer_id == rfq.buyer_id):
+        # A payload error (the issue asks for typed errors here), worded like a missing quote.
+        raise fail("id", ErrorCode.NOT_FOUND, "No such quote.")
     locked = await repo.quote_by_id(conn, quote_id=quote_id, for_update=True)
     assert locked is not None
     return locked, rfq
