@@ -144,10 +144,15 @@ async def invite(pool: db.Pool, proposal_id: UUID, *, status: str = "accepted") 
                 proposal.rfq_id,
             )
         }
+        by_factory: dict[UUID, list[proposals_repo.Assignment]] = {}
         for a in assignments:
-            process = processes[a.package_id]
-            price = a.quantity * UNIT_PRICE[process] + SETUP[process]
-            accepted = status == "accepted"
+            by_factory.setdefault(a.factory_id, []).append(a)
+        accepted = status == "accepted"
+        for factory_id, shares in by_factory.items():
+            price = sum(
+                a.quantity * UNIT_PRICE[processes[a.package_id]] + SETUP[processes[a.package_id]]
+                for a in shares
+            )
             invitation = await conn.fetchval(
                 """
                 INSERT INTO invitations (proposal_id, rfq_id, factory_id, status, answer_by,
@@ -158,27 +163,32 @@ async def invite(pool: db.Pool, proposal_id: UUID, *, status: str = "accepted") 
                 """,
                 proposal_id,
                 proposal.rfq_id,
-                a.factory_id,
+                factory_id,
                 status,
                 price,
                 price if accepted else None,
             )
-            await conn.execute(
+            await conn.executemany(
                 """
                 INSERT INTO invitation_lines (invitation_id, package_id, quantity, start_date, end_date,
                                               weekly_hours, unit_price_jpy, setup_cost_jpy, estimated,
                                               agreed_unit_price_jpy)
                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, false, $9)
                 """,
-                invitation,
-                a.package_id,
-                a.quantity,
-                a.start_date,
-                a.end_date,
-                a.weekly_hours,
-                UNIT_PRICE[process],
-                SETUP[process],
-                UNIT_PRICE[process] if accepted else None,
+                [
+                    (
+                        invitation,
+                        a.package_id,
+                        a.quantity,
+                        a.start_date,
+                        a.end_date,
+                        a.weekly_hours,
+                        UNIT_PRICE[processes[a.package_id]],
+                        SETUP[processes[a.package_id]],
+                        UNIT_PRICE[processes[a.package_id]] if accepted else None,
+                    )
+                    for a in shares
+                ],
             )
 
 
