@@ -132,8 +132,8 @@ async def test_a_quote_in_usd_shows_the_rate_the_lines_and_the_consortium_as_rol
     assert quote["exchangeRate"]["setOn"] == jst_today().isoformat()
     completion = week(3) + dt.timedelta(days=4)
     assert quote["completionDate"] == completion.isoformat()
-    assert quote["shippingDays"] == 30  # DAP to the US (migration 0012)
-    assert quote["deliveryDate"] == (completion + dt.timedelta(days=30)).isoformat()
+    assert quote["shippingDays"] == 29  # DAP to the US (migration 0012)
+    assert quote["deliveryDate"] == (completion + dt.timedelta(days=29)).isoformat()
     assert quote["consortium"] == {
         "summary": "lead factory: Ota, Tokyo, ISO 9001; 1 partner factory in 1 prefecture",
         "lead": {"area": "Ota", "prefecture": "Tokyo", "certifications": ["ISO 9001"]},
