@@ -187,11 +187,11 @@ async def test_members_accept_the_buyer_accepts_a_usd_quote_and_capacity_is_book
     for row in booked:
         week = (row["week_start"] - problem.origin).days // 7
         free = 40 - float(row["hours"])
-        key = (str(row["factory_id"]), row["process_code"], week)
+        cell = (str(row["factory_id"]), row["process_code"], week)
         if free > 0:
-            assert capacity[key] == pytest.approx(free)
+            assert capacity[cell] == pytest.approx(free)
         else:
-            assert key not in capacity  # a full week is left out
+            assert cell not in capacity  # a full week is left out
 
 
 def _lines(quantity: int) -> list[LineInput]:
