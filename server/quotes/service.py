@@ -167,6 +167,8 @@ async def issue_quote(
         if errors:
             raise ValidationFailed(errors)
         shares = await repo.accepted_shares(conn, proposal_id=proposal.id)
+        if not shares:
+            raise fail("proposalId", ErrorCode.MEMBERS_PENDING, "The accepted invitations hold no shares.")
         lines = await rfqs_repo.lines_by_rfq_ids(conn, rfq_ids=[rfq.id])
         transport = int((proposal.solution.get("costs") or {}).get("transport", 0))
         priced = money.price_lines(
