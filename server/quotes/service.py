@@ -113,14 +113,6 @@ async def issue_quote(
             "validUntil", ErrorCode.OUT_OF_RANGE, f"A quote is valid for at most {MAX_VALIDITY_DAYS} days."
         )
     wanted = clean_currency(errors, "currency", currency) if currency is not None else None
-    if (
-        wanted is not None
-        and not errors.has("currency")
-        and money.minor_units(wanted) > money.MAX_QUOTE_EXPONENT
-    ):
-        errors.add(
-            "currency", ErrorCode.INVALID, f"Quotes in {wanted} (3 or more decimals) are not supported yet."
-        )
     async with transaction(pool) as conn:
         proposal = await proposals_repo.proposal_by_id(conn, proposal_id=proposal_id)
         if proposal is None:
@@ -155,15 +147,15 @@ async def issue_quote(
                 "An adjusted price moved the total: a coordinator confirms it before the quote.",
             )
         code = wanted or rfq.currency.strip()
+        if money.minor_units(code) > money.MAX_QUOTE_EXPONENT and not errors.has("currency"):
+            errors.add(
+                "currency", ErrorCode.INVALID, f"Quotes in {code} (3 or more decimals) are not supported yet."
+            )
         rate = None
         if code != "JPY" and not errors.has("currency"):
             rate = await repo.current_rate(conn, currency=code)
             if rate is None:
                 errors.add("currency", ErrorCode.NO_EXCHANGE_RATE, f"No exchange rate is set for {code}.")
-        if money.minor_units(code) > money.MAX_QUOTE_EXPONENT and not errors.has("currency"):
-            errors.add(
-                "currency", ErrorCode.INVALID, f"Quotes in {code} (3 or more decimals) are not supported yet."
-            )
         if errors:
             raise ValidationFailed(errors)
         shares = await repo.accepted_shares(conn, proposal_id=proposal.id)
