@@ -558,22 +558,3 @@ async def release_bookings(conn: Connection, *, rfq_id: UUID, at: dt.datetime) -
     )
     assert row is not None
     return row["n"], row["hours"]
-
-
-@dataclass(frozen=True)
-class Booked:
-    factory_id: UUID
-    process_code: str
-    week_start: dt.date
-    hours: Decimal
-
-
-async def bookings_of_rfq(conn: Connection, *, rfq_id: UUID) -> list[Booked]:
-    rows = await conn.fetch(
-        """
-        SELECT factory_id, process_code, week_start, hours FROM capacity_bookings
-        WHERE rfq_id = $1 AND released_at IS NULL ORDER BY factory_id, process_code, week_start
-        """,
-        rfq_id,
-    )
-    return [Booked(**dict(r)) for r in rows]
