@@ -28,6 +28,8 @@ from schema.partnerships.mutations import PartnershipsMutation
 from schema.partnerships.queries import PartnershipsQuery
 from schema.proposals.mutations import ProposalsMutation
 from schema.proposals.queries import ProposalsQuery
+from schema.quotes.mutations import QuotesMutation
+from schema.quotes.queries import QuotesQuery
 from schema.rfqs.mutations import RfqMutation
 from schema.rfqs.queries import RfqQuery
 from server.settings import Settings
@@ -43,6 +45,7 @@ QUERIES: tuple[type, ...] = (
     ProposalsQuery,
     LogisticsQuery,
     PartnershipsQuery,
+    QuotesQuery,
 )
 MUTATIONS: tuple[type, ...] = (
     AuthMutation,
@@ -53,6 +56,7 @@ MUTATIONS: tuple[type, ...] = (
     ProposalsMutation,
     LogisticsMutation,
     PartnershipsMutation,
+    QuotesMutation,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (JobsSubscription,)
 

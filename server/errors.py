@@ -65,6 +65,19 @@ class ErrorCode(enum.Enum):
         "NOT_ELIGIBLE",
         "The factory is not eligible for the work package; the message gives every reason.",
     )
+    # --- issue 8, award-quotes: quotes, exchange rates, the award ---
+    MEMBERS_PENDING = (
+        "MEMBERS_PENDING",
+        "Not every member of the approved consortium has accepted its share (or a price awaits "
+        "confirmation).",
+    )
+    NO_EXCHANGE_RATE = ("NO_EXCHANGE_RATE", "No exchange rate is set for this currency.")
+    QUOTE_EXPIRED = ("QUOTE_EXPIRED", "The quote's last valid day (JST) has passed.")
+    CAPACITY_CONFLICT = (
+        "CAPACITY_CONFLICT",
+        "The award would overbook a member factory's week (another award took the hours first); the RFQ "
+        "goes back to proposed for a repair solve.",
+    )
 
     def __init__(self, code: str, description: str) -> None:
         self.code = code

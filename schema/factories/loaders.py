@@ -45,3 +45,15 @@ async def capacity_overrides_by_range(
         [o for o in rows if o.factory_id == factory_id and week_from <= o.week_start < week_to]
         for factory_id, week_from, week_to in ranges
     ]
+
+
+async def capacity_bookings_by_range(
+    pool: Pool, ranges: list[tuple[UUID, dt.date, dt.date]]
+) -> list[list[repo.CapacityBooking]]:
+    """Hours booked by awards; keys are (factory id, first Monday, Monday after the last week)."""
+    async with pool.acquire() as conn:
+        rows = await repo.capacity_bookings(conn, ranges=ranges)
+    return [
+        [b for b in rows if b.factory_id == factory_id and week_from <= b.week_start < week_to]
+        for factory_id, week_from, week_to in ranges
+    ]

@@ -78,7 +78,14 @@ class CapacityWeek:
     process_code: str = strawberry.field(description="Code of the process.")
     week_start: dt.date = strawberry.field(description="Monday that starts the ISO week.")
     iso_week: str = strawberry.field(description="The ISO week, e.g. `2026-W48`.")
-    hours: float = strawberry.field(description="Free hours that week.")
+    hours: float = strawberry.field(
+        description="Free hours that week: `capacityHours` − `bookedHours`, at least 0."
+    )
+    capacity_hours: float = strawberry.field(
+        description="Hours the capability has that week (the override, or its hours per week), "
+        "before bookings."
+    )
+    booked_hours: float = strawberry.field(description="Hours booked that week by awarded RFQs.")
     is_override: bool = strawberry.field(
         description="True when set for this week; false when it is the capability's hours per week."
     )
@@ -92,6 +99,8 @@ class CapacityWeek:
             week_start=row.week_start,
             iso_week=iso_week_label(row.week_start),
             hours=float(row.hours),
+            capacity_hours=float(row.capacity),
+            booked_hours=float(row.booked),
             is_override=row.is_override,
         )
 
@@ -185,7 +194,7 @@ class Factory:
 
     @strawberry.field(
         description="Free hours per capability × ISO week: an override set with `capacitySet`, or the "
-        "capability's hours per week." + _PRIVATE
+        "capability's hours per week, less the hours booked by awards." + _PRIVATE
     )
     async def capacity(
         self,
@@ -206,7 +215,12 @@ class Factory:
         overrides = await info.context.loader(loaders.capacity_overrides_by_range).load(
             (self.row.id, week_from, week_to)
         )
-        grid = factory_capacity.capacity_grid(capabilities, overrides, week_from=week_from, weeks=count)
+        bookings = await info.context.loader(loaders.capacity_bookings_by_range).load(
+            (self.row.id, week_from, week_to)
+        )
+        grid = factory_capacity.capacity_grid(
+            capabilities, overrides, week_from=week_from, weeks=count, bookings=bookings
+        )
         taxonomy = info.context.taxonomy
         return [CapacityWeek.from_row(w, taxonomy=taxonomy) for w in grid]
 

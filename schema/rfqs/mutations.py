@@ -135,13 +135,25 @@ class RfqMutation:
         return RfqSubmitPayload(rfq=Rfq.from_row(row, principal=principal) if row else None, errors=errors)
 
     @strawberry.mutation(
-        description="Cancel an open RFQ: its buyer or a coordinator. Another buyer's RFQ is NOT_FOUND.",
+        description="Cancel an RFQ that is not final: its buyer or a coordinator. Another buyer's RFQ is "
+        "NOT_FOUND. An issued quote and pending invitations are withdrawn. An awarded RFQ only by a "
+        "coordinator, with a reason (else FORBIDDEN / REQUIRED): that releases its capacity bookings.",
         permission_classes=[BuyerOrCoordinator],
     )
     async def rfq_cancel(
-        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The RFQ's id.")]
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The RFQ's id.")],
+        reason: Annotated[
+            str | None,
+            strawberry.argument(description="Why (at most 2000 characters); required for an awarded RFQ."),
+        ] = None,
     ) -> RfqCancelPayload:
         principal = info.context.principal
         rfq_id = parse_id(id, kind="RFQ")
-        row, errors = await attempt(service.cancel_rfq(info.context.pool, principal, rfq_id=rfq_id))
+        row, errors = await attempt(
+            service.cancel_rfq(
+                info.context.pool, principal, rfq_id=rfq_id, reason=reason, now=info.context.clock.now()
+            )
+        )
         return RfqCancelPayload(rfq=Rfq.from_row(row, principal=principal) if row else None, errors=errors)

@@ -120,8 +120,8 @@ class CapabilitySpec:
 class FactorySpec:
     """What eligibility needs of a factory: certifications (code → valid until) and capabilities by process.
 
-    ``booked`` holds hours already booked per (process, ISO Monday). Nothing fills it yet: bookings arrive
-    with awards in the next issue, which only has to load them here (see :func:`booked_hours`).
+    ``booked`` holds the hours already booked by awards per (process, ISO Monday): the live
+    ``capacity_bookings``, loaded by :func:`server.bids.repo.factory_specs` (see :func:`booked_hours`).
     """
 
     id: UUID
@@ -170,8 +170,8 @@ class Eligibility:
 def booked_hours(factory: FactorySpec, process_code: str, week_start: dt.date) -> Decimal:
     """Hours of ``factory``'s ``process_code`` already booked in the ISO week starting ``week_start``.
 
-    Always 0 for now: bookings arrive with the next issue (an award books capacity); it will fill
-    ``FactorySpec.booked`` and every caller of :func:`free_hours_by_week` subtracts them unchanged.
+    The live bookings of awards (``capacity_bookings``, released ones excluded), as loaded into
+    ``FactorySpec.booked``; every caller of :func:`free_hours_by_week` subtracts them.
     """
     return factory.booked.get((process_code, week_start), Decimal(0))
 

@@ -134,7 +134,8 @@ async def factory_specs(
     weeks_to: dt.date,
 ) -> list[FactorySpec]:
     """The factories of ``where`` with their certifications, their capabilities for ``process_codes`` and the
-    capacity overrides of those in the weeks ``[weeks_from, weeks_to)``; four queries whatever the count."""
+    capacity overrides and live bookings of those in the weeks ``[weeks_from, weeks_to)``; five queries
+    whatever the count."""
     args = SqlArgs()
     conditions = ["TRUE"]
     if where.owner_user_id is not None:
@@ -172,6 +173,21 @@ async def factory_specs(
         weeks_to,
     ):
         overrides[row["factory_id"], row["process_code"]][row["week_start"]] = row["hours"]
+    # Live capacity bookings of awards (issue 8): subtracted from free hours by eligibility.booked_hours.
+    booked: dict[UUID, dict[tuple[str, dt.date], Decimal]] = defaultdict(dict)
+    for row in await conn.fetch(
+        """
+        SELECT factory_id, process_code, week_start, sum(hours) AS hours FROM capacity_bookings
+        WHERE factory_id = ANY($1::uuid[]) AND process_code = ANY($2::text[])
+          AND week_start >= $3 AND week_start < $4 AND released_at IS NULL
+        GROUP BY factory_id, process_code, week_start
+        """,
+        ids,
+        list(process_codes),
+        weeks_from,
+        weeks_to,
+    ):
+        booked[row["factory_id"]][row["process_code"], row["week_start"]] = row["hours"]
     capabilities: dict[UUID, dict[str, CapabilitySpec]] = defaultdict(dict)
     for row in await conn.fetch(
         """
@@ -206,6 +222,7 @@ async def factory_specs(
             prefecture=f["prefecture"].strip(),
             certifications=certifications.get(f["id"], {}),
             capabilities=capabilities.get(f["id"], {}),
+            booked=booked.get(f["id"], {}),
             approved=f["approval_status"] == "approved",
         )
         for f in factories

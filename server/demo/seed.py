@@ -21,6 +21,7 @@ from server.auth.tokens import API_KEY_DISPLAY_CHARS, hash_password, token_hash
 from server.clock import SYSTEM_CLOCK, iso_monday
 from server.clock import today as today_in_japan
 from server.db import Connection, Pool, transaction
+from server.demo.award import seed_demo_award
 from server.demo.bids import seed_demo_bids
 from server.demo.generate import DemoFactory, demo_factories
 from server.demo.proposals import seed_demo_proposals
@@ -278,6 +279,15 @@ async def seed_demo(
         pool, rfq_title=second, coordinator_id=coordinator.id, today=today, report=report
     ):
         done.append(solved)
+    # Issue 8 (award-quotes): one RFQ quoted, one awarded (bookings visible), one cancelled after award.
+    if award := await seed_demo_award(
+        pool,
+        buyer_keys=[secret for *_, secret in DEMO_BUYERS],
+        coordinator_id=coordinator.id,
+        today=today,
+        report=report,
+    ):
+        done.append(award)
     summary = "loaded " + ", ".join(done) if done else "demo data is already loaded"
     return summary + "\n" + credentials()
 

@@ -1,8 +1,9 @@
 """Weekly capacity: free machine-hours per factory × process × ISO week.
 
-A week without an override has the capability's hours per week. Weeks are ISO weeks stored as their Monday,
-on the factories' calendar (JST, :mod:`server.clock`). Only whoever may see a factory's private figures
-sees its capacity (:func:`server.factories.rules.may_see_private`).
+A week without an override has the capability's hours per week; the hours that awards booked
+(``capacity_bookings``, issue 8) are subtracted from it, so ``hours`` is what is still free. Weeks are
+ISO weeks stored as their Monday, on the factories' calendar (JST, :mod:`server.clock`). Only whoever may
+see a factory's private figures sees its capacity (:func:`server.factories.rules.may_see_private`).
 """
 
 from __future__ import annotations
@@ -30,13 +31,20 @@ DEFAULT_CAPACITY_QUERY_WEEKS = 12
 
 @dataclass(frozen=True)
 class CapacityWeek:
-    """Free hours of one capability in one ISO week: an override, or the capability's hours per week."""
+    """Hours of one capability in one ISO week: its capacity (an override, or the capability's hours per
+    week), the hours awards booked, and what is free (capacity − booked, never below 0)."""
 
     factory_id: UUID
     process_code: str
     week_start: dt.date
-    hours: Decimal
+    capacity: Decimal
     is_override: bool
+    booked: Decimal = Decimal(0)
+
+    @property
+    def hours(self) -> Decimal:
+        """Free hours."""
+        return max(self.capacity - self.booked, Decimal(0))
 
 
 def capacity_grid(
@@ -45,21 +53,26 @@ def capacity_grid(
     *,
     week_from: dt.date,
     weeks: int,
+    bookings: Iterable[repo.CapacityBooking] = (),
 ) -> list[CapacityWeek]:
-    """Every capability × week from ``week_from`` (a Monday) on: the override where there is one."""
+    """Every capability × week from ``week_from`` (a Monday) on: the override where there is one, less the
+    hours booked by awards."""
     by_key = {(o.factory_id, o.process_code, o.week_start): o.hours for o in overrides}
+    booked = {(b.factory_id, b.process_code, b.week_start): b.hours for b in bookings}
     grid: list[CapacityWeek] = []
     for cap in capabilities:
         for n in range(weeks):
             week = week_from + dt.timedelta(weeks=n)
-            hours = by_key.get((cap.factory_id, cap.process_code, week))
+            key = (cap.factory_id, cap.process_code, week)
+            hours = by_key.get(key)
             grid.append(
                 CapacityWeek(
                     factory_id=cap.factory_id,
                     process_code=cap.process_code,
                     week_start=week,
-                    hours=cap.hours_per_week if hours is None else hours,
+                    capacity=cap.hours_per_week if hours is None else hours,
                     is_override=hours is not None,
+                    booked=booked.get(key, Decimal(0)),
                 )
             )
     return grid
@@ -141,5 +154,8 @@ async def set_capacity(
         overrides = await repo.capacity_overrides(
             conn, ranges=[(factory.id, first, last + dt.timedelta(weeks=1))]
         )
-        grid = capacity_grid([capability], overrides, week_from=first, weeks=span)
+        bookings = await repo.capacity_bookings(
+            conn, ranges=[(factory.id, first, last + dt.timedelta(weeks=1))]
+        )
+        grid = capacity_grid([capability], overrides, week_from=first, weeks=span, bookings=bookings)
         return [week for week in grid if week.week_start in cleaned]

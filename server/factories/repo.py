@@ -480,3 +480,36 @@ async def capacity_overrides(
         [r[2] for r in ranges],
     )
     return [CapacityOverride(**dict(r)) for r in rows]
+
+
+@dataclass(frozen=True)
+class CapacityBooking:
+    """Hours of a factory × process × week booked by awards (live bookings, summed)."""
+
+    factory_id: UUID
+    process_code: str
+    week_start: dt.date
+    hours: Decimal
+
+
+async def capacity_bookings(
+    conn: Connection, *, ranges: Sequence[tuple[UUID, dt.date, dt.date]]
+) -> list[CapacityBooking]:
+    """Live booked hours of each (factory, first Monday, Monday after the last) range, all in one query."""
+    rows = await conn.fetch(
+        """
+        SELECT b.factory_id, b.process_code, b.week_start, sum(b.hours) AS hours
+        FROM capacity_bookings b
+        WHERE b.released_at IS NULL
+          AND EXISTS (SELECT 1
+                      FROM unnest($1::uuid[], $2::date[], $3::date[]) AS r(factory_id, week_from, week_to)
+                      WHERE b.factory_id = r.factory_id AND b.week_start >= r.week_from
+                        AND b.week_start < r.week_to)
+        GROUP BY b.factory_id, b.process_code, b.week_start
+        ORDER BY b.factory_id, b.process_code, b.week_start
+        """,
+        [r[0] for r in ranges],
+        [r[1] for r in ranges],
+        [r[2] for r in ranges],
+    )
+    return [CapacityBooking(**dict(r)) for r in rows]

@@ -24,8 +24,10 @@ class Partnership:
 
 @dataclass(frozen=True)
 class CollaborationWeight:
-    """How strongly two factories' owners are tied: the number of live confirmed partnerships between any
-    factory of the one and any factory of the other."""
+    """How strongly two factories are tied: the number of live confirmed partnerships between any factory of
+    the one's owner and any factory of the other's, plus the number of awards the two factories worked on
+    together (live bookings of both under one award: a cancelled award, whose bookings were released, does
+    not count). Weak ties grow with each joint project."""
 
     factory_a: UUID
     factory_b: UUID
@@ -107,7 +109,8 @@ async def of_factory(conn: Connection, *, factory_id: UUID) -> list[Partnership]
 async def collaboration_weights(
     conn: Connection, *, factory_ids: Sequence[UUID]
 ) -> list[CollaborationWeight]:
-    """The owner-level tie of every pair among ``factory_ids`` that has one (``factory_a < factory_b``)."""
+    """The tie of every pair among ``factory_ids`` that has one (``factory_a < factory_b``): owner-level
+    partnerships plus joint awards."""
     rows = await conn.fetch(
         """
         WITH ties AS (
@@ -119,13 +122,27 @@ async def collaboration_weights(
             JOIN factories fb ON fb.id = p.partner_factory_id
             WHERE p.confirmed_at IS NOT NULL AND p.ended_at IS NULL
             GROUP BY 1, 2
+        ),
+        partnered AS (
+            SELECT f1.id AS factory_a, f2.id AS factory_b, t.n
+            FROM factories f1
+            JOIN factories f2 ON f1.id < f2.id
+            JOIN ties t ON t.owner_low = least(f1.owner_user_id, f2.owner_user_id)
+                       AND t.owner_high = greatest(f1.owner_user_id, f2.owner_user_id)
+            WHERE f1.id = ANY($1::uuid[]) AND f2.id = ANY($1::uuid[])
+        ),
+        members AS (
+            SELECT DISTINCT quote_id, factory_id FROM capacity_bookings
+            WHERE released_at IS NULL AND factory_id = ANY($1::uuid[])
+        ),
+        awarded AS (
+            SELECT m1.factory_id AS factory_a, m2.factory_id AS factory_b, count(*) AS n
+            FROM members m1 JOIN members m2 ON m1.quote_id = m2.quote_id AND m1.factory_id < m2.factory_id
+            GROUP BY 1, 2
         )
-        SELECT f1.id AS factory_a, f2.id AS factory_b, t.n AS weight
-        FROM factories f1
-        JOIN factories f2 ON f1.id < f2.id
-        JOIN ties t ON t.owner_low = least(f1.owner_user_id, f2.owner_user_id)
-                   AND t.owner_high = greatest(f1.owner_user_id, f2.owner_user_id)
-        WHERE f1.id = ANY($1::uuid[]) AND f2.id = ANY($1::uuid[])
+        SELECT factory_a, factory_b, sum(n)::integer AS weight
+        FROM (SELECT * FROM partnered UNION ALL SELECT * FROM awarded) AS both_kinds
+        GROUP BY factory_a, factory_b
         ORDER BY 1, 2
         """,
         list(factory_ids),

@@ -40,6 +40,44 @@ class EventKind(enum.Enum):
     PROPOSAL_APPROVED = ("proposal.approved", "A coordinator approved a consortium proposal.", False)
     PROPOSAL_REJECTED = ("proposal.rejected", "A coordinator rejected a consortium proposal.", False)
     PROPOSAL_REVISED = ("proposal.revised", "A coordinator asked for a revision of a proposal.", False)
+    # --- issue 8, award-quotes: quotes, the award and its capacity bookings ---
+    QUOTE_ISSUED = (
+        "quote.issued",
+        "A coordinator issued a quote (`quote`, `currency`, `totalAmount`, `rate`, `validUntil`).",
+        True,
+    )
+    QUOTE_ACCEPTED = ("quote.accepted", "The buyer accepted the quote (`quote`).", True)
+    QUOTE_DECLINED = ("quote.declined", "The buyer declined the quote (`quote`, `reason`).", True)
+    QUOTE_EXPIRED = (
+        "quote.expired",
+        "The quote passed its validity unanswered (`quote`, `validUntil`).",
+        True,
+    )
+    QUOTE_WITHDRAWN = (
+        "quote.withdrawn",
+        "The quote was withdrawn: the RFQ was cancelled, or the award lost a capacity conflict (`quote`).",
+        True,
+    )
+    CAPACITY_BOOKED = (
+        "capacity.booked",
+        "The award booked the members' weekly hours (`quote`, `bookings` per factory, process and week).",
+        False,
+    )
+    CAPACITY_CONFLICT = (
+        "capacity.conflict",
+        "The award would overbook members' weeks (`quote`, `conflicts`: factory, process, week, hours).",
+        False,
+    )
+    CAPACITY_RELEASED = (
+        "capacity.released",
+        "Cancelling the awarded RFQ released its bookings (`bookings`, `hours`).",
+        False,
+    )
+    INVITATIONS_WITHDRAWN = (
+        "invitations.withdrawn",
+        "Cancelling the RFQ withdrew its pending invitations (`invitations`).",
+        False,
+    )
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from server.catalogue.service import Entries, check_codes
 from server.db import Connection, Pool, transaction
 from server.errors import ErrorCode, Forbidden, NotFound, ValidationFailed, fail
 from server.pagination import Page, decode_cursor, page_of, page_size
+from server.quotes import service as quotes_service
 from server.rfqs import events, lifecycle, repo, rules
 from server.validation import Errors, check_range, clean_country, clean_currency, clean_text
 
@@ -387,16 +388,30 @@ async def submit_rfq(
         return rfq
 
 
-async def cancel_rfq(pool: Pool, principal: Principal, *, rfq_id: UUID) -> repo.Rfq:
+async def cancel_rfq(
+    pool: Pool, principal: Principal, *, rfq_id: UUID, reason: str | None = None, now: dt.datetime
+) -> repo.Rfq:
     """Cancel an RFQ through the life cycle (:mod:`server.rfqs.lifecycle`): its owning buyer or a
-    coordinator. INVALID_STATE when its state cannot become cancelled (e.g. it is cancelled already)."""
+    coordinator. INVALID_STATE when its state cannot become cancelled (e.g. it is cancelled already).
+
+    An awarded RFQ only by a coordinator, with a reason: its capacity bookings are released. An issued quote
+    and pending invitations are withdrawn (:func:`server.quotes.service.on_cancel`).
+    """
     principal.require_role(Role.BUYER, Role.COORDINATOR)
+    errors = Errors()
+    cleaned = clean_text(errors, "reason", reason, max_length=2000, required=False)
+    if errors:
+        raise ValidationFailed(errors)
     async with transaction(pool) as conn:
         rfq = await repo.rfq_for_update(conn, rfq_id=rfq_id)
         if rfq is None or not rules.may_manage_rfq(principal, rfq):
             # Another buyer's RFQ is reported exactly like a missing one: ids reveal nothing.
             raise NotFound("No such RFQ.")
-        return await lifecycle.transition(conn, principal, rfq=rfq, to=lifecycle.RfqStatus.CANCELLED)
+        if lifecycle.may_transition(lifecycle.RfqStatus(rfq.status), lifecycle.RfqStatus.CANCELLED):
+            await quotes_service.on_cancel(conn, principal, rfq=rfq, reason=cleaned, now=now)
+        return await lifecycle.transition(
+            conn, principal, rfq=rfq, to=lifecycle.RfqStatus.CANCELLED, reason=cleaned or None
+        )
 
 
 async def get_rfq(pool: Pool, principal: Principal, *, rfq_id: UUID) -> repo.Rfq:

@@ -1,8 +1,10 @@
-"""The demo leaves one RFQ with bids, ready to solve, and one with proposals to review."""
+"""The demo leaves one RFQ with bids, ready to solve, and one with proposals to review (besides the award
+stages of server/demo/award.py, tested in tests/quotes/test_demo_award.py)."""
 
 from __future__ import annotations
 
 from server import db
+from server.demo.award import STAGES as AWARD_STAGES
 from server.demo.seed import seed_demo
 
 
@@ -15,10 +17,15 @@ async def test_the_demo_has_an_rfq_to_solve_and_one_to_review(pool: db.Pool) -> 
                    (SELECT count(*) FROM bids b JOIN rfq_packages p ON p.id = b.package_id
                     WHERE p.rfq_id = r.id) AS bids,
                    (SELECT count(*) FROM proposals pr WHERE pr.rfq_id = r.id) AS proposals
-            FROM rfqs r ORDER BY r.created_at
-            """
+            FROM rfqs r WHERE NOT r.title = ANY($1::text[]) ORDER BY r.created_at
+            """,
+            list(AWARD_STAGES),
         )
-        jobs = await conn.fetch("SELECT status FROM solve_jobs")
+        jobs = await conn.fetch(
+            "SELECT j.status FROM solve_jobs j JOIN rfqs r ON r.id = j.rfq_id "
+            "WHERE NOT r.title = ANY($1::text[])",
+            list(AWARD_STAGES),
+        )
     ready, reviewed = (
         [r for r in rows if r["bids"] > 0 and r["proposals"] == 0],
         [r for r in rows if r["proposals"] > 0],
@@ -29,4 +36,11 @@ async def test_the_demo_has_an_rfq_to_solve_and_one_to_review(pool: db.Pool) -> 
     # seeding again adds nothing
     await seed_demo(pool)
     async with pool.acquire() as conn:
-        assert await conn.fetchval("SELECT count(*) FROM proposals") == reviewed[0]["proposals"]
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM proposals p JOIN rfqs r ON r.id = p.rfq_id "
+                "WHERE NOT r.title = ANY($1::text[])",
+                list(AWARD_STAGES),
+            )
+            == reviewed[0]["proposals"]
+        )

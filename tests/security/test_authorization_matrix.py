@@ -14,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import pytest
 
 from schema.schema import build_schema
 from server import db
 from tests.conftest import Caller, GraphQLClient, error_code, make_factory_owner
+from tests.quotes.conftest import Member, approved, invite, week
 from tests.rfqs.conftest import add_factory, days, submitted_id
 
 OK = "OK"
@@ -161,6 +163,46 @@ async def _queued_job(world: World) -> dict[str, Any]:
     body = await world.gql(PROPOSALS_REQUEST, await _rfq_x(world), token=world.token("coordinator"))
     return {"id": body["data"]["proposalsRequest"]["job"]["id"]}
 
+
+# --- quotes (issue 8, award-quotes) ---
+
+
+async def _quotable_proposal(world: World) -> dict[str, Any]:
+    """A fresh RFQ of buyer X with an approved proposal (factory A turns 1 h) whose member accepted."""
+    member = Member(_caller(world, "owner_a"), UUID(world.factory_a))
+    ready = await approved(
+        world.pool,
+        _caller(world, "buyer_x"),
+        _caller(world, "coordinator"),
+        turning=member,
+        inspection=member,
+        turning_hours={week(2): 1.0},
+        inspection_hours={week(3): 0.0},
+    )
+    await invite(world.pool, ready.proposal_id)
+    return {"p": str(ready.proposal_id), "until": days(10)}
+
+
+async def _fresh_quote(world: World) -> dict[str, Any]:
+    """An issued JPY quote to buyer X."""
+    proposal = await _quotable_proposal(world)
+    body = await world.gql(QUOTE_ISSUE, proposal, token=world.token("coordinator"))
+    return {"id": body["data"]["quoteIssue"]["quote"]["id"]}
+
+
+def _caller(world: World, name: str) -> Caller:
+    caller = world.callers[name]
+    assert caller is not None
+    return caller
+
+
+QUOTE_ISSUE = """
+mutation($p: ID!, $until: Date!) {
+  quoteIssue(input: {proposalId: $p, marginPct: "5", validUntil: $until, currency: "JPY"}) {
+    quote { id } errors { code }
+  }
+}
+"""
 
 PROPOSALS_REQUEST = (
     "mutation($id: ID!) { proposalsRequest(input: {rfqId: $id}) { job { id } errors { code } } }"
@@ -320,6 +362,36 @@ MATRIX: dict[str, Row] = {
         "mutation($id: ID!) { rfqCancel(id: $id) { errors { code } } }",
         {**only("buyer_x", "coordinator"), "buyer_y": NOT_FOUND},
         _rfq_x,
+    ),
+    # --- quotes (issue 8, award-quotes) ---
+    "quote": Row(
+        "query($id: ID!) { quote(id: $id) { status } }",
+        {**only("buyer_x", "coordinator"), "buyer_y": NOT_FOUND},
+        _fresh_quote,
+    ),
+    "quotes": Row(
+        "query($id: ID!) { quotes(rfqId: $id) { id } }",
+        {**only("buyer_x", "coordinator"), "buyer_y": NOT_FOUND},
+        _rfq_x,
+    ),
+    "exchangeRates": Row("{ exchangeRates { currency } }", only("coordinator")),
+    "shippingDays": Row("{ shippingDays { days } }", signed_in()),
+    "exchangeRateSet": Row(
+        'mutation { exchangeRateSet(input: {currency: "USD", jpyPerUnit: "150"}) { errors { code } } }',
+        only("coordinator"),
+    ),
+    "quoteIssue": Row(QUOTE_ISSUE, only("coordinator"), _quotable_proposal),
+    # Buyer Y is refused in the payload (NOT_FOUND, like a missing quote: tests/quotes/test_quotes.py), which
+    # is no GraphQL error: OK here.
+    "quoteAccept": Row(
+        'mutation($id: ID!) { quoteAccept(id: $id, idempotencyKey: "k") { errors { code } } }',
+        only("buyer_x", "buyer_y"),
+        _fresh_quote,
+    ),
+    "quoteDecline": Row(
+        'mutation($id: ID!) { quoteDecline(id: $id, reason: "no") { errors { code } } }',
+        only("buyer_x", "buyer_y"),
+        _fresh_quote,
     ),
     "transportLinkSet": Row(
         'mutation { transportLinkSet(input: {fromPrefecture: "13", toPrefecture: "27", days: 1, costJpy: 1}) '

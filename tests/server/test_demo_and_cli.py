@@ -14,6 +14,7 @@ from server import cli, db
 from server.auth.principal import Principal, Role
 from server.auth.service import principal_from_token
 from server.demo import seed_demo
+from server.demo.award import STAGES as AWARD_STAGES
 from server.demo.seed import DEMO_BUYERS
 from tests.conftest import GraphQLClient, TestDatabase, utc_now
 
@@ -114,7 +115,7 @@ async def test_demo_seed_loads_once_and_answers_the_readme_query(pool: db.Pool, 
     assert second.startswith("demo data is already loaded")
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM factories") == 300
-        assert await conn.fetchval("SELECT count(*) FROM rfqs") == 3
+        assert await conn.fetchval("SELECT count(*) FROM rfqs") == 3 + len(AWARD_STAGES)
         assert await conn.fetchval("SELECT count(DISTINCT cluster) FROM factories") >= 8
     # and the README's query, with the demo buyer's key, lists Ota factories with 5-axis machining
     body = await gql(OTA_FIVE_AXIS, token=DEMO_BUYERS[0][3])

@@ -104,7 +104,7 @@ def test_readme_flow_documents_are_valid_against_the_schema() -> None:
     # The flow's documents need ids of a running demo; here each must at least parse and validate.
     schema = build_schema(mask_errors=False)
     documents = readme_blocks("graphql")
-    assert len(documents) == 5
+    assert len(documents) == 6
     for document in documents:
         errors = validate(schema._schema, parse(document))
         assert errors == [], (document, errors)
