@@ -51,6 +51,9 @@ class Settings:
     ``worker_jobs`` is how many jobs one worker solves at once, each in its own subprocess with
     ``solver_threads`` CP-SAT threads; a job whose worker sent no heartbeat for ``job_heartbeat_s`` seconds
     is taken over by another worker.
+    Invitations (:mod:`server.invitations`): ``price_tolerance_pct``
+    (``MACHIKOBA_PRICE_TOLERANCE_PCT``, default 5): when members' accepted prices move an approved
+    proposal's total by more than this percentage, a coordinator must confirm the new total.
     """
 
     database_url: str | None = None
@@ -77,6 +80,7 @@ class Settings:
     worker_jobs: int = 1
     solver_threads: int = 2
     job_heartbeat_s: int = 30
+    price_tolerance_pct: float = 5.0
 
     @property
     def session_policy(self) -> SessionPolicy:
@@ -138,6 +142,9 @@ class Settings:
             worker_jobs=_positive_int(env, "MACHIKOBA_WORKER_JOBS", cls.worker_jobs),
             solver_threads=_positive_int(env, "MACHIKOBA_SOLVER_THREADS", cls.solver_threads),
             job_heartbeat_s=_positive_int(env, "MACHIKOBA_JOB_HEARTBEAT_S", cls.job_heartbeat_s),
+            price_tolerance_pct=_positive_float(
+                env, "MACHIKOBA_PRICE_TOLERANCE_PCT", cls.price_tolerance_pct, unit="percent"
+            ),
         )
 
 
@@ -168,7 +175,7 @@ def _positive_int(env: dict[str, str], name: str, default: int) -> int:
     return value
 
 
-def _positive_float(env: dict[str, str], name: str, default: float) -> float:
+def _positive_float(env: dict[str, str], name: str, default: float, *, unit: str = "seconds") -> float:
     text = env.get(name)
     if not text:
         return default
@@ -177,5 +184,5 @@ def _positive_float(env: dict[str, str], name: str, default: float) -> float:
     except ValueError as exc:
         raise SettingsError(f"{name} must be a number, not {text!r}") from exc
     if not value > 0 or value == float("inf"):
-        raise SettingsError(f"{name} must be a positive number of seconds")
+        raise SettingsError(f"{name} must be a positive number of {unit}")
     return value
