@@ -44,7 +44,7 @@ from graphql.execution import ExecutionResult as GraphQLExecutionResult
 from graphql.language import Node
 from graphql.validation.rules import overlapping_fields_can_be_merged
 from graphql.validation.validate import ValidationAbortedError
-from strawberry.extensions import MaxTokensLimiter, SchemaExtension
+from strawberry.extensions import MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
 from strawberry.extensions.max_aliases import count_fields_with_alias
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
@@ -53,6 +53,7 @@ from server.errors import (
     LimitExceeded,
     QueryTooComplex,
     QueryTooCostly,
+    QueryTooDeep,
     QueryTooLarge,
     TooManyAliases,
     TooManyRootFields,
@@ -95,6 +96,29 @@ class TokenLimiter(MaxTokensLimiter):
                 refusal = QueryTooLarge(
                     limit=self.max_token_count,
                     message=f"The query document has more than {self.max_token_count} tokens.",
+                )
+                error.message = refusal.message
+                error.extensions = refusal.extensions()
+                error.original_error = refusal
+
+
+class DepthLimiter(QueryDepthLimiter):
+    """Strawberry's depth limit, with the refusal coded ``QUERY_TOO_DEEP`` (its validation rule reports a bare
+    error)."""
+
+    def __init__(self, *, max_depth: int) -> None:
+        super().__init__(max_depth=max_depth)
+        self.max_depth = max_depth
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        for error in self.execution_context.pre_execution_errors or []:
+            if error.original_error is None and error.message.endswith(
+                f"exceeds maximum operation depth of {self.max_depth}"
+            ):
+                refusal = QueryTooDeep(
+                    limit=self.max_depth,
+                    message=f"The operation nests fields deeper than {self.max_depth} levels.",
                 )
                 error.message = refusal.message
                 error.extensions = refusal.extensions()
@@ -329,4 +353,11 @@ def limit_extensions(
     ]
 
 
-__all__ = ["QueryCostLimiter", "TokenLimiter", "ValidationWithLimits", "limit_extensions", "query_cost"]
+__all__ = [
+    "DepthLimiter",
+    "QueryCostLimiter",
+    "TokenLimiter",
+    "ValidationWithLimits",
+    "limit_extensions",
+    "query_cost",
+]

@@ -6,7 +6,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import DisableIntrospection, QueryDepthLimiter
+from strawberry.extensions import DisableIntrospection
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -23,7 +23,7 @@ from schema.invitations.queries import InvitationsQuery
 from schema.jobs.mutations import JobsMutation
 from schema.jobs.queries import JobsQuery
 from schema.jobs.subscriptions import JobsSubscription
-from schema.limits import limit_extensions
+from schema.limits import DepthLimiter, limit_extensions
 from schema.logistics.mutations import LogisticsMutation
 from schema.logistics.queries import LogisticsQuery
 from schema.partnerships.mutations import PartnershipsMutation
@@ -108,7 +108,7 @@ def build_schema(*, mask_errors: bool, settings: Settings | None = None) -> stra
             max_cost=settings.max_query_cost,
             hide_suggestions=not settings.is_dev,
         ),
-        lambda: QueryDepthLimiter(max_depth=settings.max_depth),
+        lambda: DepthLimiter(max_depth=settings.max_depth),
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)

@@ -191,6 +191,12 @@ class QueryTooComplex(LimitExceeded):
     default_message = "The query document is too complex to check."
 
 
+class QueryTooDeep(LimitExceeded):
+    code = "QUERY_TOO_DEEP"
+    description = "The operation nests fields deeper than allowed (`limit`); ask for less at once."
+    default_message = "The operation nests fields too deeply."
+
+
 class TooManyAliases(LimitExceeded):
     code = "TOO_MANY_ALIASES"
     description = "The operation uses more aliases than allowed."
@@ -234,6 +240,7 @@ LIMIT_ERRORS: tuple[type[LimitExceeded], ...] = (
     RequestTooLarge,
     QueryTooLarge,
     QueryTooComplex,
+    QueryTooDeep,
     TooManyAliases,
     TooManyRootFields,
     QueryTooCostly,

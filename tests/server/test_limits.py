@@ -182,6 +182,25 @@ async def test_aliases_are_limited(client: Any) -> None:
     assert refused.json()["errors"][0]["extensions"] == {"code": "TOO_MANY_ALIASES", "count": 6, "limit": 5}
 
 
+async def test_depth_is_limited_with_a_code(client: Any) -> None:
+    # Depth counts from 0 at the root fields: factories (0) edges node capabilities process code (5).
+    # Anonymous: a document within the limit passes validation and meets the sign-in check; one over it is
+    # refused before that.
+    query = "{ factories(first: 1) { edges { node { capabilities { process { code } } } } } }"
+    async with client(**{**LOOSE, "max_depth": 5}) as http:
+        ok = await post(http, query)
+    async with client(**{**LOOSE, "max_depth": 4}) as http:
+        refused = await post(http, query)
+    assert codes(ok) == ["UNAUTHENTICATED"]
+    assert refused.json()["errors"] == [
+        {
+            "message": "The operation nests fields deeper than 4 levels.",
+            "locations": [{"line": 1, "column": 65}],  # the field too deep: `code`
+            "extensions": {"code": "QUERY_TOO_DEEP", "limit": 4},
+        }
+    ]
+
+
 async def test_root_fields_are_limited_through_fragments_too(client: Any) -> None:
     query = "query { me { role } ...More } fragment More on Query { materials { code } prefectures { code } }"
     async with client(**{**LOOSE, "max_root_fields": 2}) as http:
@@ -335,6 +354,7 @@ def test_each_limit_code_carries_its_description() -> None:
         "REQUEST_TOO_LARGE",
         "QUERY_TOO_LARGE",
         "QUERY_TOO_COMPLEX",
+        "QUERY_TOO_DEEP",
         "TOO_MANY_ALIASES",
         "TOO_MANY_ROOT_FIELDS",
         "QUERY_TOO_COSTLY",
