@@ -149,7 +149,7 @@ async def invitations_of_proposals(conn: Connection, *, proposal_ids: Sequence[U
     rows = await conn.fetch(
         f"""
         SELECT {_COLUMNS} FROM {_FROM} WHERE i.proposal_id = ANY($1::uuid[])
-        ORDER BY i.proposal_id, f.name, i.id
+        ORDER BY i.proposal_id, f.name_en, i.id
         """,
         list(proposal_ids),
     )
