@@ -23,6 +23,7 @@ from server.clock import today as today_in_japan
 from server.db import Connection, Pool, transaction
 from server.demo.bids import seed_demo_bids
 from server.demo.generate import DemoFactory, demo_factories
+from server.demo.invitations import seed_demo_invitations
 from server.demo.proposals import seed_demo_proposals
 from server.factories import repo as factories_repo
 from server.rfqs import service as rfq_service
@@ -278,6 +279,10 @@ async def seed_demo(
         pool, rfq_title=second, coordinator_id=coordinator.id, today=today, report=report
     ):
         done.append(solved)
+    if staged := await seed_demo_invitations(
+        pool, buyer=buyers[0], coordinator_id=coordinator.id, today=today, report=report
+    ):
+        done.append(staged)
     summary = "loaded " + ", ".join(done) if done else "demo data is already loaded"
     return summary + "\n" + credentials()
 

@@ -114,12 +114,11 @@ async def test_overdue_invitations_count_as_declines_and_queue_one_repair(
     again = await deadlines.run_deadlines(pool, now=after)
     assert (again.invitations_expired, again.repairs_queued) == (0, 0)
     async with pool.acquire() as conn:
-        statuses = dict(
-            await conn.fetch(
-                "SELECT factory_id::text, status FROM invitations WHERE proposal_id = $1",
-                UUID(proposal["id"]),
-            )
+        rows = await conn.fetch(
+            "SELECT factory_id::text AS factory, status FROM invitations WHERE proposal_id = $1",
+            UUID(proposal["id"]),
         )
+        statuses = {r["factory"]: r["status"] for r in rows}
         (job,) = await conn.fetch(
             "SELECT job_id, changes FROM proposal_revisions WHERE parent_proposal_id = $1",
             UUID(proposal["id"]),
