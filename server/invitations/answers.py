@@ -229,21 +229,10 @@ async def decline_invitation(
         return declined
 
 
-async def events_of(
-    pool: Pool, principal: Principal, *, invitation: repo.Invitation
-) -> list[events.RfqEvent]:
-    """The events of an invitation the caller may see (its owner reads them, as do coordinators)."""
-    if not rules.may_see_invitation(principal, invitation):
-        return []
-    async with pool.acquire() as conn:
-        return await repo.events_of_invitations(conn, invitations=[invitation])
-
-
 __all__ = [
     "PriceAdjustment",
     "accept_invitation",
     "decline_invitation",
-    "events_of",
     "get_invitation",
     "open_invitations",
 ]
