@@ -10,6 +10,7 @@ nothing. This relaxation leaves time out (so it is weaker where due dates bind) 
 * hand-offs as a transportation problem between consecutive operations of a line: the share of operation
   k made by ``f`` flows to the shares of operation k+1, paying the transport cost per unit of flow (the
   product of the shares is such a flow, and costs at most what a plan pays, so the bound is valid);
+* fixed assignments: their ``u`` is 1 and their ``q`` their quantity;
 * members ``m ≥ u`` with their coordination cost, the cohesion bonus of two members
   (``together ≤ m`` each), and the policy's member counts, pins, lead and shares.
 
@@ -66,6 +67,10 @@ def _relaxation(
     inf = lp.infinity()
     use = {k: lp.NumVar(0.0, 1.0, "") for k in pairs}
     qty = {k: lp.NumVar(0.0, float(p.max_qty), "") for k, p in pairs.items()}
+    for k, fa in problem.fixed_by_pair.items():
+        if k in pairs:  # a fixed pair is used with its quantity
+            use[k].SetLb(1.0)
+            qty[k].SetBounds(float(fa.quantity), float(fa.quantity))
     by_package: dict[str, list[Key]] = defaultdict(list)
     hours: dict[tuple[str, str], list[tuple[Any, float]]] = defaultdict(list)
     free: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)

@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from solver.hours import exact_mh, free_mh, need_mh
-from solver.problem import Factory, Offer, Problem, WorkPackage
+from solver.problem import Factory, FixedAssignment, Offer, Problem, WorkPackage
 
 __all__ = [
     "CAPACITY_MARGIN",
@@ -158,12 +158,32 @@ class _Buckets:
         return out
 
 
-def _pair(problem: Problem, offer: Offer, pkg: WorkPackage, due: int | None, buckets: _Buckets) -> PairData:
+def _pair(
+    problem: Problem,
+    offer: Offer,
+    pkg: WorkPackage,
+    due: int | None,
+    buckets: _Buckets,
+    *,
+    fixed: FixedAssignment | None = None,
+    rest: int | None = None,
+) -> PairData:
+    """The pair's figures; a ``fixed`` pair takes exactly its quantity (and, with pinned days, only the
+    weeks those days touch); ``rest`` caps the others: what the fixed shares leave of the package."""
     factory = problem.factory_by_id[offer.factory]
     weeks, window, rate = buckets.window(offer.factory, pkg.process, offer.earliest_start_day // 7, due)
     setup = exact_mh(offer.setup_hours)
     unit = exact_mh(offer.hours_per_unit)
     max_qty = pkg.quantity if offer.max_quantity is None else min(pkg.quantity, offer.max_quantity)
+    if rest is not None:
+        max_qty = min(max_qty, rest)
+    if fixed is not None:
+        max_qty = fixed.quantity
+        if fixed.start_day is not None and fixed.end_day is not None:
+            # hours are booked only in weeks the pinned days occupy (7w + 6 >= start, 7w + 1 <= end)
+            first, last = fixed.start_day, fixed.end_day
+            weeks = tuple((w, c) for w, c in weeks if 7 * w + 6 >= first and 7 * w + 1 <= last)
+            window = sum(c for w, c in weeks if due is None or 7 * w < due)
     pair = PairData(offer, factory, pkg, setup, unit, max_qty, weeks, window, rate, 0, 0.0)
     unit_capacity = pair.units_within(window)
     spread = max(1, min(pkg.quantity, unit_capacity))
@@ -171,7 +191,7 @@ def _pair(problem: Problem, offer: Offer, pkg: WorkPackage, due: int | None, buc
     return replace(pair, unit_capacity=unit_capacity, est_unit_cost=est)
 
 
-_FILTERS = ("excluded", "certification", "max_quantity", "earliest_start", "capacity")
+_FILTERS = ("excluded", "certification", "max_quantity", "earliest_start", "capacity", "fixed")
 
 
 def _rejection(problem: Problem, pkg: WorkPackage, offer: Offer, factory: Factory) -> str | None:
@@ -187,6 +207,16 @@ def _rejection(problem: Problem, pkg: WorkPackage, offer: Offer, factory: Factor
     if due is not None and offer.earliest_start_day >= due:
         return "earliest_start"
     return None
+
+
+def _smallest(pkg: WorkPackage) -> int:
+    return pkg.quantity if not pkg.splittable else pkg.min_lot
+
+
+def _rest(problem: Problem, pkg: WorkPackage) -> int | None:
+    """Units of ``pkg`` its fixed assignments leave to other factories (``None``: it has none fixed)."""
+    taken = problem.fixed_quantity.get(pkg.id)
+    return None if taken is None else pkg.quantity - taken
 
 
 def _short_of_capacity(pair: PairData) -> bool:
@@ -208,6 +238,7 @@ def _removed_words(problem: Problem, pkg: WorkPackage, counts: dict[str, int], l
         ),
         "earliest_start": "the offers' earliest start dates",
         "capacity": f"free {pkg.process} capacity" + (" before the due date" if due is not None else ""),
+        "fixed": "the fixed assignments",
     }[last]
     return (
         f"{describe_package(pkg)} has no eligible factory: of {total} offer(s), " + ", ".join(parts) + f"; "
@@ -221,6 +252,7 @@ _FILTER_WORDS = {
     "max_quantity": "with a maximum quantity below the smallest lot",
     "earliest_start": "starting only after the due date",
     "capacity": "from factories without enough free hours",
+    "fixed": "left without work by the fixed assignments",
 }
 
 
@@ -249,6 +281,9 @@ def failing_filters(problem: Problem, pkg: WorkPackage) -> dict[str, tuple[tuple
             "max_quantity": offer.max_quantity is not None and offer.max_quantity < smallest,
             "earliest_start": due is not None and offer.earliest_start_day >= due,
             "capacity": _short_of_capacity(pair),
+            "fixed": (factory.id, pkg.id) not in problem.fixed_by_pair
+            and (rest := _rest(problem, pkg)) is not None
+            and rest < smallest,
         }
         out[factory.id] = (tuple(code for code in _FILTERS if checks[code]), pair)
     return out
@@ -264,11 +299,16 @@ def analyse(problem: Problem, k: int | None = DEFAULT_CANDIDATES) -> Eligibility
         counts: dict[str, int] = defaultdict(int)
         last = "excluded"
         due = _hard_due(problem, pkg)
+        rest = _rest(problem, pkg)
         for offer in problem.offers_by_package.get(pkg.id, ()):
             why = _rejection(problem, pkg, offer, problem.factory_by_id[offer.factory])
+            fixed = problem.fixed_by_pair.get((offer.factory, pkg.id))
+            if why is None and fixed is None and rest is not None and rest < _smallest(pkg):
+                why = "fixed"  # the fixed shares leave no lot for another factory
             if why is None:
-                pair = _pair(problem, offer, pkg, due, buckets)
-                if not _short_of_capacity(pair):
+                pair = _pair(problem, offer, pkg, due, buckets, fixed=fixed, rest=rest)
+                # a fixed pair stays whatever its hours: the pre-checks say what its fixed share misses
+                if fixed is not None or not _short_of_capacity(pair):
                     keep.append(pair)
                     continue
                 why = "capacity"
@@ -295,7 +335,7 @@ def _prune(
     for pid, pairs in eligible.items():
         keep = {p.factory.id: p for p in pairs[:k]}
         for p in pairs:
-            if p.factory.id in pol.pinned:
+            if p.factory.id in pol.pinned or p.key in problem.fixed_by_pair:
                 keep.setdefault(p.factory.id, p)
         if pol.lead_certification is not None:
             lead = next((p for p in pairs if pol.lead_certification in p.factory.certifications), None)

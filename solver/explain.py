@@ -18,11 +18,11 @@ from dataclasses import replace
 
 from ortools.sat.python import cp_model
 
-from solver.dates import iso_week, week_label
+from solver.dates import date_of, iso_week, week_label
 from solver.eligibility import Eligibility, PairData, describe_package, failing_filters
 from solver.greedy import members_needed
 from solver.model import Built, Group, build_model, hours_expr
-from solver.problem import Policy, Problem, WorkPackage
+from solver.problem import FixedAssignment, Policy, Problem, WorkPackage
 from solver.solution import Explanation, Reason, Relaxation
 
 __all__ = ["Finding", "explain_infeasible", "precheck", "precheck_explanation"]
@@ -33,6 +33,7 @@ MAX_EARLIEST_LINES = 5  # pre-checks solve at most this many lines alone for the
 _RELAX_ORDER = {
     "due": 0,
     "max_members": 1,
+    "fixed": 2,
     "pinned": 2,
     "lead": 3,
     "max_share": 4,
@@ -126,6 +127,7 @@ class _Earliest:
             packages=pkgs,
             offers=tuple(o for o in p.offers if o.package in ids),
             collaborations=(),
+            fixed=tuple(fa for fa in p.fixed if fa.package in ids),
             policy=Policy(preset="fastest", excluded=p.policy.excluded),
         )
         limit = max(0.5, self.time_limit_s / MAX_EARLIEST_LINES)
@@ -215,6 +217,234 @@ def _eligibility_relaxations(problem: Problem, pkg: WorkPackage) -> tuple[Relaxa
     return tuple(out)
 
 
+# ------------------------------------------------------------------------------- fixed assignments
+
+
+def _share(problem: Problem, fa: FixedAssignment) -> str:
+    """``factory B's fixed share of package P1 (120 units, days 2026-01-08 – 2026-01-15)``."""
+    days = ""
+    if fa.start_day is not None and fa.end_day is not None:
+        first = date_of(problem.origin, fa.start_day).isoformat()
+        last = date_of(problem.origin, fa.end_day).isoformat()
+        days = f", pinned to {first} – {last}"
+    return f"factory {fa.factory}'s fixed share of package {fa.package} ({fa.quantity:,} units{days})"
+
+
+def _release(problem: Problem, fa: FixedAssignment) -> Relaxation:
+    return Relaxation(
+        "fixed_assignment",
+        f"releasing {_share(problem, fa)} so that other factories may take it",
+        (fa.factory, fa.package),
+    )
+
+
+def _fixed_finding(problem: Problem, fa: FixedAssignment, text: str, *more: Relaxation) -> Finding:
+    """A ``fixed_assignment`` reason: the share, what it breaks, and the changes that would fit it."""
+    reason = Reason(
+        "fixed_assignment", f"{_share(problem, fa)} cannot be kept: {text}", (fa.factory, fa.package)
+    )
+    return reason, (*more, _release(problem, fa))
+
+
+def _fixed_pair_findings(problem: Problem, elig: Eligibility, fa: FixedAssignment) -> list[Finding]:
+    """What keeps one fixed assignment from fitting on its own: eligibility, its pinned days against the
+    offer's earliest start and the due date, its hours against the free hours, its duration."""
+    pkg = problem.package_by_id[fa.package]
+    offer = problem.offer_by_pair[fa.key]
+    origin = problem.origin
+    pair = next((p for p in elig.eligible.get(pkg.id, ()) if p.key == fa.key), None)
+    due = _hard_due_day(problem, pkg)
+    subjects = (fa.factory, fa.package)
+    if pair is None:
+        fails = failing_filters(problem, pkg).get(fa.factory, ((), None))[0]
+        if "certification" in fails:
+            missing = ", ".join(
+                sorted(pkg.required_certifications - problem.factory_by_id[fa.factory].certifications)
+            )
+            return [
+                _fixed_finding(
+                    problem,
+                    fa,
+                    f"the factory lacks {missing}, required by the package",
+                    Relaxation(
+                        "certification", f"dropping the {missing} requirement of package {pkg.id}", (pkg.id,)
+                    ),
+                )
+            ]
+        assert due is not None  # the only other filter a fixed pair can fail: starting after the due date
+        line_due = Relaxation(
+            "due_date",
+            f"relaxing the due date of {_line_name(problem, pkg.line)} to "
+            f"{week_label(origin, offer.earliest_start_day + 1 + (due - (pkg.due_day or due)))}",
+            (pkg.line,),
+        )
+        return [
+            _fixed_finding(
+                problem,
+                fa,
+                f"the offer starts only on {week_label(origin, offer.earliest_start_day)}, not before the "
+                f"package must be done ({week_label(origin, due)})",
+                line_due,
+            )
+        ]
+    out: list[Finding] = []
+    need = pair.need_mh(fa.quantity)
+    if fa.start_day is not None and fa.end_day is not None:
+        start, end = fa.start_day, fa.end_day
+        if start < offer.earliest_start_day:
+            moved = offer.earliest_start_day + (end - start)
+            out.append(
+                _fixed_finding(
+                    problem,
+                    fa,
+                    f"its pinned start is before the offer's earliest start "
+                    f"{week_label(origin, offer.earliest_start_day)}",
+                    Relaxation(
+                        "fixed_assignment",
+                        f"moving the pinned days of factory {fa.factory}'s share of package {pkg.id} to "
+                        f"{date_of(origin, offer.earliest_start_day).isoformat()} – "
+                        f"{date_of(origin, moved).isoformat()}",
+                        subjects,
+                    ),
+                )
+            )
+        if due is not None and end > due:
+            due_day = max(p.due_day or 0 for p in problem.lines[pkg.line])
+            out.append(
+                _fixed_finding(
+                    problem,
+                    fa,
+                    f"its pinned end {week_label(origin, end)} is after the date package {pkg.id} must be "
+                    f"done by ({week_label(origin, due)}: its line's due date and later operations)",
+                    Relaxation(
+                        "due_date",
+                        f"relaxing the due date of {_line_name(problem, pkg.line)} to "
+                        f"{week_label(origin, due_day + end - due)}",
+                        (pkg.line,),
+                    ),
+                )
+            )
+        if need > 0 and pair.rate_mh > 0 and pair.rate_mh * (end - start) < 7 * need:
+            days = math.ceil(7 * need / pair.rate_mh)
+            out.append(
+                _fixed_finding(
+                    problem,
+                    fa,
+                    f"its {_h(need)} of {pkg.process} take at least {days} day(s) at the factory's best "
+                    f"weekly rate ({_h(pair.rate_mh)} a week), but it is pinned to {end - start} day(s)",
+                    Relaxation(
+                        "fixed_assignment",
+                        f"moving the pinned end of factory {fa.factory}'s share of package {pkg.id} to "
+                        f"{week_label(origin, start + days)}",
+                        subjects,
+                    ),
+                )
+            )
+    if need > pair.window_mh and not out:
+        when = " in its pinned days" if fa.start_day is not None else ""
+        by = f" before {week_label(origin, due)}" if due is not None else ""
+        fits = pair.units_within(pair.window_mh)
+        more: list[Relaxation] = [
+            Relaxation(
+                "capacity",
+                f"{max(1, math.ceil((need - pair.window_mh) / 1000)):,} more free h of {pkg.process} at "
+                f"factory {fa.factory}{when}{by}",
+                subjects,
+            )
+        ]
+        if fits >= pkg.min_lot and pkg.splittable:
+            more.insert(
+                0,
+                Relaxation(
+                    "fixed_assignment",
+                    f"lowering factory {fa.factory}'s fixed share of package {pkg.id} to {fits:,} units "
+                    "(what its free hours hold)",
+                    subjects,
+                ),
+            )
+        out.append(
+            _fixed_finding(
+                problem,
+                fa,
+                f"its {fa.quantity:,} units need {_h(need)} of {pkg.process}, the factory has "
+                f"{_h(pair.window_mh)} free{when}{by}",
+                *more,
+            )
+        )
+    return out
+
+
+def _fixed_rest_finding(problem: Problem, elig: Eligibility, pkg: WorkPackage) -> Finding | None:
+    """When the fixed shares of a package leave units that no other eligible factory can take."""
+    taken = problem.fixed_quantity.get(pkg.id)
+    if taken is None or taken == pkg.quantity:
+        return None
+    rest = pkg.quantity - taken
+    others = [p for p in elig.eligible.get(pkg.id, ()) if p.key not in problem.fixed_by_pair]
+    if others:
+        return None
+    mine = [fa for fa in problem.fixed if fa.package == pkg.id]
+    shares = ", ".join(f"{fa.factory} {fa.quantity:,}" for fa in mine)
+    if rest < pkg.min_lot:
+        why = f"the remaining {rest:,} units are below its minimum lot {pkg.min_lot:,}"
+        more = [Relaxation("min_lot", f"lowering the minimum lot of package {pkg.id} to {rest:,}", (pkg.id,))]
+    else:
+        why = f"no other eligible factory can make the remaining {rest:,} units"
+        more = list(_eligibility_relaxations(problem, pkg))
+    for fa in mine:
+        offer = problem.offer_by_pair[fa.key]
+        if offer.max_quantity is None or offer.max_quantity >= fa.quantity + rest:
+            more.append(
+                Relaxation(
+                    "fixed_assignment",
+                    f"raising factory {fa.factory}'s fixed share of package {pkg.id} from {fa.quantity:,} to "
+                    f"{fa.quantity + rest:,} units",
+                    (fa.factory, pkg.id),
+                )
+            )
+    more.extend(_release(problem, fa) for fa in mine)
+    text = f"the fixed shares of {describe_package(pkg)} take {taken:,} units ({shares}); {why}"
+    return Reason("fixed_assignment", text, (pkg.id, *(fa.factory for fa in mine))), tuple(more)
+
+
+def _fixed_findings(problem: Problem, elig: Eligibility) -> tuple[list[Finding], set[str]]:
+    """Findings about the fixed assignments, and the packages they cover (not reported again)."""
+    out: list[Finding] = []
+    packages: set[str] = set()
+    for fa in problem.fixed:
+        found = _fixed_pair_findings(problem, elig, fa)
+        if found:
+            packages.add(fa.package)
+        out.extend(found)
+    for pkg in problem.packages:
+        if pkg.id not in elig.removed:
+            rest = _fixed_rest_finding(problem, elig, pkg)
+            if rest is not None:
+                out.append(rest)
+                packages.add(pkg.id)
+    pol = problem.policy
+    members = problem.fixed_factories | pol.pinned
+    if pol.max_members is not None and len(problem.fixed_factories) > 0 and len(members) > pol.max_members:
+        names = ", ".join(sorted(problem.fixed_factories))
+        pinned = (
+            f" and {len(pol.pinned - problem.fixed_factories)} more pinned"
+            if pol.pinned - problem.fixed_factories
+            else ""
+        )
+        out.append(
+            (
+                Reason(
+                    "fixed_assignment",
+                    f"{len(problem.fixed_factories)} factories keep fixed assignments ({names}){pinned}, "
+                    f"but at most {pol.max_members} member(s) are allowed",
+                    ("max_members", *sorted(problem.fixed_factories)),
+                ),
+                (Relaxation("max_members", f"raising max members to {len(members)}", ()),),
+            )
+        )
+    return out, packages
+
+
 def precheck(
     problem: Problem,
     elig: Eligibility,
@@ -256,9 +486,11 @@ def precheck(
                 (Relaxation("pinned", f"unpinning factory {f}", (f,)),),
             )
         )
+    fixed_findings, fixed_packages = _fixed_findings(problem, elig)
+    out.extend(fixed_findings)
     for pkg in problem.packages:
         pairs = elig.eligible.get(pkg.id, ())
-        if pairs:
+        if pairs and pkg.id not in fixed_packages:
             finding = _shortage(problem, pkg, pairs, earliest)
             if finding is not None:
                 out.append(finding)
@@ -371,7 +603,7 @@ def precheck(
 def precheck_explanation(findings: list[Finding]) -> Explanation:
     """The explanation of the pre-checks' findings; says so when a finding has no relaxation."""
     reasons = tuple(r for r, _ in findings)
-    relaxations = tuple(x for _, rs in findings for x in rs)
+    relaxations = tuple(dict.fromkeys(x for _, rs in findings for x in rs))  # each change once
     summary = "No consortium is possible: " + "; ".join(r.message for r in reasons) + "."
     if relaxations:
         summary += " To make it feasible: " + "; or ".join(x.message for x in relaxations) + "."
@@ -452,6 +684,9 @@ def _reason(problem: Problem, elig: Eligibility, group: Group) -> Reason:
         )
     if kind == "pinned":
         return Reason("pinned", f"factory {group[1]} is pinned as a member", group[1:])
+    if kind == "fixed":
+        fa = problem.fixed_by_pair[group[1], group[2]]
+        return Reason("fixed_assignment", f"{_share(problem, fa)} is kept", group[1:])
     if kind == "lead":
         return Reason("lead", f"a member must hold {pol.lead_certification} to lead", ())
     return Reason(kind, " ".join(group), group[1:])
@@ -497,6 +732,12 @@ def _relaxation(
         for k, e in ends:
             model.add(last >= e).only_enforce_if(used[k])
         model.minimize(last)
+    elif kind == "fixed":
+        fa = problem.fixed_by_pair[group[1], group[2]]
+        if fa.key in b.pairs:
+            fixed_share = b.q[fa.key]  # the clone keeps the variables' indices
+            model.add(fixed_share <= fa.quantity)
+            model.maximize(fixed_share)
     elif kind in ("max_members", "min_members"):
         members = cp_model.LinearExpr.sum([var(m) for m in b.member.values()])
         if kind == "max_members":
@@ -547,6 +788,27 @@ def _relaxation(
         )
     if kind == "pinned":
         return Relaxation("pinned", f"unpinning factory {group[1]}", group[1:])
+    if kind == "fixed":
+        fa = problem.fixed_by_pair[group[1], group[2]]
+        kept = round(solver.value(b.q[fa.key])) if fa.key in b.pairs else 0
+        subjects = (fa.factory, fa.package)
+        if kept >= fa.quantity and fa.pinned_days and fa.key in b.start:
+            begins = date_of(problem.origin, int(solver.value(b.start[fa.key]))).isoformat()
+            until = date_of(problem.origin, int(solver.value(b.end[fa.key]))).isoformat()
+            return Relaxation(
+                "fixed_assignment",
+                f"unpinning the days of {_share(problem, fa)}: its {fa.quantity:,} units fit on "
+                f"{begins} – {until}",
+                subjects,
+            )
+        if 0 < kept < fa.quantity:
+            return Relaxation(
+                "fixed_assignment",
+                f"lowering factory {fa.factory}'s fixed share of package {fa.package} from {fa.quantity:,} "
+                f"to {kept:,} units",
+                subjects,
+            )
+        return _release(problem, fa)
     if kind == "cover":
         units = round(solver.objective_value)
         if units <= 0:

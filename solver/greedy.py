@@ -7,7 +7,8 @@ of the previous operation has shipped (plus transport days), booking free hours 
 respecting lots, offer limits, durations and the due date. A line that does not fit is planned again with
 per-operation deadlines paced over the time left, then with the candidates that finish first; the plan
 that leaves the fewest units short is kept. A short plan gives a partial hint that CP-SAT completes.
-Policy rules (member counts, shares, pins…) are not considered.
+Policy rules (member counts, shares, pins…) are not considered. Fixed assignments come first, with their
+quantities and pinned days, whether or not their hours fit.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from ortools.sat.python import cp_model
 
 from solver.eligibility import PairData
 from solver.model import Built
-from solver.problem import Problem, WorkPackage
+from solver.problem import FixedAssignment, Problem, WorkPackage
 
 __all__ = ["Planned", "few_member_plan", "greedy_plan", "hint_plan", "hint_quantities", "members_needed"]
 
@@ -122,7 +123,11 @@ def few_member_plan(
     for pairs in candidates.values():
         for p in pairs:
             by_factory.setdefault(p.factory.id, []).append(p)
-    chosen: set[str] = set()
+    # factories with fixed assignments are members anyway
+    chosen: set[str] = {f for f in problem.fixed_factories if f in by_factory}
+    for f in sorted(chosen):
+        for p in by_factory[f]:
+            remaining[p.package.id] = max(0, remaining[p.package.id] - p.unit_capacity)
     while any(left > 0 for left in remaining.values()) and len(chosen) < cap:
 
         def covered(f: str) -> float:
@@ -196,6 +201,8 @@ def _drop_members(
         for (f, _), planned in plan.items():
             units[f] = units.get(f, 0) + planned.quantity
         for f in sorted(units, key=lambda g: (units[g], g)):
+            if f in problem.fixed_factories:
+                continue  # a member anyway
             plans += 1
             smaller = _plan_over(problem, candidates, set(units) - {f}, scheduled=scheduled)
             if smaller is not None:
@@ -247,10 +254,18 @@ def _plan_line(
             options.sort(key=lambda o: (_finish(o[0], o[1], o[0].package.quantity, left), o[0].est_unit_cost))
         else:
             options.sort(key=lambda o: _marginal(problem, o[0], todo, prev, members | {f for f, _ in done}))
+        # Fixed pairs first, whatever they cost, with their quantity (and pinned days).
+        options.sort(key=lambda o: o[0].key not in problem.fixed_by_pair)
         for pair, start in options:
             if todo == 0:
                 break
             f = pair.factory.id
+            fa = problem.fixed_by_pair.get(pair.key)
+            if fa is not None:
+                _place_fixed(problem, pair, fa, start, left, plan, scheduled=scheduled)
+                done.append((f, plan[pair.key].end))
+                todo -= fa.quantity
+                continue
             weeks = (
                 [w for w, _ in pair.weeks if 7 * w + 6 >= start and 7 * w < latest]
                 if scheduled
@@ -287,6 +302,45 @@ def _plan_line(
     return plan, short
 
 
+def _place_fixed(
+    problem: Problem,
+    pair: PairData,
+    fa: FixedAssignment,
+    start: int,
+    left: dict[tuple[str, str, int], int],
+    plan: dict[Key, Planned],
+    *,
+    scheduled: bool,
+) -> None:
+    """Plan a fixed pair: its quantity from ``start`` (its pinned days if any), booking the free hours
+    there are (a fixed share that does not fit stays in the plan: a hint only, CP-SAT decides)."""
+    f, process = pair.factory.id, pair.package.process
+    pinned = fa.start_day is not None and fa.end_day is not None
+    if pinned and fa.start_day is not None:
+        start = fa.start_day
+    weeks = [w for w, _ in pair.weeks if 7 * w + 6 >= start] if scheduled else [w for w, _ in pair.weeks]
+    need = pair.need_mh(fa.quantity)
+    book: dict[int, int] = {}
+    rest = need
+    for w in weeks:
+        x = min(rest, left[f, process, w])
+        if x > 0:
+            book[w] = x
+            rest -= x
+        if rest == 0:
+            break
+    for w, x in book.items():
+        left[f, process, w] -= x
+    end = start + 1
+    if scheduled and book:
+        end = max(end, 7 * max(book) + 1)
+    if scheduled and pair.rate_mh > 0:
+        end = max(end, start + math.ceil(7 * need / pair.rate_mh))
+    if pinned and fa.end_day is not None:
+        end = fa.end_day
+    plan[pair.key] = Planned(fa.quantity, start, end, book)
+
+
 def _marginal(
     problem: Problem, pair: PairData, todo: int, prev: list[tuple[str, int]], members: set[str]
 ) -> float:
@@ -319,9 +373,10 @@ def _finish(pair: PairData, start: int, qty: int, left: Mapping[tuple[str, str, 
 
 
 def hint_quantities(b: Built, quantities: Mapping[Key, int]) -> None:
-    """Hint used literals and quantities only."""
+    """Hint used literals and quantities only (fixed pairs with their fixed quantity)."""
     for key, u in b.u.items():
-        qty = quantities.get(key, 0)
+        fixed = b.fixed.get(key)
+        qty = fixed.quantity if fixed is not None else quantities.get(key, 0)
         b.model.add_hint(u, qty > 0)
         if key in b.q_var:
             b.model.add_hint(b.q_var[key], qty)

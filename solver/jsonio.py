@@ -18,6 +18,7 @@ from solver.problem import (
     Capacity,
     Collaboration,
     Factory,
+    FixedAssignment,
     Offer,
     Policy,
     Problem,
@@ -252,6 +253,18 @@ def problem_from_json(data: str | bytes | Mapping[str, Any]) -> Problem:
         cohesion_bonus=p.integer("cohesion_bonus", 0),
     )
     p.done()
+    fixed = []
+    for o in doc.items("fixed", []):
+        fixed.append(
+            FixedAssignment(
+                factory=o.text("factory"),
+                package=o.text("package"),
+                quantity=o.integer("quantity"),
+                start_day=o.integer("start_day", None),
+                end_day=o.integer("end_day", None),
+            )
+        )
+        o.done()
     name = doc.text("name", "")
     doc.done()
     return Problem(
@@ -266,18 +279,21 @@ def problem_from_json(data: str | bytes | Mapping[str, Any]) -> Problem:
         policy=policy,
         origin=origin,
         name=name,
+        fixed=tuple(fixed),
     )
 
 
 def problem_to_json(problem: Problem) -> dict[str, Any]:
-    """The JSON form of ``problem`` (every field explicit)."""
+    """The JSON form of ``problem`` (every field explicit, but ``fixed`` only when there are fixed
+    assignments and their ``start_day``/``end_day`` only when pinned: a problem without them writes as
+    before)."""
     origin = problem.origin
 
     def iso(day: int | None) -> str | None:
         return None if day is None else date_of(origin, day).isoformat()
 
     pol = problem.policy
-    return {
+    out = {
         "format": PROBLEM_FORMAT,
         "name": problem.name,
         "origin": origin.isoformat(),
@@ -347,6 +363,18 @@ def problem_to_json(problem: Problem) -> dict[str, Any]:
             "cohesion_bonus": pol.cohesion_bonus,
         },
     }
+    if problem.fixed:
+        out["fixed"] = [_fixed_to_json(fa) for fa in problem.fixed]
+    return out
+
+
+def _fixed_to_json(fa: FixedAssignment) -> dict[str, Any]:
+    out: dict[str, Any] = {"factory": fa.factory, "package": fa.package, "quantity": fa.quantity}
+    if fa.start_day is not None:
+        out["start_day"] = fa.start_day
+    if fa.end_day is not None:
+        out["end_day"] = fa.end_day
+    return out
 
 
 # ------------------------------------------------------------------------------------------ solution

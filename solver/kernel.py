@@ -353,8 +353,8 @@ def search(
         """Used literals to fix to 0: reduced-cost fixed, or (kernel) penalty above ``delta``."""
         banned = []
         for key, u in b.u.items():
-            if values is not None and values[u.index]:
-                continue  # the incumbent's pairs stay
+            if (values is not None and values[u.index]) or key in b.fixed:
+                continue  # the incumbent's pairs stay, and fixed pairs
             if (inc is not None and fixable(lp.bound, pen[key], inc)) or pen[key] > delta + 1e-9:
                 banned.append(u.index)
         return banned, len(b.u) - len(banned)

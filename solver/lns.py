@@ -82,7 +82,12 @@ def plan_of(b: Built, solver: cp_model.CpSolver) -> dict[Key, Planned]:
 class _Neighbourhoods:
     def __init__(self, problem: Problem, candidates: Mapping[str, tuple[PairData, ...]], seed: int) -> None:
         self.rng = random.Random(seed)
-        self.lines = sorted(problem.lines)
+        # lines whose every package is fixed in full have nothing to re-optimise
+        self.lines = sorted(
+            ln
+            for ln, pkgs in problem.lines.items()
+            if any(problem.fixed_quantity.get(p.id, 0) < p.quantity for p in pkgs)
+        )
         self.line_of = {p.id: p.line for p in problem.packages}
         self.processes = {ln: {p.process for p in ps} for ln, ps in problem.lines.items()}
         self.factories: dict[str, set[str]] = defaultdict(set)

@@ -2,14 +2,17 @@
 
 Two shapes:
 
-* **scheduled** (due dates, routings of several operations, several capacity weeks, or a time-based
-  preset): per pair a used literal ``u``, a quantity ``q``, start/end days ``s``/``e``, and per week of
-  its window booked hours ``h`` with an "active" literal ``a``; per operation and prefecture a ``ready``
-  day and per pair a ``transport`` cost towards the next operation (see :func:`_routing`: both grow with
-  the candidates, not with their square);
+* **scheduled** (due dates, routings of several operations, several capacity weeks, fixed assignments
+  with pinned days, or a time-based preset): per pair a used literal ``u``, a quantity ``q``, start/end
+  days ``s``/``e``, and per week of its window booked hours ``h`` with an "active" literal ``a``; per
+  operation and prefecture a ``ready`` day and per pair a ``transport`` cost towards the next operation
+  (see :func:`_routing`: both grow with the candidates, not with their square);
 * **assignment** (no due dates, single-operation lines, one capacity week, ``cheapest`` or
   ``fewest_members``): per pair only ``u`` (and ``q`` when splittable) with one linear capacity row per
   factory and process — for a GAP instance exactly the textbook assignment model.
+
+Fixed assignments (``Problem.fixed``) are fixed by domains: used literal 1, quantity and pinned days single
+values (:func:`pin`); a fixed pair missing from the candidates makes the model infeasible.
 
 With ``explain=True`` every constraint group that a coordinator could relax (a package's coverage, a
 factory's capacity in a week, a line's due date, each policy rule) is enforced by its own literal, to be
@@ -28,7 +31,7 @@ from ortools.sat.python import cp_model
 
 from solver.eligibility import PairData
 from solver.objective import cohesion_bonuses
-from solver.problem import Problem
+from solver.problem import FixedAssignment, Problem
 
 __all__ = ["Built", "Group", "build_model", "hours_expr", "needs_schedule"]
 
@@ -68,6 +71,7 @@ class Built:
     costs: dict[str, cp_model.LinearExpr] = field(default_factory=dict)
     groups: dict[Group, cp_model.IntVar] = field(default_factory=dict)
     week0: int = 0
+    fixed: dict[Key, FixedAssignment] = field(default_factory=dict)  # the problem's fixed pairs modelled
 
     @property
     def total_cost(self) -> cp_model.LinearExpr:
@@ -85,6 +89,8 @@ def needs_schedule(problem: Problem) -> bool:
         return True
     if any(len(pkgs) > 1 for pkgs in problem.lines.values()):
         return True
+    if any(fa.start_day is not None for fa in problem.fixed):
+        return True  # pinned days
     weeks = {c.week for c in problem.capacity if c.hours > 0}
     if len(weeks) > 1:
         return True
@@ -149,6 +155,22 @@ def build_model(
         else:
             b.q[key] = pkg.quantity * u
 
+    # Fixed assignments: used, with exactly their quantity (domains, so every phase sees them fixed).
+    for fa in problem.fixed:
+        if fa.package not in candidates:
+            continue  # a sub-model without the package (none is built today)
+        lit = group("fixed", fa.factory, fa.package)
+        if fa.key not in pairs:
+            # the pair is not eligible (the pre-checks say why): no consortium keeps it
+            impossible = model.add(cp_model.LinearExpr.sum([]) >= 1)
+            if lit is not None:
+                impossible.only_enforce_if(lit)
+            continue
+        b.fixed[fa.key] = fa
+        pin(model, b.u[fa.key], 1, lit)
+        if fa.key in b.q_var:
+            pin(model, b.q_var[fa.key], fa.quantity, lit)
+
     # Constraints
     # A used pair takes at least the minimum lot and at most what the offer allows; an unused one nothing.
     for key, q in b.q_var.items():
@@ -187,6 +209,22 @@ def build_model(
         [b.u[k] for k in pairs], [pairs[k].offer.setup_cost for k in pairs]
     )
     return b
+
+
+def pin(model: cp_model.CpModel, var: cp_model.IntVar, value: int, lit: cp_model.IntVar | None) -> None:
+    """Fix ``var`` to ``value``: by its domain when ``value`` is in it (presolve or not, the variable is
+    then a constant), by a constraint otherwise (the model is then infeasible), or, with an assumption
+    literal ``lit`` (explanations), by a constraint it enforces."""
+    if lit is not None:
+        model.add(var == value).only_enforce_if(lit)
+        return
+    domain = model.proto.variables[var.index].domain
+    bounds = list(domain)
+    if any(lo <= value <= hi for lo, hi in zip(bounds[::2], bounds[1::2], strict=True)):
+        domain.clear()
+        domain.extend([value, value])
+    else:
+        model.add(var == value)
 
 
 def hours_expr(b: Built, key: Key) -> cp_model.LinearExpr:
@@ -251,6 +289,11 @@ def _schedule(problem: Problem, b: Built, *, explain: bool, hard_due: bool, grou
         s = new_int(earliest, max(earliest, last_end - 1), f"s[{f},{pid}]")
         e = new_int(earliest + 1, max(earliest + 1, last_end), f"e[{f},{pid}]")
         b.start[key], b.end[key] = s, e
+        fa = b.fixed.get(key)
+        if fa is not None and fa.start_day is not None and fa.end_day is not None:
+            lit = group("fixed", f, pid)
+            pin(model, s, fa.start_day, lit)
+            pin(model, e, fa.end_day, lit)
         need = _max_need(pair)
         smallest = pair.package.min_lot if pair.package.splittable else pair.package.quantity
         if need == 0 or pair.rate_mh == 0 or pair.need_mh(smallest) == 0:

@@ -25,6 +25,7 @@ __all__ = [
     "Capacity",
     "Collaboration",
     "Factory",
+    "FixedAssignment",
     "Offer",
     "Policy",
     "Preset",
@@ -150,6 +151,31 @@ class Policy:
 
 
 @dataclass(frozen=True)
+class FixedAssignment:
+    """An assignment the solver must keep: e.g. a member that already accepted its share.
+
+    The pair ``(factory, package)`` is in every answer with exactly ``quantity`` units; with ``start_day``
+    and ``end_day`` its days ``[start_day, end_day)`` are pinned too (the weeks its hours are booked in stay
+    free to choose). Its factory is a member; it pays its costs, its hours use capacity, and transport and
+    the routing's order apply to it as to any assignment.
+    """
+
+    factory: str
+    package: str
+    quantity: int
+    start_day: int | None = None  # when given with end_day: the assignment's days [start_day, end_day)
+    end_day: int | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return self.factory, self.package
+
+    @property
+    def pinned_days(self) -> bool:
+        return self.start_day is not None and self.end_day is not None
+
+
+@dataclass(frozen=True)
 class Problem:
     """Everything the solver needs; validated on construction (raises :class:`ProblemError`)."""
 
@@ -164,6 +190,8 @@ class Problem:
     policy: Policy = field(default_factory=Policy)
     origin: date = DEFAULT_ORIGIN
     name: str = ""
+    #: Assignments every answer must keep (a repair solve: the members that accepted their shares).
+    fixed: tuple[FixedAssignment, ...] = ()
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -188,6 +216,24 @@ class Problem:
     @cached_property
     def offer_by_pair(self) -> Mapping[tuple[str, str], Offer]:
         return {(o.factory, o.package): o for o in self.offers}
+
+    @cached_property
+    def fixed_by_pair(self) -> Mapping[tuple[str, str], FixedAssignment]:
+        """``(factory, package) -> fixed assignment``."""
+        return {fa.key: fa for fa in self.fixed}
+
+    @cached_property
+    def fixed_quantity(self) -> Mapping[str, int]:
+        """Package id → units the fixed assignments take of it (only packages with some)."""
+        out: dict[str, int] = defaultdict(int)
+        for fa in self.fixed:
+            out[fa.package] += fa.quantity
+        return dict(out)
+
+    @cached_property
+    def fixed_factories(self) -> frozenset[str]:
+        """Factories with a fixed assignment: members of every answer."""
+        return frozenset(fa.factory for fa in self.fixed)
 
     @cached_property
     def capacity_by_bucket(self) -> Mapping[tuple[str, str], Mapping[int, float]]:
@@ -231,6 +277,8 @@ class Problem:
         capacity_end = 7 * (max(capacity_weeks) + 1) if capacity_weeks else 0
         longest_transport = max([self.default_transport_days, *(t.days for t in self.transport)])
         horizon = max([capacity_end, *(p.due_day for p in self.packages if p.due_day is not None)])
+        # a pinned fixed assignment ends on its day, whatever the bound below says
+        horizon = max([horizon, *(fa.end_day for fa in self.fixed if fa.end_day is not None)])
         for pkgs in self.lines.values():
             previous_end: int | None = None
             for pkg in pkgs:
@@ -369,6 +417,7 @@ def _validate(p: Problem) -> None:
         _check(c2.factory_a != c2.factory_b, f"{at}.factories", "a factory cannot collaborate with itself")
         _non_negative_number(c2.weight, f"{at}.weight")
     _validate_policy(p.policy, factory_ids)
+    _validate_fixed(p)
 
 
 def _validate_policy(pol: Policy, factory_ids: set[str]) -> None:
@@ -387,3 +436,72 @@ def _validate_policy(pol: Policy, factory_ids: set[str]) -> None:
     _non_negative_int(pol.cohesion_bonus, "policy.cohesion_bonus")
     if pol.lateness_penalty_per_day is not None:
         _non_negative_int(pol.lateness_penalty_per_day, "policy.lateness_penalty_per_day")
+
+
+def _validate_fixed(p: Problem) -> None:
+    """Fixed assignments name an existing offer, take a quantity the package and the offer allow (together at
+    most each package's quantity), and are not of an excluded factory; pinned days come as a pair."""
+    seen: set[tuple[str, str]] = set()
+    package_ids = {w.id for w in p.packages}
+    factory_ids = {f.id for f in p.factories}
+    taken: dict[str, int] = defaultdict(int)
+    for i, fa in enumerate(p.fixed):
+        at = f"fixed[{i}]"
+        _check(isinstance(fa, FixedAssignment), at, "must be a FixedAssignment")
+        _check(fa.factory in factory_ids, f"{at}.factory", f"unknown factory {fa.factory!r}")
+        _check(fa.package in package_ids, f"{at}.package", f"unknown package {fa.package!r}")
+        offer = p.offer_by_pair.get(fa.key)
+        _check(offer is not None, at, f"factory {fa.factory!r} has no offer for package {fa.package!r}")
+        assert offer is not None
+        _check(fa.key not in seen, at, f"second fixed assignment of {fa.factory!r} for {fa.package!r}")
+        seen.add(fa.key)
+        _check(
+            fa.factory not in p.policy.excluded,
+            f"{at}.factory",
+            f"factory {fa.factory!r} is excluded by the policy but has a fixed assignment",
+        )
+        pkg = p.package_by_id[fa.package]
+        _non_negative_int(fa.quantity, f"{at}.quantity")
+        _check(fa.quantity > 0, f"{at}.quantity", "must be positive")
+        _check(
+            fa.quantity <= pkg.quantity,
+            f"{at}.quantity",
+            f"{fa.quantity} is above the quantity {pkg.quantity} of package {pkg.id!r}",
+        )
+        if offer.max_quantity is not None:
+            _check(
+                fa.quantity <= offer.max_quantity,
+                f"{at}.quantity",
+                f"{fa.quantity} is above the offer's maximum quantity {offer.max_quantity}",
+            )
+        if not pkg.splittable:
+            _check(
+                fa.quantity == pkg.quantity,
+                f"{at}.quantity",
+                f"package {pkg.id!r} is not splittable: a fixed share takes all its {pkg.quantity} units",
+            )
+        _check(
+            fa.quantity >= pkg.min_lot,
+            f"{at}.quantity",
+            f"{fa.quantity} is below the minimum lot {pkg.min_lot} of package {pkg.id!r}",
+        )
+        taken[fa.package] += fa.quantity
+        _check(
+            taken[fa.package] <= pkg.quantity,
+            f"{at}.quantity",
+            f"fixed quantities of package {pkg.id!r} add up to {taken[fa.package]}, above its quantity "
+            f"{pkg.quantity}",
+        )
+        _check(
+            (fa.start_day is None) == (fa.end_day is None),
+            f"{at}.end" if fa.end_day is None else f"{at}.start",  # the one missing
+            "start and end are given together or not at all",
+        )
+        if fa.start_day is not None and fa.end_day is not None:
+            _non_negative_int(fa.start_day, f"{at}.start")
+            _non_negative_int(fa.end_day, f"{at}.end")
+            _check(
+                fa.end_day > fa.start_day,
+                f"{at}.end",
+                f"must be after the start (got days [{fa.start_day}, {fa.end_day}))",
+            )

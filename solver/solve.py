@@ -360,7 +360,7 @@ def _member_phase(
                     first_within = time.perf_counter() - ctx.t0
                 b.model.clear_hints()  # type: ignore[no-untyped-call]
                 hint_plan(problem, b, plan_of(res.built, res.solver))
-    proven = members_needed(eligible)
+    proven = max(members_needed(eligible), len(problem.fixed_factories))
     fewest = members_lower_bound(problem, eligible)
     if fewest is not None:
         proven = max(proven, math.ceil(fewest - 1e-6))

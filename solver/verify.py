@@ -33,6 +33,7 @@ def verify(problem: Problem, solution: Solution) -> list[str]:
     _check_capacity(problem, by_pair, v)
     _check_routing(problem, by_pair, v)
     _check_policy(problem, solution, by_pair, v)
+    _check_fixed(problem, by_pair, v)
     _check_figures(problem, solution, by_pair, v)
     return v
 
@@ -122,6 +123,21 @@ def _check_routing(problem: Problem, by_pair: dict[tuple[str, str], Assignment],
                             f"routing {prev.id}->{nxt.id}: {b.factory} starts day {b.start_day}, before "
                             f"{a.factory}'s output (day {a.end_day}) plus {days} transport day(s)"
                         )
+
+
+def _check_fixed(problem: Problem, by_pair: dict[tuple[str, str], Assignment], v: list[str]) -> None:
+    """Every fixed assignment is in the solution with its quantity, and its days when pinned."""
+    for fa in problem.fixed:
+        at = f"fixed assignment {fa.factory}/{fa.package}"
+        a = by_pair.get(fa.key)
+        if a is None:
+            v.append(f"{at}: not in the solution")
+            continue
+        if a.quantity != fa.quantity:
+            v.append(f"{at}: quantity {a.quantity}, fixed at {fa.quantity}")
+        pinned = (fa.start_day, fa.end_day)
+        if fa.pinned_days and (a.start_day, a.end_day) != pinned:
+            v.append(f"{at}: days [{a.start_day}, {a.end_day}), pinned at [{fa.start_day}, {fa.end_day})")
 
 
 def _production_by_factory(problem: Problem, by_pair: dict[tuple[str, str], Assignment]) -> dict[str, int]:

@@ -6,7 +6,17 @@ from typing import TypeVar
 
 from hypothesis import strategies as st
 
-from solver import Capacity, Collaboration, Factory, Offer, Policy, Problem, TransportLink, WorkPackage
+from solver import (
+    Capacity,
+    Collaboration,
+    Factory,
+    FixedAssignment,
+    Offer,
+    Policy,
+    Problem,
+    TransportLink,
+    WorkPackage,
+)
 
 PROCESSES = ("turning", "grinding")
 T = TypeVar("T")
@@ -108,4 +118,43 @@ def problems(
         default_transport_cost=draw(st.integers(0, 5)),
         collaborations=(Collaboration("F0", "F1", 1.0),),
         policy=policy,
+    )
+
+
+@st.composite
+def with_fixed(draw: st.DrawFn, base: st.SearchStrategy[Problem], *, pinned_days: bool = False) -> Problem:
+    """A problem of ``base`` with one or two valid fixed assignments (quantities the package, its lots and
+    the offer allow; with ``pinned_days`` sometimes days as well, which may well not fit)."""
+    p = draw(base)
+    choices = []
+    for o in p.offers:
+        pkg = p.package_by_id[o.package]
+        top = min(pkg.quantity, o.max_quantity or pkg.quantity)
+        low = pkg.min_lot if pkg.splittable else pkg.quantity
+        if o.factory not in p.policy.excluded and low <= top:
+            choices.append((o, low, top))
+    fixed: list[FixedAssignment] = []
+    taken: dict[str, int] = {}
+    for o, low, top in draw(st.lists(st.sampled_from(choices), min_size=1, max_size=2)) if choices else []:
+        left = p.package_by_id[o.package].quantity - taken.get(o.package, 0)
+        if any(fa.key == (o.factory, o.package) for fa in fixed) or min(top, left) < low:
+            continue
+        qty = draw(st.integers(low, min(top, left)))
+        start = end = None
+        if pinned_days and draw(st.booleans()):
+            start = draw(st.integers(0, 10))
+            end = start + draw(st.integers(1, 14))
+        fixed.append(FixedAssignment(o.factory, o.package, qty, start, end))
+        taken[o.package] = taken.get(o.package, 0) + qty
+    return Problem(
+        factories=p.factories,
+        packages=p.packages,
+        offers=p.offers,
+        capacity=p.capacity,
+        transport=p.transport,
+        default_transport_days=p.default_transport_days,
+        default_transport_cost=p.default_transport_cost,
+        collaborations=p.collaborations,
+        policy=p.policy,
+        fixed=tuple(fixed),
     )

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from solver import Assignment, Problem, solve, verify
 from solver.verify import expected_costs
 from tests.solver.builders import WALL_S
-from tests.solver.strategies import problems
+from tests.solver.strategies import problems, with_fixed
 
 
 def _splits(p: Problem, pkg_id: str) -> Iterator[dict[str, int]]:
@@ -40,6 +40,8 @@ def _feasible(p: Problem, plan: dict[tuple[str, str], int], *, check_capacity: b
     if pol.min_members is not None and len(members) < pol.min_members:
         return False
     if not pol.pinned <= members:
+        return False
+    if any(plan.get(fa.key) != fa.quantity for fa in p.fixed):
         return False
     if pol.lead_certification and not any(
         pol.lead_certification in p.factory_by_id[f].certifications for f in members
@@ -105,5 +107,38 @@ def test_optimal_matches_brute_force_with_routing_and_transport(p: Problem) -> N
         assert s.status == "infeasible"
     else:
         # the optimum is known: the objective says it all, whether or not optimality was proven
+        assert s.status in ("optimal", "feasible")
+        assert s.objective == expected
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(with_fixed(problems(scheduled=False, max_qty=3)).filter(lambda p: bool(p.fixed)))
+def test_fixed_assignments_match_brute_force_without_schedule(p: Problem) -> None:
+    # when
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=2.0, workers=1)
+    expected = brute_force(p, check_capacity=True)
+    # then: the fixed shares are kept (verify checks them) and the rest is optimal
+    assert p.fixed
+    assert verify(p, s) == []
+    if expected is None:
+        assert s.status == "infeasible"
+        assert s.explanation is not None
+        assert s.explanation.relaxations or "No single" in s.explanation.summary
+    else:
+        assert s.status in ("optimal", "feasible")
+        assert s.objective == expected
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(with_fixed(problems(generous=True, max_qty=3)).filter(lambda p: bool(p.fixed)))
+def test_fixed_assignments_match_brute_force_with_routing_and_transport(p: Problem) -> None:
+    # when
+    s = solve(p, time_limit_s=WALL_S, deterministic_time_s=2.0, workers=1)
+    expected = brute_force(p, check_capacity=False)
+    # then
+    assert verify(p, s) == []
+    if expected is None:
+        assert s.status == "infeasible"
+    else:
         assert s.status in ("optimal", "feasible")
         assert s.objective == expected
