@@ -24,7 +24,6 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Sequence
-from typing import Any
 from uuid import UUID
 
 from server.auth.principal import Principal
@@ -39,7 +38,7 @@ from server.jobs.plugins import SolveRequest
 from server.proposals import repo as proposals_repo
 from server.rfqs import events
 from server.rfqs import repo as rfqs_repo
-from solver import Capacity, Problem, ProblemError, problem_from_json, problem_to_json
+from solver import Capacity, FixedAssignment, Problem, ProblemError, problem_from_json, problem_to_json
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +50,7 @@ REPAIR_TIME_LIMIT_S = 30
 class RepairInputs:
     """What the repair keeps and leaves out, from the approved proposal's invitations."""
 
-    fixed: tuple[Any, ...]
+    fixed: tuple[FixedAssignment, ...]
     excluded: tuple[str, ...]
 
 
@@ -60,8 +59,6 @@ def repair_inputs(
 ) -> RepairInputs:
     """Accepted shares become fixed assignments (days relative to the Problem's origin); declined and
     expired members are excluded."""
-    from solver import FixedAssignment  # TEMP until solver-fixed lands
-
     accepted = {i.id: i for i in invitations if i.status == "accepted"}
     fixed = tuple(
         FixedAssignment(

@@ -12,6 +12,7 @@ async def test_the_demo_has_an_rfq_with_a_declined_and_repaired_consortium(pool:
     await seed_demo(pool)
     async with pool.acquire() as conn:
         rfq = await conn.fetchrow("SELECT id, status FROM rfqs WHERE title = $1", INVITATIONS_RFQ_TITLE)
+        assert rfq is not None
         assert rfq["status"] == "proposed"
         rows = await conn.fetch(
             """
