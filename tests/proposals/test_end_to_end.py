@@ -107,6 +107,7 @@ async def test_rfq_to_approved_proposal(
                 """
                 SELECT r.id FROM rfqs r
                 JOIN rfq_packages p ON p.rfq_id = r.id JOIN bids b ON b.package_id = p.id
+                WHERE r.status = 'open'  -- the demo's later stages are RFQs with bids too
                 GROUP BY r.id ORDER BY count(DISTINCT b.factory_id) DESC LIMIT 1
                 """
             )
