@@ -109,9 +109,9 @@ async def _to_answer(
     assert rfq is not None  # foreign keys
     assert proposal is not None
     assert invitation is not None
-    if invitation.status != "pending":
+    if invitation.status not in ("pending", "expired"):
         raise fail(None, ErrorCode.INVALID_STATE, f"This invitation is {invitation.status} already.")
-    if now >= invitation.answer_by:
+    if invitation.status == "expired" or now >= invitation.answer_by:  # expired: by the deadline task
         raise fail(
             None,
             ErrorCode.ANSWER_DEADLINE_PASSED,

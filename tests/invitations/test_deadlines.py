@@ -9,9 +9,12 @@ import asyncio
 import datetime as dt
 from uuid import UUID
 
+import pytest
+
 from server import db
 from server.clock import JST, end_of_day_jst
-from server.invitations import deadlines
+from server.errors import ValidationFailed
+from server.invitations import answers, deadlines
 from server.invitations.working_days import add_working_days, default_answer_day, is_working_day
 from server.jobs.worker import Worker
 from tests.conftest import Caller, GraphQLClient, jst_today
@@ -113,6 +116,13 @@ async def test_overdue_invitations_count_as_declines_and_queue_one_repair(
     assert sum(r.repairs_queued for r in reports) == 1
     again = await deadlines.run_deadlines(pool, now=after)
     assert (again.invitations_expired, again.repairs_queued) == (0, 0)
+    # an expired invitation is answered too late, whatever the clock says
+    late = consortium.owner_of(rest[0]["factory"]["id"])
+    with pytest.raises(ValidationFailed) as refused:
+        await answers.accept_invitation(
+            pool, late.principal, invitation_id=UUID(rest[0]["id"]), now=before, price_tolerance_pct=5
+        )
+    assert [e.code.code for e in refused.value.errors] == ["ANSWER_DEADLINE_PASSED"]
     async with pool.acquire() as conn:
         rows = await conn.fetch(
             "SELECT factory_id::text AS factory, status FROM invitations WHERE proposal_id = $1",
