@@ -3,6 +3,7 @@ answer deadline, the price confirmation, and what a factory owner reads of the e
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from typing import Any
 from uuid import UUID
@@ -186,3 +187,34 @@ async def test_an_answer_after_the_deadline_is_refused(
         token=coordinator.token,
     )
     assert past["data"]["proposalApprove"]["errors"] == [{"field": "answerBy", "code": "DATE_IN_PAST"}]
+
+
+async def test_two_declines_at_once_each_queue_a_repair_and_the_later_excludes_both(
+    gql: GraphQLClient, pool: db.Pool, coordinator: Caller, consortium: Consortium, worker: Worker
+) -> None:
+    proposal = await approved(gql, pool, coordinator, consortium)
+    a, b, *_ = proposal["invitations"]
+    results = await asyncio.gather(
+        *(
+            gql(
+                DECLINE,
+                {"id": i["id"], "reason": "busy"},
+                token=consortium.owner_of(i["factory"]["id"]).token,
+            )
+            for i in (a, b)
+        )
+    )
+    assert [r["data"]["invitationDecline"]["errors"] for r in results] == [[], []]
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            """
+            SELECT changes FROM proposal_revisions WHERE parent_proposal_id = $1
+            """,
+            UUID(proposal["id"]),
+        )
+    # the declines ran one after the other (the RFQ's lock): the second's repair saw the first decline
+    first, second = sorted((r["changes"]["repair"]["excluded"] for r in rows), key=len)
+    both = sorted([a["factory"]["id"], b["factory"]["id"]])
+    assert second == both
+    assert len(first) == 1
+    assert first[0] in both
