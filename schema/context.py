@@ -13,6 +13,7 @@ from strawberry.types import Info as StrawberryInfo
 
 from server import clock as clocks
 from server.auth.principal import Principal
+from server.catalogue.taxonomy import Taxonomy
 from server.db import Pool
 from server.errors import RateLimited
 from server.settings import Settings
@@ -32,6 +33,8 @@ class Context:
     pool: Pool
     settings: Settings
     principal: Principal
+    # The catalogue as of the request's start, for fields that show catalogue entries (no query).
+    taxonomy: Taxonomy
     clock: clocks.Clock = clocks.SYSTEM_CLOCK
     # graphql-transport-ws: the payload of the client's connection_init (strawberry sets it), where a
     # browser, which cannot set headers on a WebSocket, sends {"authorization": "Bearer …"}.

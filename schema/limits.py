@@ -10,11 +10,17 @@ Each limit refuses a request before the expensive step it guards, with a coded e
 - the cost is estimated with the request's variables just before execution (:class:`QueryCostLimiter`), so
   ``first: $n`` counts as what the client asked for.
 
+Parsing and validation depend only on the document's text (the schema and rules are fixed per process), so
+a :class:`DocumentCache` keeps the parsed and validated documents of the texts seen most recently: a client
+repeating a query pays for neither again. Only documents that passed are kept; a refused one is checked anew
+each time, and its errors are never shared between requests (they are translated in place).
+
 docs/security.md describes the limits and their settings.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -81,15 +87,79 @@ def limit_error(refusal: LimitExceeded, nodes: Node | list[Node] | None = None) 
     return GraphQLError(refusal.message, nodes, original_error=refusal, extensions=refusal.extensions())
 
 
+# --- the document cache -------------------------------------------------------------------------------
+
+
+class DocumentCache:
+    """The most recently used documents by text: parsed, and whether they passed validation.
+
+    Bounded (least recently used first out), so unique texts cannot grow memory; one per schema, shared by
+    every request's extensions.
+    """
+
+    def __init__(self, maxsize: int = 256) -> None:
+        self.maxsize = maxsize
+        self._parsed: OrderedDict[str, DocumentNode] = OrderedDict()
+        self._valid: set[str] = set()
+        # Cost of an operation that uses no variables, by (text, operation name).
+        self._costs: dict[tuple[str, str | None], int] = {}
+
+    def parsed(self, text: str) -> DocumentNode | None:
+        document = self._parsed.get(text)
+        if document is not None:
+            self._parsed.move_to_end(text)
+        return document
+
+    def keep(self, text: str, document: DocumentNode) -> None:
+        self._parsed[text] = document
+        self._parsed.move_to_end(text)
+        while len(self._parsed) > self.maxsize:
+            old, _ = self._parsed.popitem(last=False)
+            self._valid.discard(old)
+            for key in [k for k in self._costs if k[0] == old]:
+                del self._costs[key]
+
+    def is_valid(self, text: str, document: DocumentNode) -> bool:
+        """``document`` is the cached one for ``text`` and passed validation."""
+        return text in self._valid and self._parsed.get(text) is document
+
+    def mark_valid(self, text: str, document: DocumentNode) -> None:
+        if self._parsed.get(text) is document:
+            self._valid.add(text)
+
+    def cost(self, text: str, operation_name: str | None) -> int | None:
+        return self._costs.get((text, operation_name))
+
+    def keep_cost(self, text: str, operation_name: str | None, cost: int) -> None:
+        if text in self._parsed:
+            self._costs[(text, operation_name)] = cost
+
+
 # --- tokens -------------------------------------------------------------------------------------------
 
 
 class TokenLimiter(MaxTokensLimiter):
     """Strawberry's token limit, with the refusal coded ``QUERY_TOO_LARGE`` (graphql-core raises a bare
-    syntax error)."""
+    syntax error). A text in ``cache`` is not parsed again; one parsed here without error goes in."""
+
+    def __init__(self, max_token_count: int, cache: DocumentCache | None = None) -> None:
+        super().__init__(max_token_count=max_token_count)
+        self.cache = cache
 
     def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        text = context.query
+        if self.cache is not None and text and context.graphql_document is None:
+            # Strawberry parses only when no extension has set the document.
+            context.graphql_document = self.cache.parsed(text)
         yield
+        if (
+            self.cache is not None
+            and text
+            and context.graphql_document is not None
+            and not context.pre_execution_errors
+        ):
+            self.cache.keep(text, context.graphql_document)
         # Changed in place: strawberry has already put this error object into the result.
         for error in self.execution_context.pre_execution_errors or []:
             if error.message.startswith(f"Syntax Error: {_TOKEN_LIMIT_MESSAGE}"):
@@ -183,15 +253,32 @@ class ValidationWithLimits(SchemaExtension):
     would not.
     """
 
-    def __init__(self, *, max_aliases: int, max_root_fields: int, hide_suggestions: bool) -> None:
+    def __init__(
+        self,
+        *,
+        max_aliases: int,
+        max_root_fields: int,
+        hide_suggestions: bool,
+        cache: DocumentCache | None = None,
+    ) -> None:
         self.max_aliases = max_aliases
         self.max_root_fields = max_root_fields
         self.hide_suggestions = hide_suggestions
+        self.cache = cache
 
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
-        if document is not None and context.pre_execution_errors is None:
+        text = context.query
+        if (
+            self.cache is not None
+            and text
+            and document is not None
+            and context.pre_execution_errors is None
+            and self.cache.is_valid(text, document)
+        ):
+            context.pre_execution_errors = []  # the same text passed before: every rule holds again
+        elif document is not None and context.pre_execution_errors is None:
             errors = shape_errors(
                 document, max_aliases=self.max_aliases, max_root_fields=self.max_root_fields
             )
@@ -203,6 +290,8 @@ class ValidationWithLimits(SchemaExtension):
                 )
                 errors = [_coded_abort(e) if isinstance(e, ValidationAbortedError) else e for e in errors]
             context.pre_execution_errors = errors
+            if not errors and self.cache is not None and text:
+                self.cache.mark_valid(text, document)
         yield
 
 
@@ -308,15 +397,16 @@ class QueryCostLimiter(SchemaExtension):
     has set the result.
     """
 
-    def __init__(self, *, max_cost: int) -> None:
+    def __init__(self, *, max_cost: int, cache: DocumentCache | None = None) -> None:
         self.max_cost = max_cost
+        self.cache = cache
 
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
         operation = _operation(document, context.operation_name) if document is not None else None
         if document is not None and operation is not None:
-            cost = query_cost(context.schema._schema, document, operation, context.variables or {})
+            cost = self._cost(document, operation)
             if cost > self.max_cost:
                 refusal = QueryTooCostly(
                     limit=self.max_cost,
@@ -326,6 +416,18 @@ class QueryCostLimiter(SchemaExtension):
                 )
                 context.result = GraphQLExecutionResult(data=None, errors=[limit_error(refusal, operation)])
         yield
+
+    def _cost(self, document: DocumentNode, operation: OperationDefinitionNode) -> int:
+        context = self.execution_context
+        text, name, variables = context.query, context.operation_name, context.variables or {}
+        # Without variables the cost depends on the text alone.
+        cached = self.cache.cost(text, name) if self.cache and text and not variables else None
+        if cached is not None:
+            return cached
+        cost = query_cost(context.schema._schema, document, operation, variables)
+        if self.cache and text and not variables:
+            self.cache.keep_cost(text, name, cost)
+        return cost
 
 
 def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
@@ -342,19 +444,25 @@ def limit_extensions(
     max_root_fields: int,
     max_cost: int,
     hide_suggestions: bool,
+    cache: DocumentCache | None = None,
 ) -> list[Callable[[], SchemaExtension]]:
-    """The limit extensions as factories: strawberry builds fresh extensions for each request."""
+    """The limit extensions as factories: strawberry builds fresh extensions for each request; ``cache``
+    (one per schema) is shared by all of them."""
     return [
-        lambda: TokenLimiter(max_token_count=max_tokens),
+        lambda: TokenLimiter(max_token_count=max_tokens, cache=cache),
         lambda: ValidationWithLimits(
-            max_aliases=max_aliases, max_root_fields=max_root_fields, hide_suggestions=hide_suggestions
+            max_aliases=max_aliases,
+            max_root_fields=max_root_fields,
+            hide_suggestions=hide_suggestions,
+            cache=cache,
         ),
-        lambda: QueryCostLimiter(max_cost=max_cost),
+        lambda: QueryCostLimiter(max_cost=max_cost, cache=cache),
     ]
 
 
 __all__ = [
     "DepthLimiter",
+    "DocumentCache",
     "QueryCostLimiter",
     "TokenLimiter",
     "ValidationWithLimits",

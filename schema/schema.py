@@ -23,7 +23,7 @@ from schema.invitations.queries import InvitationsQuery
 from schema.jobs.mutations import JobsMutation
 from schema.jobs.queries import JobsQuery
 from schema.jobs.subscriptions import JobsSubscription
-from schema.limits import DepthLimiter, limit_extensions
+from schema.limits import DepthLimiter, DocumentCache, limit_extensions
 from schema.logistics.mutations import LogisticsMutation
 from schema.logistics.queries import LogisticsQuery
 from schema.partnerships.mutations import PartnershipsMutation
@@ -107,6 +107,7 @@ def build_schema(*, mask_errors: bool, settings: Settings | None = None) -> stra
             max_root_fields=settings.max_root_fields,
             max_cost=settings.max_query_cost,
             hide_suggestions=not settings.is_dev,
+            cache=DocumentCache(),
         ),
         lambda: DepthLimiter(max_depth=settings.max_depth),
     ]

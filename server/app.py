@@ -14,6 +14,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -34,6 +35,7 @@ from schema.schema import build_schema
 from server import clock as clocks
 from server import db
 from server.auth.service import principal_from_token
+from server.catalogue.taxonomy import forget, taxonomy_for
 from server.errors import BadRequest, Timeout
 from server.jobs.worker import Worker, config_from_settings
 from server.middleware import BodySizeLimit, SecurityHeaders, media_type, send_error, wants_graphql_response
@@ -80,6 +82,21 @@ class MachikobaGraphQL(GraphQL[Context, None]):
             response.headers["content-type"] = media_type(accept)
             response.status_code = getattr(request.state, "graphql_status", response.status_code)
         await response(scope, receive, send)
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        # Strawberry's, with the body encoded by orjson: several times faster than json.dumps on a page of
+        # results. Non-string keys (never in our answers) are written as strings, as json.dumps would.
+        response = Response(
+            orjson.dumps(response_data, option=orjson.OPT_NON_STR_KEYS), media_type="application/json"
+        )
+        response.headers.raw.extend(sub_response.headers.raw)
+        if sub_response.background:
+            response.background = sub_response.background
+        if sub_response.status_code:
+            response.status_code = sub_response.status_code
+        return response
 
     def decode_json(self, data: str | bytes) -> object:
         decoded = super().decode_json(data)
@@ -141,6 +158,7 @@ class MachikobaGraphQL(GraphQL[Context, None]):
             pool=pool,
             settings=self.settings,
             principal=principal,
+            taxonomy=await taxonomy_for(pool).current(),
             clock=self.clock,
         )
 
@@ -185,6 +203,7 @@ def create_app(
                 applied = await migrate(conn)
             if applied:
                 log.info("applied migrations: %s", ", ".join(applied))
+            await taxonomy_for(own_pool).current()  # loaded at start, not by the first request
             state["pool"] = own_pool
             worker: Worker | None = None
             worker_task: asyncio.Task[None] | None = None
@@ -209,6 +228,7 @@ def create_app(
                     except Exception:
                         log.exception("the in-process solve worker did not stop cleanly")
                 state["pool"] = None
+                forget(own_pool)
                 await own_pool.close()
         finally:
             if embedded is not None:

@@ -145,7 +145,8 @@ async def create_pool(
 ) -> Pool:
     """One asyncpg pool for the process; connections decode jsonb to Python values.
 
-    ``on_query`` is called with the text of every query run (tests count queries with it).
+    ``on_query`` is called with the text of every query run (tests count queries with it). A connection
+    goes back to the pool without asyncpg's reset query (see :func:`keep_session`).
     """
 
     async def init(conn: asyncpg.Connection) -> None:
@@ -154,9 +155,22 @@ async def create_pool(
         if on_query is not None:
             conn.add_query_logger(lambda logged: on_query(logged.query))
 
+    kwargs.setdefault("reset", keep_session)
     pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=init, **kwargs)
     assert pool is not None
     return pool
+
+
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """What a connection needs when it goes back to the pool, beyond asyncpg's own: nothing.
+
+    asyncpg always rolls back a transaction left open and forgets the connection's listeners on release;
+    its default reset then sends ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` — a
+    round trip on every release, i.e. several per request. This application leaves none of that session
+    state on a pooled connection: it sets no session settings (only ``SET LOCAL``, which ends with the
+    transaction), declares no holdable cursors, releases the migration's advisory lock itself, and the
+    listeners (``server.jobs.events``) unlisten before they give their connection back.
+    """
 
 
 class DatabaseUnavailable(Exception):

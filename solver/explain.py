@@ -19,7 +19,7 @@ from dataclasses import replace
 from ortools.sat.python import cp_model
 
 from solver.dates import date_of, iso_week, week_label
-from solver.eligibility import Eligibility, PairData, describe_package, failing_filters
+from solver.eligibility import Eligibility, PairData, analyse, describe_package, failing_filters
 from solver.greedy import members_needed
 from solver.model import Built, Group, build_model, hours_expr
 from solver.problem import FixedAssignment, Policy, Problem, WorkPackage
@@ -230,10 +230,12 @@ def _share(problem: Problem, fa: FixedAssignment) -> str:
     return f"factory {fa.factory}'s fixed share of package {fa.package} ({fa.quantity:,} units{days})"
 
 
-def _release(problem: Problem, fa: FixedAssignment) -> Relaxation:
+def _release(problem: Problem, fa: FixedAssignment, *, checked: bool = True) -> Relaxation:
+    """Releasing a fixed share; ``checked=False``: a solve could not confirm in time that it suffices."""
+    unsure = "" if checked else " (not confirmed by a solve within the time limit)"
     return Relaxation(
         "fixed_assignment",
-        f"releasing {_share(problem, fa)} so that other factories may take it",
+        f"releasing {_share(problem, fa)} so that other factories may take it{unsure}",
         (fa.factory, fa.package),
     )
 
@@ -737,7 +739,10 @@ def _relaxation(
         if fa.key in b.pairs:
             fixed_share = b.q[fa.key]  # the clone keeps the variables' indices
             model.add(fixed_share <= fa.quantity)
-            model.maximize(fixed_share)
+            if fa.key in b.end:  # as much of the share as fits, then ending as early as possible
+                model.maximize((b.horizon_day + 1) * fixed_share - var(b.end[fa.key]))
+            else:
+                model.maximize(fixed_share)
     elif kind in ("max_members", "min_members"):
         members = cp_model.LinearExpr.sum([var(m) for m in b.member.values()])
         if kind == "max_members":
@@ -764,6 +769,9 @@ def _relaxation(
     solver = _explain_solver(limit, seed, det)
     solver.parameters.num_workers = 2
     status = solver.solve(model)
+    if status == cp_model.UNKNOWN and kind == "fixed":
+        # no answer in time: without this share the rest of the conflict is consistent (the core says so)
+        return _release(problem, problem.fixed_by_pair[group[1], group[2]], checked=False)
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return None
     if kind == "due":
@@ -797,8 +805,8 @@ def _relaxation(
             until = date_of(problem.origin, int(solver.value(b.end[fa.key]))).isoformat()
             return Relaxation(
                 "fixed_assignment",
-                f"unpinning the days of {_share(problem, fa)}: its {fa.quantity:,} units fit on "
-                f"{begins} – {until}",
+                f"moving the pinned days of {_share(problem, fa)} to {begins} – {until}"
+                + (" (the earliest end that fits)" if status == cp_model.OPTIMAL else " (they fit)"),
                 subjects,
             )
         if 0 < kept < fa.quantity:
@@ -843,7 +851,10 @@ def explain_infeasible(
     """
     det = deterministic_time_s
     deadline = time.perf_counter() + time_limit_s
-    b = build_model(problem, elig.eligible, explain=True)
+    # With fixed assignments the model is built over the pairs eligible without them: releasing or lowering
+    # a fixed share (its group) then lets the other factories take its units, as it would in practice.
+    pairs = analyse(replace(problem, fixed=()), None).eligible if problem.fixed else elig.eligible
+    b = build_model(problem, pairs, explain=True)
     core = _core(b, deadline - 0.3 * time_limit_s, seed, det)
     if core is None:
         return Explanation(
@@ -866,6 +877,11 @@ def explain_infeasible(
         r = _relaxation(problem, b, g, left / max(1, len(trials)), seed, det)
         if r is not None:
             relaxations.append(r)
+    if not relaxations and any(g[0] == "fixed" for g in core):
+        left = deadline - time.perf_counter()
+        combined = _release_with_due(problem, b, core, max(0.05, left), seed, det)
+        if combined is not None:
+            relaxations.append(combined)
     summary = (
         "No consortium satisfies all rules. These conflict: " + "; ".join(r.message for r in reasons) + "."
     )
@@ -874,6 +890,43 @@ def explain_infeasible(
     else:
         summary += " No single relaxation that would make it feasible was found within the time limit."
     return Explanation(summary, tuple(reasons), tuple(relaxations))
+
+
+def _release_with_due(
+    problem: Problem, b: Built, core: list[Group], limit: float, seed: int, det: float | None
+) -> Relaxation | None:
+    """When no single group's relaxation suffices: release every fixed share of the core together and, where
+    their lines have hard due dates, say which due date would then work (the earliest a solve finds)."""
+    shares = [problem.fixed_by_pair[g[1], g[2]] for g in core if g[0] == "fixed"]
+    lines = sorted({problem.package_by_id[fa.package].line for fa in shares})
+    dropped = {("fixed", fa.factory, fa.package) for fa in shares} | {
+        ("due", line) for line in lines if ("due", line) in b.groups
+    }
+    model = b.model.clone()
+    model.clear_assumptions()
+
+    def var(v: cp_model.IntVar) -> cp_model.IntVar:
+        return model.get_int_var_from_proto_index(v.index)
+
+    for g, lit in b.groups.items():
+        model.add(var(lit) == (0 if g in dropped else 1))
+    due_lines = [line for line in lines if ("due", line) in dropped]
+    last = model.new_int_var(0, b.horizon_day, "relaxed_end")
+    for k, e in b.end.items():
+        if b.pairs[k].package.line in due_lines:
+            model.add(last >= var(e)).only_enforce_if(var(b.u[k]))
+    model.minimize(last)
+    solver = _explain_solver(limit, seed, det)
+    solver.parameters.num_workers = 2
+    if solver.solve(model) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    names = " and ".join(_share(problem, fa) for fa in shares)
+    text = f"releasing {names} together"
+    if due_lines:
+        day = week_label(problem.origin, int(solver.value(last)))
+        text += " with relaxing the due date of " + " and ".join(_line_name(problem, ln) for ln in due_lines)
+        text += f" to {day}"
+    return Relaxation("fixed_assignment", text, (*(x for fa in shares for x in fa.key), *due_lines))
 
 
 def _capitalise(text: str) -> str:

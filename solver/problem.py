@@ -494,14 +494,14 @@ def _validate_fixed(p: Problem) -> None:
         )
         _check(
             (fa.start_day is None) == (fa.end_day is None),
-            f"{at}.end" if fa.end_day is None else f"{at}.start",  # the one missing
+            f"{at}.end_day" if fa.end_day is None else f"{at}.start_day",  # the one missing
             "start and end are given together or not at all",
         )
         if fa.start_day is not None and fa.end_day is not None:
-            _non_negative_int(fa.start_day, f"{at}.start")
-            _non_negative_int(fa.end_day, f"{at}.end")
+            _non_negative_int(fa.start_day, f"{at}.start_day")
+            _non_negative_int(fa.end_day, f"{at}.end_day")
             _check(
                 fa.end_day > fa.start_day,
-                f"{at}.end",
+                f"{at}.end_day",
                 f"must be after the start (got days [{fa.start_day}, {fa.end_day}))",
             )

@@ -150,6 +150,21 @@ def main() -> None:
             f"{r['gap']} | {r['wall_s']} | {r['first_solution_s']} | {r['eligible_pairs']} | "
             f"{r['violations']} |"
         )
+    lines += [
+        "",
+        "Mean over the instances:",
+        "",
+        "| solve | runs | optimal | infeasible | wall s | eligible pairs |",
+    ]
+    lines.append("|---|---|---|---|---|---|")
+    for kind in dict.fromkeys(r["solve"] for r in rows):
+        rs = [r for r in rows if r["solve"] == kind]
+        lines.append(
+            f"| {kind} | {len(rs)} | {sum(r['status'] == 'optimal' for r in rs)} | "
+            f"{sum(r['status'] == 'infeasible' for r in rs)} | "
+            f"{sum(r['wall_s'] for r in rs) / len(rs):.2f} | "
+            f"{sum(r['eligible_pairs'] for r in rs) / len(rs):.0f} |"
+        )
     infeasible = [r for r in rows if r["status"] == "infeasible"]
     if infeasible:
         lines += ["", "Explanations of infeasible repairs:", ""]

@@ -6,8 +6,7 @@ from typing import Annotated
 
 import strawberry
 
-from schema.auth.loaders import buyers_by_id, users_by_id
-from schema.auth.types import ApiKey, Buyer, CallerRole, Me, User
+from schema.auth.types import ApiKey, Buyer, Me
 from schema.context import Info
 from schema.ids import parse_optional_id
 from schema.permissions import BuyerOrCoordinator, CoordinatorOnly, ValidCredentials
@@ -20,16 +19,8 @@ class AuthQuery:
         description="The caller: role, and the person or buyer behind the credentials.",
         permission_classes=[ValidCredentials],
     )
-    async def me(self, info: Info) -> Me:
-        principal = info.context.principal
-        user = buyer = None
-        if principal.user_id is not None:
-            row = await info.context.loader(users_by_id).load(principal.user_id)
-            user = User.from_row(row) if row else None
-        if principal.buyer_id is not None:
-            brow = await info.context.loader(buyers_by_id).load(principal.buyer_id)
-            buyer = Buyer.from_row(brow) if brow else None
-        return Me(role=CallerRole.of(principal.role), user=user, buyer=buyer)
+    def me(self, info: Info) -> Me:
+        return Me.of(info.context.principal)
 
     @strawberry.field(
         description="All buyer organisations. Coordinators only.", permission_classes=[CoordinatorOnly]

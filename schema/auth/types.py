@@ -7,9 +7,10 @@ import enum
 
 import strawberry
 
+from schema.auth.loaders import buyers_by_id, users_by_id
 from schema.context import Info
 from server.auth import repo
-from server.auth.principal import Role
+from server.auth.principal import Principal, Role
 from server.auth.rules import acts_for_buyer
 
 
@@ -112,5 +113,23 @@ class User:
 @strawberry.type(description="Who the request is authenticated as.")
 class Me:
     role: CallerRole = strawberry.field(description="The kind of caller.")
-    user: User | None = strawberry.field(description="The person, for factory owners and coordinators.")
-    buyer: Buyer | None = strawberry.field(description="The buyer organisation, for API-key callers.")
+    principal: strawberry.Private[Principal]
+
+    @classmethod
+    def of(cls, principal: Principal) -> Me:
+        """The caller; its person or buyer is read only when asked for (`me { __typename }` reads none)."""
+        return cls(role=CallerRole.of(principal.role), principal=principal)
+
+    @strawberry.field(description="The person, for factory owners and coordinators.")
+    async def user(self, info: Info) -> User | None:
+        if self.principal.user_id is None:
+            return None
+        row = await info.context.loader(users_by_id).load(self.principal.user_id)
+        return User.from_row(row) if row else None
+
+    @strawberry.field(description="The buyer organisation, for API-key callers.")
+    async def buyer(self, info: Info) -> Buyer | None:
+        if self.principal.buyer_id is None:
+            return None
+        row = await info.context.loader(buyers_by_id).load(self.principal.buyer_id)
+        return Buyer.from_row(row) if row else None

@@ -7,14 +7,13 @@ the same rules visible in the schema (buyers never reach a bid).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, cast
 from uuid import UUID
 
 import strawberry
 
 from schema.bids.loaders import bids_by_package, candidates_by_package, owner_eligibility, packages_by_id
-from schema.catalogue.loaders import materials_by_code, processes_by_code
-from schema.catalogue.types import Material, Process
+from schema.catalogue.types import Material, Process, material_of, process_of
 from schema.context import Info
 from schema.factories.loaders import factories_by_id
 from schema.factories.types import Factory
@@ -89,6 +88,9 @@ class WorkPackage:
     )
     row: strawberry.Private[repo.WorkPackage]
     show_target_price: strawberry.Private[bool]
+    # Set when an RFQ page loaded the bids of all its packages in one query, in the caller's bid scope
+    # (schema.rfqs.types.with_details); the field's permission check runs all the same.
+    loaded_bids: strawberry.Private[list[Bid] | None] = None
 
     @classmethod
     def from_row(cls, row: repo.WorkPackage, *, show_target_price: bool) -> WorkPackage:
@@ -112,16 +114,12 @@ class WorkPackage:
         return RfqLine.from_row(line, show_target_price=self.show_target_price)
 
     @strawberry.field(description="The process of the operation.")
-    async def process(self, info: Info) -> Process:
-        row = await info.context.loader(processes_by_code).load(self.row.process_code)
-        assert row is not None  # a foreign key
-        return Process.from_row(row)
+    def process(self, info: Info) -> Process:
+        return process_of(info.context.taxonomy, self.row.process_code)
 
     @strawberry.field(description="The part's material.")
-    async def material(self, info: Info) -> Material:
-        row = await info.context.loader(materials_by_code).load(self.row.material)
-        assert row is not None  # a foreign key
-        return Material.from_row(row)
+    def material(self, info: Info) -> Material:
+        return material_of(info.context.taxonomy, self.row.material)
 
     @strawberry.field(
         description="Factory owners: whether each factory you own may bid on this package today (JST), with "
@@ -164,7 +162,12 @@ class WorkPackage:
         "factories' bids only, a coordinator every bid. Buyers never see bids or who bid (FORBIDDEN).",
         permission_classes=[FactoryOwnerOrCoordinator],
     )
-    async def bids(self, info: Info) -> list[Bid]:
+    def bids(self, info: Info) -> list[Bid]:
+        if self.loaded_bids is not None:
+            return self.loaded_bids
+        return cast(list[Bid], self._load_bids(info))
+
+    async def _load_bids(self, info: Info) -> list[Bid]:
         scope = rules.visible_bids(info.context.principal)
         rows = await info.context.loader(bids_by_package).load((self.row.id, scope))
         return [Bid.from_row(r) for r in rows]

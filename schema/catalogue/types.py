@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import enum
+from functools import lru_cache
 
 import strawberry
 
 from server.catalogue import repo
+from server.catalogue.taxonomy import Taxonomy
 
 
 @strawberry.enum(description="A family of materials; each process accepts some families.")
@@ -93,3 +95,23 @@ class Certification:
     @classmethod
     def from_row(cls, row: repo.Certification) -> Certification:
         return cls(code=row.code, name=row.name)
+
+
+# The GraphQL objects of a catalogue copy, built once per entry and shared by every request that reads that
+# copy (they are never changed). A new copy of the catalogue is a new key.
+@lru_cache(maxsize=4096)
+def prefecture_of(taxonomy: Taxonomy, code: str) -> Prefecture:
+    """The prefecture ``code`` names (a foreign key of the row that holds it)."""
+    return Prefecture.from_row(taxonomy.prefecture(code))
+
+
+@lru_cache(maxsize=4096)
+def process_of(taxonomy: Taxonomy, code: str) -> Process:
+    """The process ``code`` names (a foreign key of the row that holds it)."""
+    return Process.from_row(taxonomy.process(code))
+
+
+@lru_cache(maxsize=4096)
+def material_of(taxonomy: Taxonomy, code: str) -> Material:
+    """The material ``code`` names (a foreign key of the row that holds it)."""
+    return Material.from_row(taxonomy.material(code))

@@ -1,8 +1,8 @@
 """Batch functions of the factories domain, for ``info.context.loader(...)``.
 
 Each runs one ``= ANY($1)`` query for all the keys a request asked for and returns the values in key order.
-Other domains may use them too (e.g. ``factories_by_id`` for a bid's factory); catalogue entries go through
-:mod:`schema.catalogue.loaders`.
+Other domains may use them too (e.g. ``factories_by_id`` for a bid's factory); catalogue entries come from
+the request's in-memory taxonomy (``info.context.taxonomy``, :mod:`server.catalogue.taxonomy`).
 """
 
 from __future__ import annotations

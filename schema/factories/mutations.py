@@ -245,7 +245,10 @@ class FactoriesMutation:
         )
         # Only the owner or a coordinator gets here, and both may see the private figures.
         return CapabilityUpsertPayload(
-            capability=Capability.from_row(capability, private=True) if capability else None, errors=errors
+            capability=Capability.from_row(capability, private=True, taxonomy=info.context.taxonomy)
+            if capability
+            else None,
+            errors=errors,
         )
 
     @strawberry.mutation(
@@ -293,7 +296,9 @@ class FactoriesMutation:
             )
         )
         return CapacitySetPayload(
-            capacity=[CapacityWeek.from_row(w) for w in result] if result is not None else None,
+            capacity=[CapacityWeek.from_row(w, taxonomy=info.context.taxonomy) for w in result]
+            if result is not None
+            else None,
             errors=errors,
         )
 

@@ -8,10 +8,11 @@ from typing import Annotated
 import strawberry
 
 from schema.context import Info
-from schema.factories.types import Cluster, Factory, FactoryConnection
+from schema.factories.types import Cluster, Factory, FactoryConnection, with_details
 from schema.ids import parse_id
 from schema.pagination import connection
 from schema.permissions import SignedIn
+from schema.selection import selected_paths
 from server.factories import profile
 
 
@@ -108,7 +109,11 @@ class FactoriesQuery:
             after=after,
             today=info.context.today(),
         )
-        return connection(page, Factory.from_row)
+        result = connection(page, Factory.from_row)
+        await with_details(
+            info, [edge.node for edge in result.edges], selected=selected_paths(info, "edges", "node")
+        )
+        return result
 
     @strawberry.field(
         description="Every industrial cluster some factory belongs to, by name, with its number of "

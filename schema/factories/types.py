@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 
-from schema.catalogue.loaders import prefectures_by_code, processes_by_code
-from schema.catalogue.types import Prefecture, Process
+from schema.catalogue.types import Prefecture, Process, prefecture_of, process_of
 from schema.context import Info
 from schema.factories import loaders
 from schema.ids import to_id
 from schema.pagination import Connection
+from server.catalogue.taxonomy import Taxonomy
 from server.clock import iso_week_label
 from server.factories import capacity as factory_capacity
 from server.factories import repo, rules
@@ -34,12 +34,6 @@ class FactoryCertification:
         )
 
 
-async def _process(info: Info, code: str) -> Process:
-    row = await info.context.loader(processes_by_code).load(code)
-    assert row is not None  # a foreign key
-    return Process.from_row(row)
-
-
 _PRIVATE = " Private: null unless the caller owns the factory or is a coordinator."
 
 
@@ -58,15 +52,13 @@ class Capability:
     setup_cost_jpy: int | None = strawberry.field(description="Cost of one setup in JPY." + _PRIVATE)
     setup_hours: float | None = strawberry.field(description="Hours of one setup." + _PRIVATE)
     lead_days: int | None = strawberry.field(description="Standard lead time in days." + _PRIVATE)
-
-    @strawberry.field(description="The process.")
-    async def process(self, info: Info) -> Process:
-        return await _process(info, self.process_code)
+    process: Process = strawberry.field(description="The process.")
 
     @classmethod
-    def from_row(cls, row: repo.Capability, *, private: bool) -> Capability:
+    def from_row(cls, row: repo.Capability, *, private: bool, taxonomy: Taxonomy) -> Capability:
         """``private``: the caller may see rates, hours and costs (:func:`rules.may_see_private`)."""
         return cls(
+            process=process_of(taxonomy, row.process_code),
             process_code=row.process_code,
             materials=list(row.materials),
             best_tolerance_um=float(row.best_tolerance_um),
@@ -90,14 +82,12 @@ class CapacityWeek:
     is_override: bool = strawberry.field(
         description="True when set for this week; false when it is the capability's hours per week."
     )
-
-    @strawberry.field(description="The process.")
-    async def process(self, info: Info) -> Process:
-        return await _process(info, self.process_code)
+    process: Process = strawberry.field(description="The process.")
 
     @classmethod
-    def from_row(cls, row: factory_capacity.CapacityWeek) -> CapacityWeek:
+    def from_row(cls, row: factory_capacity.CapacityWeek, *, taxonomy: Taxonomy) -> CapacityWeek:
         return cls(
+            process=process_of(taxonomy, row.process_code),
             process_code=row.process_code,
             week_start=row.week_start,
             iso_week=iso_week_label(row.week_start),
@@ -132,6 +122,10 @@ class Factory:
     description: str = strawberry.field(description="Free text about the factory.")
     updated_at: dt.datetime = strawberry.field(description="When its profile last changed.")
     row: strawberry.Private[repo.Factory]
+    # Set by a page's resolver, which loads the lists of all its factories in one query each
+    # (:func:`with_details`); otherwise each factory loads its own through the request's DataLoaders.
+    loaded_certifications: strawberry.Private[list[FactoryCertification] | None] = None
+    loaded_capabilities: strawberry.Private[list[Capability] | None] = None
 
     @classmethod
     def from_row(cls, row: repo.Factory) -> Factory:
@@ -149,22 +143,30 @@ class Factory:
         )
 
     @strawberry.field(description="Its prefecture.")
-    async def prefecture(self, info: Info) -> Prefecture:
-        row = await info.context.loader(prefectures_by_code).load(self.row.prefecture)
-        assert row is not None  # a foreign key
-        return Prefecture.from_row(row)
+    def prefecture(self, info: Info) -> Prefecture:
+        return prefecture_of(info.context.taxonomy, self.row.prefecture)
 
+    # The two lists below: a plain value when the page loaded them, else an awaitable that graphql-core
+    # awaits (a synchronous resolver may return one): no coroutine per factory on the page's path.
     @strawberry.field(description="Certifications it holds, expired ones included (see `isValid`).")
-    async def certifications(self, info: Info) -> list[FactoryCertification]:
+    def certifications(self, info: Info) -> list[FactoryCertification]:
+        if self.loaded_certifications is not None:
+            return self.loaded_certifications
+        return cast(list[FactoryCertification], self._load_certifications(info))
+
+    async def _load_certifications(self, info: Info) -> list[FactoryCertification]:
         rows = await info.context.loader(loaders.certifications_by_factory).load(self.row.id)
-        today = info.context.today()
-        return [FactoryCertification.from_row(r, today=today) for r in rows]
+        return certifications_of(rows, today=info.context.today())
 
     @strawberry.field(description="What it can do, one entry per process, in taxonomy order.")
-    async def capabilities(self, info: Info) -> list[Capability]:
-        private = rules.may_see_private(info.context.principal, self.row)
+    def capabilities(self, info: Info) -> list[Capability]:
+        if self.loaded_capabilities is not None:
+            return self.loaded_capabilities
+        return cast(list[Capability], self._load_capabilities(info))
+
+    async def _load_capabilities(self, info: Info) -> list[Capability]:
         rows = await info.context.loader(loaders.capabilities_by_factory).load(self.row.id)
-        return [Capability.from_row(r, private=private) for r in rows]
+        return capabilities_of(rows, info, self.row)
 
     @strawberry.field(description="True when the caller owns this factory.")
     def is_mine(self, info: Info) -> bool:
@@ -205,7 +207,38 @@ class Factory:
             (self.row.id, week_from, week_to)
         )
         grid = factory_capacity.capacity_grid(capabilities, overrides, week_from=week_from, weeks=count)
-        return [CapacityWeek.from_row(w) for w in grid]
+        taxonomy = info.context.taxonomy
+        return [CapacityWeek.from_row(w, taxonomy=taxonomy) for w in grid]
+
+
+def certifications_of(rows: list[repo.FactoryCertification], *, today: dt.date) -> list[FactoryCertification]:
+    return [FactoryCertification.from_row(r, today=today) for r in rows]
+
+
+def capabilities_of(rows: list[repo.Capability], info: Info, factory: repo.Factory) -> list[Capability]:
+    """A factory's capabilities as the caller may see them (private figures: `rules.may_see_private`)."""
+    private = rules.may_see_private(info.context.principal, factory)
+    taxonomy = info.context.taxonomy
+    return [Capability.from_row(r, private=private, taxonomy=taxonomy) for r in rows]
+
+
+async def with_details(info: Info, factories: list[Factory], *, selected: set[str]) -> list[Factory]:
+    """``factories`` (one page) with the lists the query ``selected`` loaded for all of them at once: one
+    query per list, instead of one DataLoader call per factory. Visibility is the rows' own: the page's
+    service returned only factories the caller may see, and private figures follow the same rule."""
+    ids = [f.row.id for f in factories]
+    if not ids:
+        return factories
+    if "certifications" in selected:
+        today = info.context.today()
+        certifications = await loaders.certifications_by_factory(info.context.pool, ids)
+        for factory, rows in zip(factories, certifications, strict=True):
+            factory.loaded_certifications = certifications_of(rows, today=today)
+    if "capabilities" in selected:
+        capabilities = await loaders.capabilities_by_factory(info.context.pool, ids)
+        for factory, capability_rows in zip(factories, capabilities, strict=True):
+            factory.loaded_capabilities = capabilities_of(capability_rows, info, factory.row)
+    return factories
 
 
 FactoryConnection = Connection[Factory]

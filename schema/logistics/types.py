@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from schema.catalogue.loaders import prefectures_by_code
-from schema.catalogue.types import Prefecture
+from schema.catalogue.types import Prefecture, prefecture_of
 from schema.context import Info
 from server.logistics.transport import TransportLink as TransportLinkRow
 
@@ -36,13 +35,9 @@ class TransportLink:
         )
 
     @strawberry.field(description="One end (the lower JIS code).")
-    async def from_prefecture(self, info: Info) -> Prefecture:
-        row = await info.context.loader(prefectures_by_code).load(self.from_code)
-        assert row is not None  # a foreign key guarantees it
-        return Prefecture.from_row(row)
+    def from_prefecture(self, info: Info) -> Prefecture:
+        return prefecture_of(info.context.taxonomy, self.from_code)
 
     @strawberry.field(description="The other end (the higher JIS code, or the same prefecture).")
-    async def to_prefecture(self, info: Info) -> Prefecture:
-        row = await info.context.loader(prefectures_by_code).load(self.to_code)
-        assert row is not None
-        return Prefecture.from_row(row)
+    def to_prefecture(self, info: Info) -> Prefecture:
+        return prefecture_of(info.context.taxonomy, self.to_code)

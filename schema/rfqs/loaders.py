@@ -1,7 +1,7 @@
 """Batch functions behind the RFQ relation fields: one ``= ANY($1)`` query per relation and request.
 
 They read without checking visibility: they are reached only from a parent the caller was allowed to see.
-An operation's process goes through ``schema.catalogue.loaders.processes_by_code``.
+An operation's process comes from the request's in-memory taxonomy (``info.context.taxonomy``).
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ from schema.context import Info
 from schema.ids import parse_id, parse_optional_id
 from schema.pagination import Connection, connection
 from schema.permissions import SignedIn
-from schema.rfqs.types import Rfq, RfqStatus
+from schema.rfqs.types import Rfq, RfqStatus, with_details
+from schema.selection import selected_paths
 from server.rfqs import service
 
 
@@ -59,4 +60,12 @@ class RfqQuery:
         page = await service.list_rfqs(
             info.context.pool, principal, status=status, buyer_id=buyer_id, first=first, after=after
         )
-        return connection(page, lambda row: Rfq.from_row(row, principal=principal))
+        result = connection(page, lambda row: Rfq.from_row(row, principal=principal))
+        await with_details(
+            info,
+            [edge.node for edge in result.edges],
+            selected=selected_paths(info, "edges", "node"),
+            line_fields=selected_paths(info, "edges", "node", "lines"),
+            package_fields=selected_paths(info, "edges", "node", "packages"),
+        )
+        return result

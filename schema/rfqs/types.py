@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 from uuid import UUID
 
 import strawberry
@@ -17,12 +17,12 @@ from strawberry.scalars import JSON
 
 from schema.auth.loaders import buyers_by_id
 from schema.auth.types import Buyer
-from schema.catalogue.loaders import materials_by_code, processes_by_code
-from schema.catalogue.types import Material, Process
+from schema.catalogue.types import Material, Process, material_of, process_of
 from schema.context import Info
 from schema.ids import to_id
 from schema.rfqs.loaders import events_by_rfq_id, lines_by_rfq_id, operations_by_line_id
-from server.auth.principal import Principal
+from server.auth.principal import Principal, Role
+from server.bids import rules as bid_rules
 from server.rfqs import events, repo, rules
 from server.rfqs.lifecycle import RfqStatus as RfqStatus
 
@@ -83,10 +83,8 @@ class RfqOperation:
         return cls(position=row.position, notes=row.notes, process_code=row.process_code)
 
     @strawberry.field(description="The process this step needs.")
-    async def process(self, info: Info) -> Process:
-        row = await info.context.loader(processes_by_code).load(self.process_code)
-        assert row is not None  # a foreign key guarantees it
-        return Process.from_row(row)
+    def process(self, info: Info) -> Process:
+        return process_of(info.context.taxonomy, self.process_code)
 
 
 @strawberry.type(description="One part of an RFQ: what to make, from what, how many, and its routing.")
@@ -108,6 +106,8 @@ class RfqLine:
     notes: str = strawberry.field(description="The buyer's notes (may be empty).")
     line_id: strawberry.Private[UUID]
     material_code: strawberry.Private[str]
+    # Set when a page loaded the operations of all its lines in one query (:func:`with_details`).
+    loaded_operations: strawberry.Private[list[RfqOperation] | None] = None
 
     @classmethod
     def from_row(cls, row: repo.RfqLine, *, show_target_price: bool) -> RfqLine:
@@ -127,13 +127,17 @@ class RfqLine:
         )
 
     @strawberry.field(description="The material of the part.")
-    async def material(self, info: Info) -> Material:
-        row = await info.context.loader(materials_by_code).load(self.material_code)
-        assert row is not None  # a foreign key guarantees it
-        return Material.from_row(row)
+    def material(self, info: Info) -> Material:
+        return material_of(info.context.taxonomy, self.material_code)
 
+    # A plain value when the page loaded it, else an awaitable (see schema.factories.types.Factory).
     @strawberry.field(description="The routing: the operations the part goes through, in order.")
-    async def operations(self, info: Info) -> list[RfqOperation]:
+    def operations(self, info: Info) -> list[RfqOperation]:
+        if self.loaded_operations is not None:
+            return self.loaded_operations
+        return cast(list[RfqOperation], self._load_operations(info))
+
+    async def _load_operations(self, info: Info) -> list[RfqOperation]:
         rows = await info.context.loader(operations_by_line_id).load(self.line_id)
         return [RfqOperation.from_row(r) for r in rows]
 
@@ -160,6 +164,9 @@ class Rfq:
     row: strawberry.Private[repo.Rfq]
     show_buyer: strawberry.Private[bool]
     show_target_price: strawberry.Private[bool]
+    # Set when a page loaded the lines and packages of all its RFQs, one query each (:func:`with_details`).
+    loaded_lines: strawberry.Private[list[RfqLine] | None] = None
+    loaded_packages: strawberry.Private[list[Any] | None] = None
 
     @classmethod
     def from_row(cls, row: repo.Rfq, *, principal: Principal) -> Rfq:
@@ -193,16 +200,24 @@ class Rfq:
         return Buyer.from_row(row) if row else None
 
     @strawberry.field(description="The parts requested, in position order.")
-    async def lines(self, info: Info) -> list[RfqLine]:
+    def lines(self, info: Info) -> list[RfqLine]:
+        if self.loaded_lines is not None:
+            return self.loaded_lines
+        return cast(list[RfqLine], self._load_lines(info))
+
+    async def _load_lines(self, info: Info) -> list[RfqLine]:
         rows = await info.context.loader(lines_by_rfq_id).load(self.row.id)
         return [RfqLine.from_row(r, show_target_price=self.show_target_price) for r in rows]
 
     @strawberry.field(
         description="The work packages, one per line × routing operation, in line and routing order."
     )
-    async def packages(
-        self, info: Info
-    ) -> list[Annotated[WorkPackage, strawberry.lazy("schema.bids.types")]]:
+    def packages(self, info: Info) -> list[Annotated[WorkPackage, strawberry.lazy("schema.bids.types")]]:
+        if self.loaded_packages is not None:
+            return self.loaded_packages
+        return cast(list["WorkPackage"], self._load_packages(info))
+
+    async def _load_packages(self, info: Info) -> list[WorkPackage]:
         from schema.bids.loaders import packages_by_rfq_id
         from schema.bids.types import WorkPackage
 
@@ -217,3 +232,49 @@ class Rfq:
         scope = rules.visible_events(info.context.principal, self.row)
         rows = await info.context.loader(events_by_rfq_id).load((self.row.id, scope))
         return [RfqEvent.from_row(r) for r in rows]
+
+
+async def with_details(
+    info: Info, rfqs: list[Rfq], *, selected: set[str], line_fields: set[str], package_fields: set[str]
+) -> None:
+    """Give the RFQs of one page the lists the query selected — lines (and their operations, by
+    ``line_fields``) and packages — loaded for all of them in one query each, instead of one DataLoader
+    call per RFQ and per line. The page's service returned only RFQs the caller may see; each list keeps
+    the RFQ's field-level rules (target prices). The loaded lines also fill the request's line loader,
+    which a package's ``line`` reads. The packages' bids are loaded, in the caller's bid scope, only for
+    the roles the ``bids`` field admits (its permission check still runs on every package)."""
+    from schema.bids.loaders import bids_by_package, packages_by_rfq_id
+    from schema.bids.types import Bid, WorkPackage
+
+    ids = [rfq.row.id for rfq in rfqs]
+    if not ids:
+        return
+    pool = info.context.pool
+    if "lines" in selected or "packages" in selected:
+        lines = await lines_by_rfq_id(pool, ids)
+        line_loader = info.context.loader(lines_by_rfq_id)
+        for rfq_id, rows in zip(ids, lines, strict=True):
+            line_loader.prime(rfq_id, rows)
+        if "lines" in selected:
+            for rfq, rows in zip(rfqs, lines, strict=True):
+                rfq.loaded_lines = [
+                    RfqLine.from_row(r, show_target_price=rfq.show_target_price) for r in rows
+                ]
+            all_lines = [line for rfq in rfqs for line in rfq.loaded_lines or []]
+            if "operations" in line_fields and all_lines:
+                operations = await operations_by_line_id(pool, [line.line_id for line in all_lines])
+                for line, operation_rows in zip(all_lines, operations, strict=True):
+                    line.loaded_operations = [RfqOperation.from_row(r) for r in operation_rows]
+    if "packages" in selected:
+        packages = await packages_by_rfq_id(pool, ids)
+        for rfq, package_rows in zip(rfqs, packages, strict=True):
+            rfq.loaded_packages = [
+                WorkPackage.from_row(r, show_target_price=rfq.show_target_price) for r in package_rows
+            ]
+        principal = info.context.principal
+        if "bids" in package_fields and principal.role in (Role.FACTORY_OWNER, Role.COORDINATOR):
+            scope = bid_rules.visible_bids(principal)
+            all_packages = [p for rfq in rfqs for p in rfq.loaded_packages or []]
+            bids = await bids_by_package(pool, [(p.row.id, scope) for p in all_packages])
+            for package, bid_rows in zip(all_packages, bids, strict=True):
+                package.loaded_bids = [Bid.from_row(r) for r in bid_rows]

@@ -57,11 +57,11 @@ def _base(**kw: Any) -> Problem:
         (FixedAssignment("A", "P1", 101), None, "fixed[0].quantity", "above the quantity 100"),
         (FixedAssignment("B", "P1", 50), None, "fixed[0].quantity", "above the offer's maximum quantity 40"),
         (FixedAssignment("A", "P1", 10), Policy(excluded=frozenset({"A"})), "fixed[0].factory", "excluded"),
-        (FixedAssignment("A", "P1", 10, start_day=3), None, "fixed[0].end", "given together"),
-        (FixedAssignment("A", "P1", 10, end_day=3), None, "fixed[0].start", "given together"),
-        (FixedAssignment("A", "P1", 10, 5, 5), None, "fixed[0].end", "must be after the start"),
-        (FixedAssignment("A", "P1", 10, 6, 2), None, "fixed[0].end", "must be after the start"),
-        (FixedAssignment("A", "P1", 10, -1, 2), None, "fixed[0].start", "must not be negative"),
+        (FixedAssignment("A", "P1", 10, start_day=3), None, "fixed[0].end_day", "given together"),
+        (FixedAssignment("A", "P1", 10, end_day=3), None, "fixed[0].start_day", "given together"),
+        (FixedAssignment("A", "P1", 10, 5, 5), None, "fixed[0].end_day", "must be after the start"),
+        (FixedAssignment("A", "P1", 10, 6, 2), None, "fixed[0].end_day", "must be after the start"),
+        (FixedAssignment("A", "P1", 10, -1, 2), None, "fixed[0].start_day", "must not be negative"),
         (FixedAssignment("A", "P2", 5), None, "fixed[0].quantity", "not splittable"),
         (FixedAssignment("A", "P3", 5), None, "fixed[0].quantity", "below the minimum lot 10"),
     ],
@@ -136,7 +136,7 @@ def test_json_fixed_assignments_are_checked() -> None:
     with pytest.raises(ProblemError, match=r"fixed\[0\]\.quantity: must be an integer"):
         problem_from_json(doc)
     doc["fixed"] = [{"factory": "A", "package": "P1", "quantity": 10, "start_day": 4, "end_day": None}]
-    with pytest.raises(ProblemError, match=r"fixed\[0\]\.end: start and end are given together"):
+    with pytest.raises(ProblemError, match=r"fixed\[0\]\.end_day: start and end are given together"):
         problem_from_json(doc)
 
 
@@ -343,9 +343,24 @@ def test_a_fixed_share_in_a_conflict_is_named_by_the_core_with_a_relaxation() ->
         "factory B's fixed share of package T (20 units, pinned to 2026-01-17 – 2026-01-24) is kept"
         in summary
     )
+    # 20 h at 20 h a week take 7 days: the earliest end is day 7, from day 0
+    assert (
+        "moving the pinned days of factory B's fixed share of package T (20 units, pinned to 2026-01-17 – "
+        "2026-01-24) to 2026-01-05 – 2026-01-12 (the earliest end that fits)" in relaxations
+    )
+
+
+def test_fixed_shares_competing_for_hours_say_how_far_to_lower_one() -> None:
+    # given: B keeps 60 units of P1 and 60 of P2, 120 h in all, but has 100 h free; each alone fits
+    p = _base(fixed=(FixedAssignment("B", "P1", 60), FixedAssignment("B", "P2", 60)))
+    # when
+    reasons, relaxations, summary = _explained(p)
+    # then: lowering one share by 20 units (others take them) or 20 more hours would do
+    assert {("fixed_assignment", ("B", "P1")), ("fixed_assignment", ("B", "P2"))} <= reasons
+    assert "factory B has 100 h of turning free in 2026-W02" in summary
+    assert any(x.startswith("20 more free h of turning at B") for x in relaxations)
     assert any(
-        x.startswith("unpinning the days of factory B's fixed share of package T")
-        and "units fit on 2026-" in x
+        x.startswith("lowering factory B's fixed share of package P") and x.endswith("from 60 to 40 units")
         for x in relaxations
     )
 
@@ -368,3 +383,25 @@ def test_alternatives_and_hints_keep_the_fixed_shares() -> None:
         assert verify(p, s) == []
         assert _shares(s)[("B", "P2")] == 60
     assert hinted.objective == alts[0].objective
+
+
+def test_when_no_single_change_suffices_the_fixed_share_is_released_with_a_due_date() -> None:
+    # given: turning can start on day 10 only; B keeps all 40 units of milling pinned to days [7, 21)
+    base = _scheduled()
+    offers = tuple(replace(o, earliest_start_day=10) if o.package == "T" else o for o in base.offers)
+    p = replace(
+        base,
+        offers=offers,
+        policy=Policy(excluded=frozenset({"A"})),
+        fixed=(FixedAssignment("B", "M", 40, start_day=7, end_day=21),),
+    )
+    # when
+    reasons, relaxations, summary = _explained(p)
+    # then: unpinned, milling still cannot end by the due day 21: turning ends on day 17 at the earliest
+    # (B and C 20 units each), milling (B and C again, one transport day from C) on day 25
+    assert ("fixed_assignment", ("B", "M")) in reasons
+    assert relaxations == [
+        "releasing factory B's fixed share of package M (40 units, pinned to 2026-01-12 – 2026-01-26) "
+        "together with relaxing the due date of line L to 2026-01-30 (2026-W05)"
+    ]
+    assert "would make it feasible" in summary
