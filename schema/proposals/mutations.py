@@ -60,7 +60,7 @@ class ProposalsMutation:
     @strawberry.mutation(
         description="Approve the version you looked at (`expectedVersion` = its `rowVersion`); the RFQ "
         "becomes PROPOSED and each member is invited to its share. On a PROPOSED RFQ, approving a "
-        "revision of "
+        "repair of "
         "its approved proposal (a repair) replaces it: only new or changed shares are invited again. "
         "CONFLICT when it changed since, or another proposal of the RFQ won.",
         permission_classes=[CoordinatorOnly],

@@ -190,7 +190,8 @@ async def approve_proposal(
     to its share (:func:`server.invitations.invite.invite_members`), to answer by the end of ``answer_by``
     (JST; default: 3 working days from today).
 
-    On a ``proposed`` RFQ only a revision of its approved proposal (a repair) can be approved: it replaces
+    On a ``proposed`` RFQ only a repair of its approved proposal (:mod:`server.invitations.repair`) can be
+    approved: it replaces
     that one (which becomes ``superseded``), and only new or changed shares are invited again.
 
     CONFLICT when the proposal changed since (``expectedVersion`` is stale) or another proposal of the RFQ
@@ -218,11 +219,15 @@ async def approve_proposal(
         previous: repo.Proposal | None = None
         if rfq.status == lifecycle.RfqStatus.PROPOSED.value:
             previous = await repo.approved_proposal_of(conn, rfq_id=rfq.id, for_update=True)
-            if previous is None or proposal.parent_id != previous.id:
+            # Only a repair of the approved proposal replaces it (a draft revised before the approval lost).
+            is_repair = await conn.fetchval(
+                "SELECT changes ? 'repair' FROM proposal_revisions WHERE job_id = $1", proposal.job_id
+            )
+            if previous is None or proposal.parent_id != previous.id or not is_repair:
                 raise fail(
                     None,
                     ErrorCode.CONFLICT,
-                    "The RFQ is proposed: only a revision of its approved proposal can replace it.",
+                    "The RFQ is proposed: only a repair of its approved proposal can replace it.",
                 )
         elif rfq.status not in (lifecycle.RfqStatus.OPEN.value, lifecycle.RfqStatus.BIDDING_CLOSED.value):
             raise fail(
