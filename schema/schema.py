@@ -18,6 +18,8 @@ from schema.catalogue.queries import CatalogueQuery
 from schema.errors import translate_errors
 from schema.factories.mutations import FactoriesMutation
 from schema.factories.queries import FactoriesQuery
+from schema.invitations.mutations import InvitationsMutation
+from schema.invitations.queries import InvitationsQuery
 from schema.jobs.mutations import JobsMutation
 from schema.jobs.queries import JobsQuery
 from schema.jobs.subscriptions import JobsSubscription
@@ -46,6 +48,7 @@ QUERIES: tuple[type, ...] = (
     LogisticsQuery,
     PartnershipsQuery,
     QuotesQuery,
+    InvitationsQuery,
 )
 MUTATIONS: tuple[type, ...] = (
     AuthMutation,
@@ -57,6 +60,7 @@ MUTATIONS: tuple[type, ...] = (
     LogisticsMutation,
     PartnershipsMutation,
     QuotesMutation,
+    InvitationsMutation,
 )
 SUBSCRIPTIONS: tuple[type, ...] = (JobsSubscription,)
 

@@ -196,6 +196,20 @@ def _cmd_purge_sessions(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_deadlines(settings: Settings, args: argparse.Namespace) -> int:
+    from server.invitations.deadlines import run_deadlines
+
+    async def work(pool: db.Pool) -> str:
+        report = await run_deadlines(pool, now=clock.SYSTEM_CLOCK.now())
+        return (
+            f"{report.bidding_closed} RFQ(s) closed for bidding, {report.quotes_expired} quote(s) expired, "
+            f"{report.invitations_expired} invitation(s) expired ({report.repairs_queued} repair(s) queued)"
+        )
+
+    print(asyncio.run(_with_pool(settings, work)))
+    return 0
+
+
 def _cmd_seed(settings: Settings, args: argparse.Namespace) -> int:
     if not args.demo:
         print("machikoba seed: say what to seed (--demo)", file=sys.stderr)
@@ -298,6 +312,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "purge-sessions", help="delete ended sessions (expired, idle or revoked); run it daily from cron"
     ).set_defaults(run=_cmd_purge_sessions)
+    sub.add_parser(
+        "deadlines",
+        help="run the deadline task once (close bidding, expire quotes and overdue invitations); the workers "
+        "run it every minute",
+    ).set_defaults(run=_cmd_deadlines)
 
     seed = sub.add_parser("seed", help="load data")
     seed.add_argument("--demo", action="store_true", help="deterministic demo data (idempotent)")

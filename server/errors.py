@@ -61,6 +61,10 @@ class ErrorCode(enum.Enum):
         "BID_DEADLINE_PASSED",
         "The RFQ's bid deadline (end of that day in JST) has passed.",
     )
+    ANSWER_DEADLINE_PASSED = (
+        "ANSWER_DEADLINE_PASSED",
+        "The invitation's answer deadline has passed; it counts as declined.",
+    )
     NOT_ELIGIBLE = (
         "NOT_ELIGIBLE",
         "The factory is not eligible for the work package; the message gives every reason.",

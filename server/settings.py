@@ -55,6 +55,9 @@ class Settings:
     is the number of CPUs this process may use in prod and 1 in dev (:attr:`serve_workers`).
     ``response_cache`` (``MACHIKOBA_RESPONSE_CACHE``, default on) answers repeated registry reads from memory
     (:mod:`server.cache`), at most ``response_cache_mb`` (``MACHIKOBA_RESPONSE_CACHE_MB``) per process.
+    Invitations (:mod:`server.invitations`): ``price_tolerance_pct``
+    (``MACHIKOBA_PRICE_TOLERANCE_PCT``, default 5): when members' accepted prices move an approved
+    proposal's total by more than this percentage, a coordinator must confirm the new total.
     """
 
     database_url: str | None = None
@@ -84,6 +87,7 @@ class Settings:
     workers: int | None = None
     response_cache: bool = True
     response_cache_mb: int = 64
+    price_tolerance_pct: float = 5.0
 
     @property
     def session_policy(self) -> SessionPolicy:
@@ -155,6 +159,9 @@ class Settings:
             workers=_positive_int(env, "MACHIKOBA_WORKERS", 0) or None,
             response_cache=_flag(env, "MACHIKOBA_RESPONSE_CACHE", cls.response_cache),
             response_cache_mb=_positive_int(env, "MACHIKOBA_RESPONSE_CACHE_MB", cls.response_cache_mb),
+            price_tolerance_pct=_positive_float(
+                env, "MACHIKOBA_PRICE_TOLERANCE_PCT", cls.price_tolerance_pct, unit="percent"
+            ),
         )
 
 
@@ -185,7 +192,7 @@ def _positive_int(env: dict[str, str], name: str, default: int) -> int:
     return value
 
 
-def _positive_float(env: dict[str, str], name: str, default: float) -> float:
+def _positive_float(env: dict[str, str], name: str, default: float, *, unit: str = "seconds") -> float:
     text = env.get(name)
     if not text:
         return default
@@ -194,5 +201,5 @@ def _positive_float(env: dict[str, str], name: str, default: float) -> float:
     except ValueError as exc:
         raise SettingsError(f"{name} must be a number, not {text!r}") from exc
     if not value > 0 or value == float("inf"):
-        raise SettingsError(f"{name} must be a positive number of seconds")
+        raise SettingsError(f"{name} must be a positive number of {unit}")
     return value

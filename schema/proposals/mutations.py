@@ -59,7 +59,10 @@ class ProposalRevisePayload:
 class ProposalsMutation:
     @strawberry.mutation(
         description="Approve the version you looked at (`expectedVersion` = its `rowVersion`); the RFQ "
-        "becomes PROPOSED. CONFLICT when it changed since, or another proposal of the RFQ won.",
+        "becomes PROPOSED and each member is invited to its share. On a PROPOSED RFQ, approving a "
+        "repair of "
+        "its approved proposal (a repair) replaces it: only new or changed shares are invited again. "
+        "CONFLICT when it changed since, or another proposal of the RFQ won.",
         permission_classes=[CoordinatorOnly],
     )
     async def proposal_approve(
@@ -67,6 +70,13 @@ class ProposalsMutation:
         info: Info,
         id: Annotated[strawberry.ID, _PROPOSAL_ID],
         expected_version: Annotated[int, strawberry.argument(description="The `rowVersion` you reviewed.")],
+        answer_by: Annotated[
+            dt.date | None,
+            strawberry.argument(
+                description="The members answer their invitations by the end of this day (JST); default: "
+                "3 working days from today (weekends and Japanese public holidays skipped)."
+            ),
+        ] = None,
     ) -> ProposalPayload:
         row, errors = await attempt(
             service.approve_proposal(
@@ -75,6 +85,8 @@ class ProposalsMutation:
                 proposal_id=parse_id(id, kind="proposal"),
                 expected_version=expected_version,
                 now=info.context.clock.now(),
+                answer_by=answer_by,
+                price_tolerance_pct=info.context.settings.price_tolerance_pct,
             )
         )
         return ProposalPayload(proposal=Proposal.from_row(row) if row else None, errors=errors)

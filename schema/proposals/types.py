@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 from uuid import UUID
 
 import strawberry
@@ -19,6 +19,9 @@ from schema.ids import to_id
 from schema.proposals.loaders import assignments_by_proposal_id
 from server.proposals import repo
 from server.proposals.diff import ProposalDiff as DiffRow
+
+if TYPE_CHECKING:
+    from schema.invitations.types import Invitation
 
 
 @strawberry.enum(description="Where a proposal stands in the coordinator's review.")
@@ -223,6 +226,27 @@ class Proposal:
     @strawberry.field(description="What changed against the parent version; null for a first version.")
     def diff(self) -> ProposalDiff | None:
         return ProposalDiff.from_row(DiffRow.from_json(self.row.diff)) if self.row.diff else None
+
+    @strawberry.field(
+        description="Members' accepted prices moved the total beyond the tolerance: a coordinator must "
+        "confirm it (`proposalConfirmPrices`) before a quote is issued."
+    )
+    def price_confirmation_required(self) -> bool:
+        return self.row.price_confirmation_required
+
+    @strawberry.field(description="The invitations' answer deadline set at approval; null before.")
+    def answer_by(self) -> dt.datetime | None:
+        return self.row.answer_by
+
+    @strawberry.field(description="The members' invitations, once approved (empty before).")
+    async def invitations(
+        self, info: Info
+    ) -> list[Annotated[Invitation, strawberry.lazy("schema.invitations.types")]]:
+        from schema.invitations.loaders import invitations_by_proposal_id
+        from schema.invitations.types import Invitation
+
+        rows = await info.context.loader(invitations_by_proposal_id).load(self.row.id)
+        return [Invitation.from_row(r) for r in rows]
 
     @strawberry.field(description="The solver Problem (machikoba.problem/1) it was solved from.")
     def problem(self) -> JSON:

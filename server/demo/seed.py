@@ -24,6 +24,7 @@ from server.db import Connection, Pool, transaction
 from server.demo.award import seed_demo_award
 from server.demo.bids import seed_demo_bids
 from server.demo.generate import DemoFactory, demo_factories
+from server.demo.invitations import seed_demo_invitations
 from server.demo.proposals import seed_demo_proposals
 from server.factories import repo as factories_repo
 from server.rfqs import service as rfq_service
@@ -225,10 +226,13 @@ async def seed_demo(
     today: dt.date | None = None,
     progress: Callable[[str], None] | None = None,
     factory_count: int = 300,
+    stages_after_review: bool = True,
 ) -> str:
     """Load whatever part of the demo is missing; return what to tell the person who ran it.
 
     Each step checks for its own rows, so a run that stopped half-way is completed by the next one.
+    ``stages_after_review=False`` leaves out the stages past proposal review (issue 8: invitations, …):
+    ``tests/server/test_read_snapshots.py`` compares reads of the demo as it was before them.
     ``progress`` is told what each step is about to do (the CLI prints it: the first run takes a while).
     """
     today = today or today_in_japan(SYSTEM_CLOCK)
@@ -280,14 +284,22 @@ async def seed_demo(
     ):
         done.append(solved)
     # Issue 8 (award-quotes): one RFQ quoted, one awarded (bookings visible), one cancelled after award.
-    if award := await seed_demo_award(
-        pool,
-        buyer_keys=[secret for *_, secret in DEMO_BUYERS],
-        coordinator_id=coordinator.id,
-        today=today,
-        report=report,
+    if stages_after_review and (
+        award := await seed_demo_award(
+            pool,
+            buyer_keys=[secret for *_, secret in DEMO_BUYERS],
+            coordinator_id=coordinator.id,
+            today=today,
+            report=report,
+        )
     ):
         done.append(award)
+    if stages_after_review and (
+        staged := await seed_demo_invitations(
+            pool, buyer=buyers[0], coordinator_id=coordinator.id, today=today, report=report
+        )
+    ):
+        done.append(staged)
     summary = "loaded " + ", ".join(done) if done else "demo data is already loaded"
     return summary + "\n" + credentials()
 

@@ -12,6 +12,8 @@ machine) is handed to another worker. This module adds what pgqueuer cannot know
   in every update), and :data:`server.jobs.plugins.ResultStore` is keyed on the job.
 - **cancel**: the worker polls its job every second during the solve and kills the solver child when the
   job was cancelled (or taken over by another attempt).
+- **deadlines**: once a minute, likewise, the deadline task (:mod:`server.invitations.deadlines`: bidding
+  closes, quotes expire, overdue invitations count as declines and get a repair solve).
 - **sweep**: once a minute (pgqueuer's scheduler runs it on one worker per tick) an unfinished job whose queue
   row is gone — its worker failed while the database was unreachable, so pgqueuer dropped the row — is queued
   again (:func:`sweep_orphans`).
@@ -34,7 +36,9 @@ from pgqueuer import AsyncpgPoolDriver, Queries, QueueManager, RetryRequested, S
 from pgqueuer.models import Job, Schedule
 from pgqueuer.ports.repository import EntrypointExecutionParameter
 
+from server.clock import SYSTEM_CLOCK
 from server.db import Pool, transaction
+from server.invitations import deadlines
 from server.jobs import queue, repo
 from server.jobs.plugins import PLUGINS, JobInputError, JobSolution, Plugins, SolveRequest
 from server.jobs.solving import (
@@ -160,6 +164,9 @@ class Worker:
             manager.entrypoint(queue.ENTRYPOINT, accepts_context=False)(self._handle)
             scheduler = SchedulerManager(Queries(AsyncpgPoolDriver(queue_pool)))
             scheduler.schedule("machikoba.sweep_solve_jobs", SWEEP_CRON, accepts_context=False)(self._sweep)
+            scheduler.schedule("machikoba.deadlines", deadlines.DEADLINES_CRON, accepts_context=False)(
+                self._deadlines
+            )
             self._manager, self._scheduler = manager, scheduler
             if self._stopping:  # stop() came while the pool was being opened
                 return
@@ -194,6 +201,9 @@ class Worker:
 
     async def _sweep(self, schedule: Schedule) -> None:
         await sweep_orphans(self.pool)
+
+    async def _deadlines(self, schedule: Schedule) -> None:
+        await deadlines.run_deadlines(self.pool, now=SYSTEM_CLOCK.now())
 
     async def _take_spare(self) -> asyncio.subprocess.Process | None:
         """The solver child started ahead (None if it failed or died), and start the next one."""

@@ -41,6 +41,8 @@ class Proposal:
     review_note: str
     row_version: int
     created_at: dt.datetime
+    price_confirmation_required: bool = False
+    answer_by: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,8 @@ class NewProposal:
 _COLUMNS = """
     id, rfq_id, job_id, preset, rank, lineage_id, parent_id, version, solver_status, review_state,
     objective, bound, gap, total_cost_jpy, members, lead_factory_id, firm_share, problem, solution, diff,
-    estimated_pairs, reviewed_by_user_id, reviewed_at, review_note, row_version, created_at
+    estimated_pairs, reviewed_by_user_id, reviewed_at, review_note, row_version, created_at,
+    price_confirmation_required, answer_by
 """
 
 
@@ -171,6 +174,17 @@ async def insert_proposals(
 async def proposal_by_id(conn: Connection, *, proposal_id: UUID, for_update: bool = False) -> Proposal | None:
     lock = " FOR UPDATE" if for_update else ""
     row = await conn.fetchrow(f"SELECT {_COLUMNS} FROM proposals WHERE id = $1{lock}", proposal_id)
+    return _proposal(row) if row else None
+
+
+async def approved_proposal_of(
+    conn: Connection, *, rfq_id: UUID, for_update: bool = False
+) -> Proposal | None:
+    """The RFQ's approved proposal (at most one: a unique index)."""
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(
+        f"SELECT {_COLUMNS} FROM proposals WHERE rfq_id = $1 AND review_state = 'approved'{lock}", rfq_id
+    )
     return _proposal(row) if row else None
 
 

@@ -22,9 +22,11 @@ from uuid import UUID
 import asyncpg
 
 from server.auth.principal import Principal, Role
-from server.clock import iso_week_label
+from server.clock import JST, end_of_day_jst, iso_week_label
 from server.db import Connection, Pool, transaction
 from server.errors import ErrorCode, NotFound, ValidationFailed, fail
+from server.invitations.invite import invite_members
+from server.invitations.working_days import default_answer_day
 from server.jobs import plugins
 from server.jobs import repo as jobs_repo
 from server.jobs import service as jobs_service
@@ -32,10 +34,13 @@ from server.proposals import repo
 from server.proposals.diff import diff
 from server.rfqs import events, lifecycle
 from server.rfqs import repo as rfqs_repo
+from server.settings import Settings
 from server.validation import Errors, clean_text
 from solver import Problem, problem_from_json, problem_to_json, solution_from_json, solution_to_json
 
 log = logging.getLogger(__name__)
+
+DEFAULT_PRICE_TOLERANCE_PCT = Settings.price_tolerance_pct
 
 
 # --- storing a job's answers -----------------------------------------------------------------------------
@@ -172,16 +177,33 @@ async def _proposal_for_review(conn: Connection, proposal_id: UUID) -> tuple[rep
 
 
 async def approve_proposal(
-    pool: Pool, principal: Principal, *, proposal_id: UUID, expected_version: int, now: dt.datetime
+    pool: Pool,
+    principal: Principal,
+    *,
+    proposal_id: UUID,
+    expected_version: int,
+    now: dt.datetime,
+    answer_by: dt.date | None = None,
+    price_tolerance_pct: float = DEFAULT_PRICE_TOLERANCE_PCT,
 ) -> repo.Proposal:
-    """Approve the version the coordinator looked at; the RFQ becomes ``proposed``.
+    """Approve the version the coordinator looked at; the RFQ becomes ``proposed`` and each member is invited
+    to its share (:func:`server.invitations.invite.invite_members`), to answer by the end of ``answer_by``
+    (JST; default: 3 working days from today).
+
+    On a ``proposed`` RFQ only a repair of its approved proposal (:mod:`server.invitations.repair`) can be
+    approved: it replaces
+    that one (which becomes ``superseded``), and only new or changed shares are invited again.
 
     CONFLICT when the proposal changed since (``expectedVersion`` is stale) or another proposal of the RFQ
     was approved first: of concurrent approvals exactly one wins. INVALID_STATE for a proposal that is not
-    a draft, or that has no consortium (infeasible).
+    a draft, or that has no consortium (infeasible). DATE_IN_PAST for an ``answerBy`` before today.
     """
     principal.require_role(Role.COORDINATOR)
     assert principal.user_id is not None
+    today = now.astimezone(JST).date()
+    if answer_by is not None and answer_by < today:
+        raise fail("answerBy", ErrorCode.DATE_IN_PAST, "answerBy lies before today (JST).")
+    answer_until = end_of_day_jst(answer_by or default_answer_day(today))
     async with transaction(pool) as conn:
         proposal, rfq = await _proposal_for_review(conn, proposal_id)
         if proposal.row_version != expected_version:
@@ -194,29 +216,64 @@ async def approve_proposal(
             raise fail(None, ErrorCode.INVALID_STATE, f"This proposal is {proposal.review_state} already.")
         if proposal.solver_status not in ("optimal", "feasible"):
             raise fail(None, ErrorCode.INVALID_STATE, "This proposal has no consortium to approve.")
-        if rfq.status != lifecycle.RfqStatus.OPEN.value:
+        previous: repo.Proposal | None = None
+        if rfq.status == lifecycle.RfqStatus.PROPOSED.value:
+            previous = await repo.approved_proposal_of(conn, rfq_id=rfq.id, for_update=True)
+            # Only a repair of the approved proposal replaces it (a draft revised before the approval lost).
+            is_repair = await conn.fetchval(
+                "SELECT changes ? 'repair' FROM proposal_revisions WHERE job_id = $1", proposal.job_id
+            )
+            if previous is None or proposal.parent_id != previous.id or not is_repair:
+                raise fail(
+                    None,
+                    ErrorCode.CONFLICT,
+                    "The RFQ is proposed: only a repair of its approved proposal can replace it.",
+                )
+        elif rfq.status not in (lifecycle.RfqStatus.OPEN.value, lifecycle.RfqStatus.BIDDING_CLOSED.value):
             raise fail(
                 None,
                 ErrorCode.CONFLICT,
                 f"The RFQ is {rfq.status}: another proposal was approved first, or it was withdrawn.",
             )
+        if previous is not None:
+            await repo.set_review(
+                conn,
+                proposal_id=previous.id,
+                state="superseded",
+                user_id=principal.user_id,
+                now=now,
+                note=f"replaced by version {proposal.version} ({proposal_id})",
+            )
         try:
-            approved = await repo.set_review(
+            await repo.set_review(
                 conn, proposal_id=proposal_id, state="approved", user_id=principal.user_id, now=now
             )
         except asyncpg.UniqueViolationError:
             raise fail(None, ErrorCode.CONFLICT, "Another proposal of this RFQ was approved first.") from None
-        await lifecycle.transition(
-            conn, principal, rfq=rfq, to=lifecycle.RfqStatus.PROPOSED, reason=f"proposal {proposal_id}"
-        )
+        if previous is None:
+            await lifecycle.transition(
+                conn, principal, rfq=rfq, to=lifecycle.RfqStatus.PROPOSED, reason=f"proposal {proposal_id}"
+            )
+        payload: dict[str, Any] = {"proposal": str(proposal_id), "version": proposal.version}
+        if previous is not None:
+            payload["replaces"] = str(previous.id)
         await events.record(
+            conn, principal, rfq_id=rfq.id, kind=events.EventKind.PROPOSAL_APPROVED, payload=payload
+        )
+        approved = await repo.proposal_by_id(conn, proposal_id=proposal_id)
+        assert approved is not None
+        await invite_members(
             conn,
             principal,
-            rfq_id=rfq.id,
-            kind=events.EventKind.PROPOSAL_APPROVED,
-            payload={"proposal": str(proposal_id), "version": proposal.version},
+            proposal=approved,
+            previous=previous,
+            answer_by=answer_until,
+            now=now,
+            price_tolerance_pct=price_tolerance_pct,
         )
-        return approved
+        invited = await repo.proposal_by_id(conn, proposal_id=proposal_id)
+        assert invited is not None
+        return invited
 
 
 async def reject_proposal(

@@ -78,6 +78,49 @@ class EventKind(enum.Enum):
         "Cancelling the RFQ withdrew its pending invitations (`invitations`).",
         False,
     )
+    # --- issue 8, award-invitations: member invitations, repair, price confirmation ---
+    INVITATION_SENT = (
+        "invitation.sent",
+        "A member factory was invited to its share of the approved proposal.",
+        False,
+    )
+    INVITATION_CARRIED = (
+        "invitation.carried",
+        "A repaired proposal kept a member's unchanged, accepted share: it stays accepted.",
+        False,
+    )
+    INVITATION_ACCEPTED = ("invitation.accepted", "A member accepted its invitation (and its prices).", False)
+    INVITATION_DECLINED = ("invitation.declined", "A member declined its invitation, with a reason.", False)
+    INVITATION_EXPIRED = (
+        "invitation.expired",
+        "An invitation passed its answer deadline unanswered: it counts as declined.",
+        False,
+    )
+    INVITATION_WITHDRAWN = (
+        "invitation.withdrawn",
+        "A pending invitation was withdrawn: a repaired proposal replaced the one it belonged to.",
+        False,
+    )
+    PROPOSAL_REPAIR_QUEUED = (
+        "proposal.repair_queued",
+        "A decline or an overdue invitation queued a repair solve (accepted shares fixed, decliners out).",
+        False,
+    )
+    PROPOSAL_REPAIR_IMPOSSIBLE = (
+        "proposal.repair_impossible",
+        "A decline needs a repair, but no repair Problem could be made; a coordinator revises by hand.",
+        False,
+    )
+    PROPOSAL_PRICE_CONFIRMATION_REQUIRED = (
+        "proposal.price_confirmation_required",
+        "Accepted prices moved the proposal's total beyond the tolerance: a coordinator must confirm it.",
+        False,
+    )
+    PROPOSAL_PRICES_CONFIRMED = (
+        "proposal.prices_confirmed",
+        "A coordinator confirmed the proposal's total after members adjusted estimated prices.",
+        False,
+    )
 
 
 @dataclass(frozen=True)

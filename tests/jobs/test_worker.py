@@ -61,11 +61,14 @@ async def test_a_worker_solves_a_real_problem_with_progress_and_stores_each_solu
     assert {f["id"] for f in solved["factories"]} >= set(solutions[0]["members"])
     # and pgqueuer's queue is empty again
     await until_queue_empty(pool)
-    # and the worker has registered its sweep with pgqueuer's scheduler
+    # and the worker has registered its sweep and the deadline task with pgqueuer's scheduler
     async with pool.acquire() as conn:
-        schedules = await conn.fetch("SELECT entrypoint, expression FROM pgqueuer_schedules")
+        schedules = await conn.fetch(
+            "SELECT entrypoint, expression FROM pgqueuer_schedules ORDER BY entrypoint"
+        )
     assert [(r["entrypoint"], r["expression"]) for r in schedules] == [
-        ("machikoba.sweep_solve_jobs", "* * * * *")
+        ("machikoba.deadlines", "* * * * *"),
+        ("machikoba.sweep_solve_jobs", "* * * * *"),
     ]
 
 

@@ -204,6 +204,32 @@ mutation($p: ID!, $until: Date!) {
 }
 """
 
+
+async def _invitation_of_a(world: World) -> dict[str, Any]:
+    """A fresh pending invitation of factory A to a proposal of RFQ X, written with plain SQL (a real one
+    needs a solve; tests/invitations/ covers that path)."""
+    async with world.pool.acquire() as conn:
+        proposal = await conn.fetchval(
+            """
+            INSERT INTO proposals (rfq_id, job_id, preset, rank, lineage_id, version, solver_status, problem,
+                                   solution)
+            VALUES ($1, gen_random_uuid(), 'cheapest', 0, gen_random_uuid(), 1, 'optimal', '{}', '{}')
+            RETURNING id
+            """,
+            UUID(world.rfq_x),
+        )
+        invitation = await conn.fetchval(
+            """
+            INSERT INTO invitations (proposal_id, rfq_id, factory_id, answer_by, offered_price_jpy, estimated)
+            VALUES ($1, $2, $3, now() + interval '3 days', 1000, false) RETURNING id
+            """,
+            proposal,
+            UUID(world.rfq_x),
+            UUID(world.factory_a),
+        )
+    return {"id": str(invitation)}
+
+
 PROPOSALS_REQUEST = (
     "mutation($id: ID!) { proposalsRequest(input: {rfqId: $id}) { job { id } errors { code } } }"
 )
@@ -334,6 +360,30 @@ MATRIX: dict[str, Row] = {
     ),
     "proposalRevise": Row(
         "mutation($id: ID!) { proposalRevise(id: $id, changes: {}) { errors { code } } }",
+        only("coordinator") | {"coordinator": NOT_FOUND},
+        _unknown_id,
+    ),
+    # Invitations: the invited factory's owner (A) and coordinators see one; another owner is told it does
+    # not exist. Answering is gated to owners and coordinators; who may answer which invitation is a payload
+    # error (NOT_FOUND / FORBIDDEN), checked in tests/invitations/.
+    "invitation": Row(
+        "query($id: ID!) { invitation(id: $id) { status } }",
+        {**only("owner_a", "coordinator"), "owner_b": NOT_FOUND},
+        _invitation_of_a,
+    ),
+    "openInvitations": Row("{ openInvitations { totalCount } }", only("owner_a", "owner_b")),
+    "invitationAccept": Row(
+        "mutation($id: ID!) { invitationAccept(id: $id) { errors { code } } }",
+        only("owner_a", "owner_b", "coordinator"),
+        _invitation_of_a,
+    ),
+    "invitationDecline": Row(
+        'mutation($id: ID!) { invitationDecline(id: $id, reason: "r") { errors { code } } }',
+        only("owner_a", "owner_b", "coordinator"),
+        _invitation_of_a,
+    ),
+    "proposalConfirmPrices": Row(
+        "mutation($id: ID!) { proposalConfirmPrices(id: $id) { errors { code } } }",
         only("coordinator") | {"coordinator": NOT_FOUND},
         _unknown_id,
     ),

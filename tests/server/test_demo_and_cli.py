@@ -115,7 +115,9 @@ async def test_demo_seed_loads_once_and_answers_the_readme_query(pool: db.Pool, 
     assert second.startswith("demo data is already loaded")
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM factories") == 300
-        assert await conn.fetchval("SELECT count(*) FROM rfqs") == 3 + len(AWARD_STAGES)
+        assert await conn.fetchval("SELECT count(*) FROM rfqs") == 4 + len(
+            AWARD_STAGES
+        )  # + the invitations stage
         assert await conn.fetchval("SELECT count(DISTINCT cluster) FROM factories") >= 8
     # and the README's query, with the demo buyer's key, lists Ota factories with 5-axis machining
     body = await gql(OTA_FIVE_AXIS, token=DEMO_BUYERS[0][3])

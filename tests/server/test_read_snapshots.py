@@ -147,7 +147,7 @@ async def _callers(pool: db.Pool) -> dict[str, str | None]:
 
 async def test_hot_reads_answer_as_before_for_every_caller(pool: db.Pool, gql: GraphQLClient) -> None:
     # given the demo, seeded on the fixed day
-    await seed_demo(pool, today=clocks.today(clocks.FixedClock(NOW)))
+    await seed_demo(pool, today=clocks.today(clocks.FixedClock(NOW)), stages_after_review=False)
     callers = await _callers(pool)
 
     # when every caller reads every hot document (the same ids map to the same labels across answers)
@@ -175,7 +175,7 @@ async def test_pages_load_each_nested_list_in_one_query(
     pool: db.Pool, gql: GraphQLClient, query_log: QueryLog
 ) -> None:
     # given the demo (three RFQs with several lines each, 300 factories)
-    await seed_demo(pool, today=clocks.today(clocks.FixedClock(NOW)))
+    await seed_demo(pool, today=clocks.today(clocks.FixedClock(NOW)), stages_after_review=False)
     token = (await _callers(pool))["coordinator"]
     await taxonomy_for(pool).current()  # the app's lifespan reads the catalogue at start
 

@@ -1,0 +1,207 @@
+"""A consortium to invite: four factory owners, an RFQ of two work packages, a solved proposal.
+
+The solve runs in a real worker on a Problem given with the request whose ids are this database's factories
+and packages (as the Problem builder writes them), so the invitations are tested whatever the builder
+decides. ``max_share`` 0.4 makes the cheapest consortium three members (Works 0, 1, 2); Works 3, the
+dearest, is the spare a repair can bring in. Works 2's prices are estimates (it did not bid).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from server import db
+from server.jobs.worker import Worker
+from tests.bids.conftest import add_factory
+from tests.conftest import Caller, GraphQLClient, TestDatabase, jst_today, make_factory_owner
+from tests.jobs.conftest import FAST, until_status
+from tests.rfqs.conftest import submitted_id
+
+PRICES = (1000, 1100, 1200, 1300)
+ESTIMATED = 2  # Works 2 did not bid: its prices are estimates
+
+REQUEST = """
+mutation($rfq: ID!, $problem: JSON!) {
+  proposalsRequest(input: {rfqId: $rfq, problem: $problem, timeLimitS: 20}) { job { id } errors { code } }
+}
+"""
+PROPOSALS = """
+query($rfq: ID!) {
+  proposals(rfqId: $rfq) {
+    id version rowVersion reviewState solverStatus parentId totalCostJpy priceConfirmationRequired answerBy
+    members { id }
+    assignments { quantity factory { id } package { id } }
+    diff { joined left moves { packageId factoryId before after } }
+    invitations { id status factory { id } carriedFromId offeredPriceJpy agreedPriceJpy estimated }
+  }
+}
+"""
+APPROVE = """
+mutation($id: ID!, $v: Int!, $by: Date) {
+  proposalApprove(id: $id, expectedVersion: $v, answerBy: $by) {
+    proposal { reviewState rowVersion answerBy } errors { field code }
+  }
+}
+"""
+ACCEPT = """
+mutation($id: ID!, $prices: [UnitPriceInput!]! = []) {
+  invitationAccept(id: $id, input: {unitPrices: $prices}) {
+    invitation { id status agreedPriceJpy offeredPriceJpy } errors { field code message }
+  }
+}
+"""
+DECLINE = """
+mutation($id: ID!, $reason: String!) {
+  invitationDecline(id: $id, reason: $reason) { invitation { id status declineReason } errors { field code } }
+}
+"""
+INVITATION = """
+query($id: ID!) {
+  invitation(id: $id) {
+    id status estimated offeredPriceJpy answerBy factory { id }
+    lines {
+      quantity unitPriceJpy setupCostJpy estimated agreedUnitPriceJpy package { id } weeklyHours { week }
+    }
+    events { kind actor payload }
+  }
+}
+"""
+
+
+@dataclass
+class Consortium:
+    """The world of these tests: the RFQ, its Problem, the factories and their owners (same order)."""
+
+    rfq: str
+    problem: dict[str, Any]
+    factories: list[UUID]
+    owners: list[Caller]
+    packages: list[UUID]
+
+    def owner_of(self, factory_id: str | UUID) -> Caller:
+        return self.owners[self.factories.index(UUID(str(factory_id)))]
+
+
+@pytest.fixture
+async def worker(pool: db.Pool, database: TestDatabase) -> AsyncIterator[Worker]:
+    running = Worker(pool, database.dsn, config=FAST)
+    task = asyncio.create_task(running.run())
+    await asyncio.wait_for(running.started.wait(), timeout=30)
+    yield running
+    await running.stop(timeout_s=30)
+    await asyncio.wait_for(task, timeout=30)
+
+
+def consortium_problem(
+    factories: list[UUID], packages: list[tuple[UUID, UUID, int, str]], due: dt.date
+) -> dict[str, Any]:
+    origin = jst_today() - dt.timedelta(days=jst_today().weekday())
+    weeks = [(origin + dt.timedelta(weeks=w)).isocalendar() for w in range((due - origin).days // 7 + 1)]
+    return {
+        "origin": origin.isoformat(),
+        "factories": [{"id": str(f), "prefecture": "13"} for f in factories],
+        "packages": [
+            {
+                "id": str(p),
+                "line": str(line),
+                "operation": op,
+                "process": process,
+                "quantity": 100,
+                "due": due.isoformat(),
+            }
+            for p, line, op, process in packages
+        ],
+        "offers": [
+            {
+                "factory": str(f),
+                "package": str(p),
+                "unit_price": PRICES[i],
+                "setup_cost": 5000,
+                "hours_per_unit": 0.1,
+                "setup_hours": 1,
+                "firm": i != ESTIMATED,
+            }
+            for i, f in enumerate(factories)
+            for p, _, _, _ in packages
+        ],
+        "capacity": [
+            {"factory": str(f), "process": process, "week": f"{y}-W{w:02d}", "hours": 40}
+            for f in factories
+            for (_, _, _, process) in packages
+            for (y, w, _) in weeks
+        ],
+        "transport": {"default_days": 0, "default_cost": 0},
+        "policy": {"preset": "cheapest", "coordination_cost": 1000, "max_share": 0.4},
+    }
+
+
+@pytest.fixture
+async def consortium(gql: GraphQLClient, pool: db.Pool, buyer: Caller) -> Consortium:
+    owners = [await make_factory_owner(pool, f"member{i}@koba.example") for i in range(len(PRICES))]
+    factories = [await add_factory(pool, o, name=f"Works {i}") for i, o in enumerate(owners)]
+    rfq = await submitted_id(
+        gql,
+        buyer,
+        lines=[
+            {
+                "name": "Shaft",
+                "material": "SUS304",
+                "quantity": 100,
+                "toleranceUm": 10,
+                "envelopeMm": 50,
+                "operations": [{"processCode": "cnc_turning"}, {"processCode": "cmm_inspection"}],
+            }
+        ],
+    )
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            """
+            SELECT p.id, l.id AS line, o.position, o.process_code FROM rfq_packages p
+            JOIN rfq_lines l ON l.id = p.rfq_line_id
+            JOIN rfq_operations o ON o.rfq_line_id = l.id AND o.position = p.operation_position
+            WHERE l.rfq_id = $1 ORDER BY o.position
+            """,
+            UUID(rfq),
+        )
+    packages = [(r["id"], r["line"], r["position"], r["process_code"]) for r in rows]
+    due = jst_today() + dt.timedelta(days=60)
+    return Consortium(
+        rfq, consortium_problem(factories, packages, due), factories, owners, [p[0] for p in packages]
+    )
+
+
+async def solved(gql: GraphQLClient, pool: db.Pool, coordinator: Caller, world: Consortium) -> None:
+    body = await gql(REQUEST, {"rfq": world.rfq, "problem": world.problem}, token=coordinator.token)
+    job_id: str = body["data"]["proposalsRequest"]["job"]["id"]
+    job = await until_status(pool, job_id, "succeeded", "failed", timeout_s=120)
+    assert job.status == "succeeded", job.error
+
+
+async def proposals(gql: GraphQLClient, coordinator: Caller, world: Consortium) -> list[dict[str, Any]]:
+    body = await gql(PROPOSALS, {"rfq": world.rfq}, token=coordinator.token)
+    assert "errors" not in body, body
+    result: list[dict[str, Any]] = body["data"]["proposals"]
+    return result
+
+
+async def approved(
+    gql: GraphQLClient, pool: db.Pool, coordinator: Caller, world: Consortium, *, by: dt.date | None = None
+) -> dict[str, Any]:
+    """Solve, approve the proposal, and return it as it is then (with its invitations)."""
+    await solved(gql, pool, coordinator, world)
+    (proposal,) = await proposals(gql, coordinator, world)
+    body = await gql(
+        APPROVE,
+        {"id": proposal["id"], "v": proposal["rowVersion"], "by": by.isoformat() if by else None},
+        token=coordinator.token,
+    )
+    assert body["data"]["proposalApprove"]["errors"] == [], body
+    (proposal,) = await proposals(gql, coordinator, world)
+    return proposal
