@@ -16,6 +16,7 @@ from schema.bids.mutations import BidMutation
 from schema.bids.queries import BidQuery
 from schema.catalogue.queries import CatalogueQuery
 from schema.errors import translate_errors
+from schema.executor import FastExecutor
 from schema.factories.mutations import FactoriesMutation
 from schema.factories.queries import FactoriesQuery
 from schema.jobs.mutations import JobsMutation
@@ -116,4 +117,6 @@ def build_schema(*, mask_errors: bool, settings: Settings | None = None) -> stra
         extensions=extensions,
         mask_errors=mask_errors,
         hide_suggestions=not settings.is_dev,
+        # None: strawberry's own executor (MACHIKOBA_FAST_EXECUTOR=0).
+        execution_context_class=FastExecutor if settings.fast_executor else None,
     )

@@ -71,6 +71,8 @@ class Settings:
     max_depth: int = 12
     max_query_cost: int = 10_000
     request_timeout_s: float = 10.0
+    # Plain fields completed by schema.executor.FastExecutor (same answers as graphql-core's general path).
+    fast_executor: bool = True
     # None: on in dev, off in prod (a schema map helps attackers more than it helps prod clients).
     introspection: bool | None = None
     inprocess_worker: bool = True
@@ -133,6 +135,7 @@ class Settings:
             max_depth=_positive_int(env, "MACHIKOBA_MAX_DEPTH", cls.max_depth),
             max_query_cost=_positive_int(env, "MACHIKOBA_MAX_QUERY_COST", cls.max_query_cost),
             request_timeout_s=_positive_float(env, "MACHIKOBA_REQUEST_TIMEOUT_S", cls.request_timeout_s),
+            fast_executor=_flag(env, "MACHIKOBA_FAST_EXECUTOR", cls.fast_executor),
             introspection=None if not introspection else introspection in ("1", "true"),
             inprocess_worker=_flag(env, "MACHIKOBA_INPROCESS_WORKER", cls.inprocess_worker),
             worker_jobs=_positive_int(env, "MACHIKOBA_WORKER_JOBS", cls.worker_jobs),
