@@ -6,7 +6,8 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import DisableIntrospection, QueryDepthLimiter
+from strawberry.extensions import AddValidationRules, DisableIntrospection
+from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.tools import merge_types
 from strawberry.types import ExecutionContext
 
@@ -96,6 +97,9 @@ def build_schema(*, mask_errors: bool, settings: Settings | None = None) -> stra
     without it the defaults of :class:`Settings` apply (the exported SDL does not depend on them).
     """
     settings = settings or Settings()
+    # strawberry's QueryDepthLimiter builds its validation rule (a class) on every request; the rule keeps
+    # no state between validations, so one built here serves them all.
+    depth_rule = create_validator(settings.max_depth, None, None)
     # Factories, not instances: Strawberry builds fresh extensions for each request.
     extensions: list[Any] = [
         *limit_extensions(
@@ -106,7 +110,7 @@ def build_schema(*, mask_errors: bool, settings: Settings | None = None) -> stra
             hide_suggestions=not settings.is_dev,
             cache=DocumentCache(),
         ),
-        lambda: QueryDepthLimiter(max_depth=settings.max_depth),
+        lambda: AddValidationRules([depth_rule]),
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
