@@ -29,17 +29,25 @@ from __future__ import annotations
 import operator
 import types
 from collections.abc import AsyncIterable, Callable, Iterable
+from math import isfinite
 from typing import Any
 
 from graphql import (
+    GRAPHQL_MAX_INT,
+    GRAPHQL_MIN_INT,
+    GraphQLBoolean,
     GraphQLEnumType,
     GraphQLField,
+    GraphQLFloat,
+    GraphQLID,
+    GraphQLInt,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLResolveInfo,
     GraphQLScalarType,
+    GraphQLString,
 )
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cancel
@@ -78,7 +86,44 @@ def _is_ordinary(cls: type) -> bool:
     return known
 
 
+# graphql-core's built-in scalars return a value of exactly these types unchanged (serialize_string,
+# serialize_id, serialize_boolean; serialize_int for a 32-bit int, serialize_float for a finite float):
+# no call needed for the common case.
+_UNCHANGED: dict[str, type] = {"String": str, "ID": str, "Boolean": bool}
+_BUILT_IN = {t.name: t for t in (GraphQLString, GraphQLID, GraphQLBoolean, GraphQLInt, GraphQLFloat)}
+
+
 def _leaf_completer(leaf: GraphQLScalarType | GraphQLEnumType, non_null: bool) -> Completer:
+    general = _general_leaf_completer(leaf, non_null)
+    if _BUILT_IN.get(leaf.name) is not leaf:
+        return general
+    if leaf is GraphQLInt:
+
+        def complete_int(value: Any) -> Any:
+            if type(value) is int and GRAPHQL_MIN_INT <= value <= GRAPHQL_MAX_INT:
+                return value
+            return general(value)
+
+        return complete_int
+    if leaf is GraphQLFloat:
+
+        def complete_float(value: Any) -> Any:
+            if type(value) is float and isfinite(value):
+                return value
+            return general(value)
+
+        return complete_float
+    unchanged = _UNCHANGED[leaf.name]
+
+    def complete(value: Any) -> Any:
+        if type(value) is unchanged:
+            return value
+        return general(value)
+
+    return complete
+
+
+def _general_leaf_completer(leaf: GraphQLScalarType | GraphQLEnumType, non_null: bool) -> Completer:
     coerce = leaf.coerce_output_value
     ordinary = _ordinary_types
 

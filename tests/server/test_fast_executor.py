@@ -242,6 +242,9 @@ ODD_VALUES: dict[str, dict[str, Any]] = {
     "null in a nested object's non-null field": {"leaf": Leaf(code=None, weight=1.0)},  # type: ignore[arg-type]
     "wrong type for an Int": {"count": "many"},
     "wrong type for a date": {"due": "tomorrow"},
+    "an Int beyond 32 bits": {"count": 2**31},
+    "an infinite Float": {"leaves": [Leaf(code="x", weight=float("inf"))]},
+    "a float with a fraction for an Int": {"count": 2.5},
     "wrong value for an enum": {"colour": "green"},
     "an exception as value": {"ratio": ValueError("no ratio")},
     "a string for a list": {"tags": "abc"},
@@ -290,3 +293,23 @@ async def test_plain_fields_skip_the_general_path() -> None:
     assert result.data is not None
     # the resolvers and the guarded field only; every Part, Leaf and Holder.title/part field was plain
     assert _CountingExecutor.general_fields == ["Query.parts", "Query.holder", "Holder.secret"]
+
+
+# Values of another type than the field's, that the built-in scalars coerce: the same coerced values.
+COERCED_VALUES: dict[str, dict[str, Any]] = {
+    "an int for a Float": {"ratio": 2, "leaves": [Leaf(code="x", weight=3)]},
+    "a bool for an Int": {"count": True},
+    "a whole float for an Int": {"count": 4.0},
+    "an int for a String and an ID": {"name": 12, "id": 7},
+    "a bool for a String": {"name": False},
+    "an int for a Boolean": {"active": 0},
+    "a str subclass": {"name": type("Text", (str,), {})("sub")},
+    "a decimal for an Int": {"count": decimal.Decimal("3")},
+}
+
+
+@pytest.mark.parametrize("name", list(COERCED_VALUES))
+async def test_coerced_values_equal_the_general_paths(name: str) -> None:
+    root = holder([part(1), part(2, **COERCED_VALUES[name])])
+    answer = await both(root, f"{{ parts {{ {PART_FIELDS} }} }}")
+    assert answer["data"] is not None
