@@ -228,7 +228,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         # A schema extension with a ``resolve`` hook sees every field: then nothing is plain.
         self._fast = manager is None or not manager.middlewares
         # Keyed by the identity of graphql-core's memoised field sets / field lists, kept alive with them.
-        self._plans: dict[int, tuple[GroupedFieldSet, Plan]] = {}
+        self._plans: dict[tuple[int, str], tuple[GroupedFieldSet, Plan]] = {}
         self._list_items: dict[tuple[int, int], tuple[FieldDetailsList, Completer | None]] = {}
         self._plain_fields: dict[tuple[str, str], str | None] = {}
 
@@ -244,7 +244,8 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             return python_name
 
     def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> Plan:
-        cached = self._plans.get(id(grouped_field_set))
+        key = (id(grouped_field_set), parent_type.name)
+        cached = self._plans.get(key)
         if cached is not None:
             return cached[1]
         entries: list[PlanEntry] = []
@@ -255,7 +256,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                 all_plain = False
             entries.append((response_name, field_details_list, complete, read))
         plan: Plan = (entries, all_plain)
-        self._plans[id(grouped_field_set)] = (grouped_field_set, plan)
+        self._plans[key] = (grouped_field_set, plan)
         return plan
 
     def _plain_field(
