@@ -45,7 +45,8 @@ class Settings:
     unless listed), ``MACHIKOBA_SESSION_TTL_HOURS``, and the cost limits of docs/security.md:
     ``MACHIKOBA_MAX_BODY_BYTES``, ``MACHIKOBA_MAX_QUERY_TOKENS``, ``MACHIKOBA_MAX_ALIASES``,
     ``MACHIKOBA_MAX_ROOT_FIELDS``, ``MACHIKOBA_MAX_DEPTH``, ``MACHIKOBA_MAX_QUERY_COST``,
-    ``MACHIKOBA_REQUEST_TIMEOUT_S``, ``MACHIKOBA_INTROSPECTION`` (``true`` | ``false``; default: dev only).
+    ``MACHIKOBA_REQUEST_TIMEOUT_S``, ``MACHIKOBA_INTROSPECTION`` (``true`` | ``false``; default: dev only),
+    ``MACHIKOBA_FAST_EXECUTOR`` (``0``: graphql-core's general path for every field; see schema/executor.py).
     Solve jobs (:mod:`server.jobs`): ``inprocess_worker`` makes ``machikoba serve`` run one worker in its own
     process (``MACHIKOBA_INPROCESS_WORKER=0`` for split deployments that run ``machikoba worker``);
     ``worker_jobs`` is how many jobs one worker solves at once, each in its own subprocess with
