@@ -48,10 +48,12 @@ from graphql import (
 )
 from graphql.execution import ExecutionResult as GraphQLExecutionResult
 from graphql.language import Node
+from graphql.validation import ASTValidationRule
 from graphql.validation.rules import overlapping_fields_can_be_merged
 from graphql.validation.validate import ValidationAbortedError
-from strawberry.extensions import MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 from strawberry.extensions.max_aliases import count_fields_with_alias
+from strawberry.extensions.query_depth_limiter import create_validator
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 
@@ -172,12 +174,13 @@ class TokenLimiter(MaxTokensLimiter):
                 error.original_error = refusal
 
 
-class DepthLimiter(QueryDepthLimiter):
+class DepthLimiter(AddValidationRules):
     """Strawberry's depth limit, with the refusal coded ``QUERY_TOO_DEEP`` (its validation rule reports a bare
-    error)."""
+    error). strawberry's ``QueryDepthLimiter`` builds its rule (a class) on every request; the rule keeps no
+    state between validations, so one built per schema (:func:`depth_rule`) serves them all."""
 
-    def __init__(self, *, max_depth: int) -> None:
-        super().__init__(max_depth=max_depth)
+    def __init__(self, *, max_depth: int, rule: type[ASTValidationRule]) -> None:
+        super().__init__([rule])
         self.max_depth = max_depth
 
     def on_validate(self) -> Iterator[None]:
@@ -193,6 +196,11 @@ class DepthLimiter(QueryDepthLimiter):
                 error.message = refusal.message
                 error.extensions = refusal.extensions()
                 error.original_error = refusal
+
+
+def depth_rule(max_depth: int) -> type[ASTValidationRule]:
+    """The validation rule of :class:`DepthLimiter`, built once."""
+    return create_validator(max_depth, None, None)
 
 
 # --- aliases and root fields --------------------------------------------------------------------------
@@ -466,6 +474,7 @@ __all__ = [
     "QueryCostLimiter",
     "TokenLimiter",
     "ValidationWithLimits",
+    "depth_rule",
     "limit_extensions",
     "query_cost",
 ]

@@ -16,6 +16,7 @@ from schema.bids.mutations import BidMutation
 from schema.bids.queries import BidQuery
 from schema.catalogue.queries import CatalogueQuery
 from schema.errors import translate_errors
+from schema.executor import FastExecutor
 from schema.factories.mutations import FactoriesMutation
 from schema.factories.queries import FactoriesQuery
 from schema.invitations.mutations import InvitationsMutation
@@ -23,7 +24,7 @@ from schema.invitations.queries import InvitationsQuery
 from schema.jobs.mutations import JobsMutation
 from schema.jobs.queries import JobsQuery
 from schema.jobs.subscriptions import JobsSubscription
-from schema.limits import DepthLimiter, DocumentCache, limit_extensions
+from schema.limits import DepthLimiter, DocumentCache, depth_rule, limit_extensions
 from schema.logistics.mutations import LogisticsMutation
 from schema.logistics.queries import LogisticsQuery
 from schema.partnerships.mutations import PartnershipsMutation
@@ -103,6 +104,8 @@ def build_schema(*, mask_errors: bool, settings: Settings | None = None) -> stra
     without it the defaults of :class:`Settings` apply (the exported SDL does not depend on them).
     """
     settings = settings or Settings()
+    # Built once here, not per request (see DepthLimiter).
+    depth = depth_rule(settings.max_depth)
     # Factories, not instances: Strawberry builds fresh extensions for each request.
     extensions: list[Any] = [
         *limit_extensions(
@@ -113,7 +116,7 @@ def build_schema(*, mask_errors: bool, settings: Settings | None = None) -> stra
             hide_suggestions=not settings.is_dev,
             cache=DocumentCache(),
         ),
-        lambda: DepthLimiter(max_depth=settings.max_depth),
+        lambda: DepthLimiter(max_depth=settings.max_depth, rule=depth),
     ]
     if not settings.introspection_enabled:
         extensions.append(DisableIntrospection)
@@ -124,4 +127,6 @@ def build_schema(*, mask_errors: bool, settings: Settings | None = None) -> stra
         extensions=extensions,
         mask_errors=mask_errors,
         hide_suggestions=not settings.is_dev,
+        # None: strawberry's own executor (MACHIKOBA_FAST_EXECUTOR=0).
+        execution_context_class=FastExecutor if settings.fast_executor else None,
     )

