@@ -384,12 +384,12 @@ async def withdraw_pending_invitations(conn: Connection, *, rfq_id: UUID, at: dt
 
 
 async def overdue_quotes(conn: Connection, *, today: dt.date) -> list[Quote]:
-    """Issued quotes whose last valid day is before ``today``, locked; rows another worker holds are
-    skipped (it expires them)."""
+    """Issued quotes whose last valid day is before ``today``, not locked: the caller locks each quote's RFQ,
+    then the quote, and checks it again (the lock order of every writer of an RFQ)."""
     rows = await conn.fetch(
         f"""
         SELECT {_QUOTE_COLUMNS} FROM quotes WHERE status = 'issued' AND valid_until < $1
-        ORDER BY valid_until, id FOR UPDATE SKIP LOCKED
+        ORDER BY valid_until, id
         """,
         today,
     )
