@@ -6,8 +6,9 @@ call):
 1. the US demo buyer submits an RFQ of 50 lines × (turning, CMM inspection) = 100 work packages;
 2. a proposal assigns each package to one demo factory that has the process (100 assignments, each with
    hours in ``--weeks`` ISO weeks), stored through the proposals repository and approved through its
-   service; every member's invitation is written accepted (plain SQL, as the tests do until the invitations
-   service lands); a coordinator issues a JPY quote (``server.quotes.service.issue_quote``);
+   service (which invites the members); every member accepts through the invitations service
+   (``server.invitations.answers.accept_invitation``); a coordinator issues a JPY quote
+   (``server.quotes.service.issue_quote``);
 3. **timed**: the buyer's ``quoteAccept`` over GraphQL (in-process ASGI: the API-key lookup, the resolver, the
    service's transaction with the advisory locks, the capacity check, the bookings written with one
    ``INSERT … SELECT unnest(…)``, the RFQ's transition and events);
@@ -46,6 +47,8 @@ from server.auth.principal import Principal, Role
 from server.clock import iso_monday, iso_week_label
 from server.demo import seed_demo
 from server.demo.seed import DEMO_BUYERS, DEMO_COORDINATOR_EMAIL
+from server.invitations import answers
+from server.invitations import repo as invitations_repo
 from server.migrate import migrate
 from server.proposals import repo as proposals_repo
 from server.proposals import service as proposals_service
@@ -167,7 +170,19 @@ async def quoted(
                     members=members,
                     lead_factory_id=members[0],
                     firm_share=None,
-                    problem={},
+                    # the offers the invitations are priced from: firm bids at 1,000 JPY a piece
+                    problem={
+                        "offers": [
+                            {
+                                "factory": str(a.factory_id),
+                                "package": str(a.package_id),
+                                "unit_price": 1000,
+                                "setup_cost": 0,
+                                "firm": True,
+                            }
+                            for a in assignments
+                        ]
+                    },
                     solution={"costs": {"transport": 50_000}},
                     diff=None,
                     estimated_pairs=[],
@@ -179,34 +194,17 @@ async def quoted(
     await proposals_service.approve_proposal(
         pool, coordinator, proposal_id=proposal_id, expected_version=1, now=now
     )
-    async with db.transaction(pool) as conn:
-        by_factory: dict[UUID, list[proposals_repo.NewAssignment]] = {}
-        for a in assignments:
-            by_factory.setdefault(a.factory_id, []).append(a)
-        for factory, shares in by_factory.items():
-            invitation = await conn.fetchval(
-                """
-                INSERT INTO invitations (proposal_id, rfq_id, factory_id, status, answer_by,
-                                         offered_price_jpy, agreed_price_jpy, estimated, answered_at)
-                VALUES ($1, $2, $3, 'accepted', $4, $5, $5, false, $4) RETURNING id
-                """,
-                proposal_id,
-                rfq.id,
-                factory,
-                now,
-                len(shares) * 100 * 1000,
-            )
-            await conn.executemany(
-                """
-                INSERT INTO invitation_lines (invitation_id, package_id, quantity, start_date, end_date,
-                                              weekly_hours, unit_price_jpy, estimated, agreed_unit_price_jpy)
-                VALUES ($1, $2, $3, $4, $5, $6, 1000, false, 1000)
-                """,
-                [
-                    (invitation, a.package_id, a.quantity, a.start_date, a.end_date, a.weekly_hours)
-                    for a in shares
-                ],
-            )
+    # every member accepts the invitation the approval sent, as over the API (invitationAccept)
+    async with pool.acquire() as conn:
+        invitations = await invitations_repo.invitations_of_proposals(conn, proposal_ids=[proposal_id])
+    for invitation in invitations:
+        await answers.accept_invitation(
+            pool,
+            Principal(Role.FACTORY_OWNER, user_id=invitation.owner_user_id),
+            invitation_id=invitation.id,
+            now=now,
+            price_tolerance_pct=5.0,
+        )
     quote = await quotes_service.issue_quote(
         pool,
         coordinator,

@@ -2,7 +2,8 @@
 
 Each is a small RFQ of its own (flanges: turning, then CMM inspection) by one of the demo buyers, taken
 through the same services the API uses: bids (:mod:`server.demo.bids`), a solve
-(:mod:`server.demo.proposals`), the coordinator's approval, every member accepting its share, exchange
+(:mod:`server.demo.proposals`), the coordinator's approval (the invitations), every member accepting its
+invitation (:func:`server.invitations.answers.accept_invitation`, as ``invitationAccept`` does), exchange
 rates and the quote, the buyer's accept (the members' capacity is booked) and, for the last one, the
 coordinator's cancellation (its bookings are released). Each step looks at where its RFQ stands, so a run
 that stopped half-way is completed by the next, and a second run changes nothing.
@@ -21,9 +22,11 @@ from server.auth import repo as auth_repo
 from server.auth.principal import Principal, Role
 from server.auth.tokens import token_hash
 from server.clock import JST
-from server.db import Pool, transaction
+from server.db import Pool
 from server.demo.bids import seed_demo_bids
 from server.demo.proposals import seed_demo_proposals
+from server.invitations import answers
+from server.invitations import repo as invitations_repo
 from server.proposals import repo as proposals_repo
 from server.proposals import service as proposals_service
 from server.quotes import rates
@@ -31,6 +34,7 @@ from server.quotes import repo as quotes_repo
 from server.quotes import service as quotes_service
 from server.rfqs import service as rfq_service
 from server.rfqs.service import LineInput, OperationInput, RfqInput
+from server.settings import Settings
 
 DEMO_RATES = {"USD": Decimal("151.25"), "EUR": Decimal("163.40"), "SGD": Decimal("112.80")}
 QUOTED = "Demo stage: quoted — turned flanges, 300 pieces"
@@ -67,6 +71,22 @@ async def _rfq(pool: Pool, title: str) -> tuple[UUID, str] | None:
             "SELECT id, status FROM rfqs WHERE title = $1 ORDER BY created_at LIMIT 1", title
         )
     return (row["id"], row["status"]) if row else None
+
+
+async def _members_accept(pool: Pool, *, proposal_id: UUID, now: dt.datetime) -> None:
+    """Every member whose invitation is pending accepts it as its owner would over the API
+    (``invitationAccept``): estimated prices confirmed as they are, so the total does not drift."""
+    async with pool.acquire() as conn:
+        invitations = await invitations_repo.invitations_of_proposals(conn, proposal_ids=[proposal_id])
+    for invitation in invitations:
+        if invitation.status == "pending":
+            await answers.accept_invitation(
+                pool,
+                Principal(Role.FACTORY_OWNER, user_id=invitation.owner_user_id),
+                invitation_id=invitation.id,
+                now=now,
+                price_tolerance_pct=Settings.price_tolerance_pct,
+            )
 
 
 async def seed_demo_award(
@@ -130,8 +150,7 @@ async def seed_demo_award(
                 proposal_id: UUID = await conn.fetchval(
                     "SELECT id FROM proposals WHERE rfq_id = $1 AND review_state = 'approved'", rfq_id
                 )
-            async with transaction(pool) as conn:
-                await quotes_repo.accept_member_shares(conn, proposal_id=proposal_id, at=now)
+            await _members_accept(pool, proposal_id=proposal_id, now=now)
             await quotes_service.issue_quote(
                 pool,
                 coordinator,

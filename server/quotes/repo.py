@@ -140,70 +140,6 @@ async def invitations_of(conn: Connection, *, proposal_id: UUID) -> list[Invitat
     return [InvitationState(**dict(r)) for r in rows]
 
 
-async def accept_member_shares(conn: Connection, *, proposal_id: UUID, at: dt.datetime) -> int:
-    """Every member of the proposal accepts its share at the offered prices (the Problem's offers): a missing
-    invitation is written with its lines, a pending one is accepted. Returns how many were accepted.
-
-    Used by the demo only, as a stand-in for members answering: the invitations themselves (deadlines,
-    price adjustments, declines and repair) are the award-invitations part's (``invitationAccept``).
-    """
-    rows = await conn.fetch(
-        """
-        WITH offers AS (
-            SELECT (o ->> 'factory')::uuid AS factory_id, (o ->> 'package')::uuid AS package_id,
-                   (o ->> 'unit_price')::bigint AS unit_price,
-                   coalesce((o ->> 'setup_cost')::bigint, 0) AS setup,
-                   NOT coalesce((o ->> 'firm')::boolean, true) AS estimated
-            FROM proposals p, jsonb_array_elements(p.problem -> 'offers') AS o
-            WHERE p.id = $1
-        ),
-        shares AS (
-            SELECT a.factory_id, a.package_id, a.quantity, a.start_date, a.end_date, a.weekly_hours,
-                   o.unit_price, o.setup, o.estimated
-            FROM proposal_assignments a
-            JOIN offers o ON o.factory_id = a.factory_id AND o.package_id = a.package_id
-            WHERE a.proposal_id = $1
-        ),
-        invited AS (
-            INSERT INTO invitations (proposal_id, rfq_id, factory_id, status, answer_by, offered_price_jpy,
-                                     agreed_price_jpy, estimated, answered_at)
-            SELECT $1, p.rfq_id, s.factory_id, 'accepted', $2, sum(s.quantity * s.unit_price + s.setup),
-                   sum(s.quantity * s.unit_price + s.setup), bool_or(s.estimated), $2
-            FROM shares s, proposals p WHERE p.id = $1
-            GROUP BY p.rfq_id, s.factory_id
-            ON CONFLICT ON CONSTRAINT invitations_proposal_factory_key DO NOTHING
-            RETURNING id, factory_id
-        ),
-        lines AS (
-            INSERT INTO invitation_lines (invitation_id, package_id, quantity, start_date, end_date,
-                                          weekly_hours, unit_price_jpy, setup_cost_jpy, estimated,
-                                          agreed_unit_price_jpy)
-            SELECT i.id, s.package_id, s.quantity, s.start_date, s.end_date, s.weekly_hours, s.unit_price,
-                   s.setup, s.estimated, s.unit_price
-            FROM invited i JOIN shares s ON s.factory_id = i.factory_id
-            RETURNING invitation_id
-        )
-        SELECT count(DISTINCT invitation_id) AS n FROM lines
-        """,
-        proposal_id,
-        at,
-    )
-    inserted: int = rows[0]["n"]
-    updated = await conn.fetch(
-        """
-        WITH accepted AS (
-            UPDATE invitations SET status = 'accepted', agreed_price_jpy = offered_price_jpy, answered_at = $2
-            WHERE proposal_id = $1 AND status = 'pending' RETURNING id
-        )
-        UPDATE invitation_lines l SET agreed_unit_price_jpy = l.unit_price_jpy
-        FROM accepted a WHERE l.invitation_id = a.id RETURNING l.invitation_id
-        """,
-        proposal_id,
-        at,
-    )
-    return inserted + len({r["invitation_id"] for r in updated})
-
-
 @dataclass(frozen=True)
 class Share:
     """One accepted invitation line, with its package's RFQ line and process."""
@@ -448,12 +384,12 @@ async def withdraw_pending_invitations(conn: Connection, *, rfq_id: UUID, at: dt
 
 
 async def overdue_quotes(conn: Connection, *, today: dt.date) -> list[Quote]:
-    """Issued quotes whose last valid day is before ``today``, locked; rows another worker holds are
-    skipped (it expires them)."""
+    """Issued quotes whose last valid day is before ``today``, not locked: the caller locks each quote's RFQ,
+    then the quote, and checks it again (the lock order of every writer of an RFQ)."""
     rows = await conn.fetch(
         f"""
         SELECT {_QUOTE_COLUMNS} FROM quotes WHERE status = 'issued' AND valid_until < $1
-        ORDER BY valid_until, id FOR UPDATE SKIP LOCKED
+        ORDER BY valid_until, id
         """,
         today,
     )

@@ -27,6 +27,8 @@ from uuid import UUID
 from server.auth.principal import Principal, Role
 from server.db import Connection, Pool, transaction
 from server.errors import ErrorCode, NotFound, ValidationFailed, fail
+from server.invitations import repo as invitations_repo
+from server.invitations.invite import invitation_event
 from server.proposals import repo as proposals_repo
 from server.quotes import booking, consortium, money, repo
 from server.rfqs import events, lifecycle
@@ -392,14 +394,20 @@ async def expire_overdue(conn: Connection, *, today: dt.date) -> int:
     """Expire every issued quote whose last valid day (JST) is before ``today``; its RFQ becomes ``expired``.
 
     Returns how many were expired. Idempotent (an expired quote is not issued any more) and safe with several
-    workers: the quotes are taken ``FOR UPDATE SKIP LOCKED``, so each is expired by one worker. Runs in the
-    caller's transaction when it has one, else in its own.
+    workers and with buyers answering: each quote's RFQ is locked first, then the quote, in the order every
+    other writer of the RFQ takes them (:func:`_buyers_quote`), and the quote is checked again once locked,
+    so a quote another worker expired (or a buyer answered) meanwhile is skipped. Runs in the caller's
+    transaction when it has one, else in its own.
     """
     async with conn.transaction():
         count = 0
-        for quote in await repo.overdue_quotes(conn, today=today):
-            rfq = await rfqs_repo.rfq_for_update(conn, rfq_id=quote.rfq_id)
+        for overdue in await repo.overdue_quotes(conn, today=today):
+            rfq = await rfqs_repo.rfq_for_update(conn, rfq_id=overdue.rfq_id)
             assert rfq is not None
+            quote = await repo.quote_by_id(conn, quote_id=overdue.id, for_update=True)
+            assert quote is not None
+            if quote.status != "issued" or quote.valid_until >= today:
+                continue
             await repo.answer_quote(
                 conn, quote_id=quote.id, status="expired", at=None
             )  # the database's now()
@@ -455,6 +463,11 @@ async def on_cancel(
             payload={"quote": str(quote.id), "reason": "RFQ cancelled"},
         )
     withdrawn = await repo.withdraw_pending_invitations(conn, rfq_id=rfq.id, at=now)
+    # one event per invitation too, naming it: its factory's owner reads it in the invitation's events
+    for invitation in await invitations_repo.invitations_by_ids(conn, ids=withdrawn):
+        await invitation_event(
+            conn, principal, invitation, events.EventKind.INVITATION_WITHDRAWN, {"reason": "RFQ cancelled"}
+        )
     if withdrawn:
         await events.record(
             conn,

@@ -1,9 +1,8 @@
 """Helpers for the quote and award tests: an RFQ with an approved proposal whose members accepted.
 
 The proposal is stored through the proposals repository (no solve: these tests are about what follows the
-approval) and approved through its service. Invitations belong to the award-invitations part of issue 8;
-until its service is on main, :func:`accept_all` writes them with plain SQL, as the contract between the two
-parts allows: one accepted invitation per member, its lines at the proposal's figures.
+approval) and approved through its service, which invites every member; :func:`invite` answers the
+invitations through the invitations service (``invitationAccept`` / ``invitationDecline``'s code path).
 """
 
 from __future__ import annotations
@@ -16,7 +15,10 @@ from typing import Any
 from uuid import UUID
 
 from server import db
+from server.auth.principal import Principal, Role
 from server.clock import iso_monday, iso_week_label
+from server.invitations import answers
+from server.invitations import repo as invitations_repo
 from server.proposals import repo as proposals_repo
 from server.proposals import service as proposals_service
 from server.quotes import rates
@@ -106,10 +108,23 @@ async def approved(
                     bound=1.0,
                     gap=0.0,
                     total_cost_jpy=1,
-                    members=[turning.factory_id, inspection.factory_id],
+                    members=list(dict.fromkeys([turning.factory_id, inspection.factory_id])),
                     lead_factory_id=turning.factory_id,
                     firm_share=1.0,
-                    problem={},
+                    # the offers the invitations are priced from (firm bids at the standard prices)
+                    problem={
+                        "offers": [
+                            {
+                                "factory": str(member.factory_id),
+                                "package": str(package),
+                                "unit_price": UNIT_PRICE[process],
+                                "setup_cost": SETUP[process],
+                                "firm": True,
+                            }
+                            for member in (turning, inspection)
+                            for package, process in zip(packages, UNIT_PRICE, strict=True)
+                        ]
+                    },
                     solution={"costs": {"transport": TRANSPORT_JPY}},
                     diff=None,
                     estimated_pairs=[],
@@ -127,68 +142,22 @@ async def approved(
 
 
 async def invite(pool: db.Pool, proposal_id: UUID, *, status: str = "accepted") -> None:
-    """One invitation per member of the proposal, at the proposal's shares; ``status`` for all of them
-    (accepted: agreed at the offered prices). Plain SQL until award-invitations' service is on main."""
-    async with db.transaction(pool) as conn:
-        proposal = await proposals_repo.proposal_by_id(conn, proposal_id=proposal_id)
-        assert proposal is not None
-        assignments = await proposals_repo.assignments_of(conn, proposal_ids=[proposal_id])
-        processes = {
-            r["id"]: r["process_code"]
-            for r in await conn.fetch(
-                """
-                SELECT p.id, o.process_code FROM rfq_packages p
-                JOIN rfq_operations o ON o.rfq_line_id = p.rfq_line_id AND o.position = p.operation_position
-                WHERE p.rfq_id = $1
-                """,
-                proposal.rfq_id,
+    """The members answer the invitations the approval sent, through the invitations service as over the
+    API: ``accepted`` (at the offered prices), ``declined`` (a repair is attempted) or ``pending`` (no
+    answer)."""
+    assert status in ("accepted", "declined", "pending")
+    async with pool.acquire() as conn:
+        invitations = await invitations_repo.invitations_of_proposals(conn, proposal_ids=[proposal_id])
+    assert invitations, "the approval invites every member"
+    for invitation in invitations:
+        owner = Principal(Role.FACTORY_OWNER, user_id=invitation.owner_user_id)
+        if status == "accepted":
+            await answers.accept_invitation(
+                pool, owner, invitation_id=invitation.id, now=utc_now(), price_tolerance_pct=5.0
             )
-        }
-        by_factory: dict[UUID, list[proposals_repo.Assignment]] = {}
-        for a in assignments:
-            by_factory.setdefault(a.factory_id, []).append(a)
-        accepted = status == "accepted"
-        for factory_id, shares in by_factory.items():
-            price = sum(
-                a.quantity * UNIT_PRICE[processes[a.package_id]] + SETUP[processes[a.package_id]]
-                for a in shares
-            )
-            invitation = await conn.fetchval(
-                """
-                INSERT INTO invitations (proposal_id, rfq_id, factory_id, status, answer_by,
-                                         offered_price_jpy, agreed_price_jpy, estimated, answered_at)
-                VALUES ($1, $2, $3, $4, now() + interval '3 days', $5, $6, false,
-                        CASE WHEN $4 = 'pending' THEN NULL ELSE now() END)
-                RETURNING id
-                """,
-                proposal_id,
-                proposal.rfq_id,
-                factory_id,
-                status,
-                price,
-                price if accepted else None,
-            )
-            await conn.executemany(
-                """
-                INSERT INTO invitation_lines (invitation_id, package_id, quantity, start_date, end_date,
-                                              weekly_hours, unit_price_jpy, setup_cost_jpy, estimated,
-                                              agreed_unit_price_jpy)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, false, $9)
-                """,
-                [
-                    (
-                        invitation,
-                        a.package_id,
-                        a.quantity,
-                        a.start_date,
-                        a.end_date,
-                        a.weekly_hours,
-                        UNIT_PRICE[processes[a.package_id]],
-                        SETUP[processes[a.package_id]],
-                        UNIT_PRICE[processes[a.package_id]] if accepted else None,
-                    )
-                    for a in shares
-                ],
+        elif status == "declined":
+            await answers.decline_invitation(
+                pool, owner, invitation_id=invitation.id, reason="No capacity after all.", now=utc_now()
             )
 
 

@@ -1,8 +1,9 @@
 """End to end over HTTP, continuing the proposals flow (issue 8, steps 2–3).
 
 A real solve (the Problem builder over the registry and sealed bids, in a worker) gives the consortium; a
-coordinator approves it; every member accepts (written by :func:`tests.quotes.conftest.invite` until the
-invitations service is on main); then, over HTTP:
+coordinator approves it (the members are invited); every member accepts (through the invitations service,
+:func:`tests.quotes.conftest.invite`; ``tests/award/test_end_to_end.py`` does it all over HTTP); then, over
+HTTP:
 
 2. a coordinator sets the USD rate and issues the quote: in USD, showing the rate used; the buyer accepts;
 3. the bookings show in the members' ``capacity``, and a second RFQ's Problem for the same weeks sees the

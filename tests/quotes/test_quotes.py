@@ -3,6 +3,7 @@ expiry, the award's bookings in `capacity`, cancelling an awarded RFQ, and what 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from decimal import Decimal
@@ -359,6 +360,42 @@ async def test_an_expired_quote_cannot_be_accepted_and_the_deadline_task_expires
     assert [e["code"] for e in body["data"]["quoteAccept"]["errors"]] == ["QUOTE_EXPIRED"]
 
 
+async def test_the_deadline_task_locks_the_rfq_before_the_quote_like_an_accept(
+    gql: GraphQLClient, pool: db.Pool, coordinator: Caller, ready: Approved
+) -> None:
+    """While a buyer's accept holds the RFQ (it locks the RFQ, then the quote), the deadline task waits for
+    the RFQ without holding the quote: the accept can still lock the quote (no deadlock)."""
+    quote_id = UUID(await _issued(gql, coordinator, ready, until=jst_today().isoformat()))
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE quotes SET valid_until = valid_until - 1 WHERE id = $1", quote_id)
+
+    async def expire() -> int:
+        async with pool.acquire() as conn:
+            return await service.expire_overdue(conn, today=jst_today())
+
+    async with pool.acquire() as accept:
+        held = accept.transaction()
+        await held.start()
+        await accept.execute("SELECT 1 FROM rfqs WHERE id = $1 FOR UPDATE", ready.rfq_id)
+        task = asyncio.create_task(expire())
+        try:
+            for _ in range(300):  # until the task waits on a lock
+                waiting = await accept.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                    "AND datname = current_database()"
+                )
+                if waiting:
+                    break
+                await asyncio.sleep(0.1)
+            assert waiting
+            # the accept's second lock: the quote is free (the task has not taken it)
+            await accept.execute("SELECT 1 FROM quotes WHERE id = $1 FOR UPDATE NOWAIT", quote_id)
+        finally:
+            await held.rollback()
+        assert await asyncio.wait_for(task, timeout=30) == 1
+    assert await _status(pool, ready.rfq_id) == "expired"
+
+
 # --- cancelling ------------------------------------------------------------------------------------------
 
 
@@ -401,6 +438,23 @@ async def test_cancelling_a_proposed_rfq_withdraws_pending_invitations(
     done = await gql(CANCEL, {"id": str(world.rfq_id)}, token=coordinator.token)
     assert done["data"]["rfqCancel"]["errors"] == []
     assert await _count(pool, "SELECT count(*) FROM invitations WHERE status = 'withdrawn'") == 2
+    # each member reads the withdrawal in its own invitation's events
+    for member in pair:
+        async with pool.acquire() as conn:
+            invitation = await conn.fetchval(
+                "SELECT id FROM invitations WHERE proposal_id = $1 AND factory_id = $2",
+                world.proposal_id,
+                member.factory_id,
+            )
+        seen = await gql(
+            "query($id: ID!) { invitation(id: $id) { status events { kind payload } } }",
+            {"id": str(invitation)},
+            token=member.owner.token,
+        )
+        assert seen["data"]["invitation"]["status"] == "WITHDRAWN"
+        kinds = [e["kind"] for e in seen["data"]["invitation"]["events"]]
+        assert kinds == ["INVITATION_SENT", "INVITATION_WITHDRAWN"]
+        assert seen["data"]["invitation"]["events"][1]["payload"]["reason"] == "RFQ cancelled"
 
 
 # --- ties ------------------------------------------------------------------------------------------------
