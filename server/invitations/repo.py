@@ -230,6 +230,29 @@ async def set_accepted(
     return changed
 
 
+async def release_accepted(
+    conn: Connection, *, invitation_id: UUID, now: dt.datetime, reason: str
+) -> Invitation:
+    """Withdraw an accepted share (its agreed prices with it): the award lost the member's hours to another
+    award, so the repair re-plans the share instead of keeping it fixed."""
+    await conn.execute(
+        """
+        UPDATE invitations SET status = 'withdrawn', agreed_price_jpy = NULL, answered_at = $2,
+                               decline_reason = $3
+        WHERE id = $1 AND status = 'accepted'
+        """,
+        invitation_id,
+        now,
+        reason,
+    )
+    await conn.execute(
+        "UPDATE invitation_lines SET agreed_unit_price_jpy = NULL WHERE invitation_id = $1", invitation_id
+    )
+    changed = await invitation_by_id(conn, invitation_id=invitation_id)
+    assert changed is not None
+    return changed
+
+
 async def set_closed(
     conn: Connection,
     *,

@@ -25,8 +25,10 @@ from typing import Any
 from uuid import UUID
 
 from server.auth.principal import Principal, Role
+from server.clock import JST
 from server.db import Connection, Pool, transaction
 from server.errors import ErrorCode, NotFound, ValidationFailed, fail
+from server.invitations import repair
 from server.invitations import repo as invitations_repo
 from server.invitations.invite import invitation_event
 from server.proposals import repo as proposals_repo
@@ -358,6 +360,38 @@ async def _lose_award(
             rfq=rfq,
             to=lifecycle.RfqStatus.PROPOSED,
             reason="capacity conflict: repair needed",
+        )
+        await _queue_conflict_repair(conn, principal, rfq_id=rfq.id, conflicts=conflicts, now=now)
+
+
+async def _queue_conflict_repair(
+    conn: Connection, principal: Principal, *, rfq_id: UUID, conflicts: list[dict[str, Any]], now: dt.datetime
+) -> None:
+    """The repair a lost award needs: the members whose hours another award took have their accepted shares
+    withdrawn (not fixed, not excluded: the repair re-plans them against the capacity that is left); every
+    other accepted share stays fixed. The coordinator then approves the repair and the changed shares are
+    invited again, as after a decline."""
+    proposal = await proposals_repo.approved_proposal_of(conn, rfq_id=rfq_id)
+    if proposal is None:
+        return
+    short = {c["factory"] for c in conflicts}
+    released = []
+    for invitation in await invitations_repo.invitations_of_proposals(conn, proposal_ids=[proposal.id]):
+        if invitation.status == "accepted" and str(invitation.factory_id) in short:
+            withdrawn = await invitations_repo.release_accepted(
+                conn, invitation_id=invitation.id, now=now, reason="capacity conflict"
+            )
+            await invitation_event(
+                conn,
+                principal,
+                withdrawn,
+                events.EventKind.INVITATION_WITHDRAWN,
+                {"reason": "capacity conflict: another award took these hours"},
+            )
+            released.append(withdrawn)
+    if released:
+        await repair.queue_repair(
+            conn, principal, proposal=proposal, today=now.astimezone(JST).date(), cause=released[0]
         )
 
 

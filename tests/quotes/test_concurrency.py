@@ -2,8 +2,9 @@
 
 Each repetition: two RFQs whose approved proposals both give the same turning factory 30 of its 40 hours in
 the same week; both quoted; both buyers accept concurrently (separate connections). Exactly one RFQ is
-awarded with its bookings; the other gets CAPACITY_CONFLICT, its quote is withdrawn and its RFQ is back to
-``proposed``. The winner is then cancelled (releasing its hours) for the next repetition.
+awarded with its bookings; the other gets CAPACITY_CONFLICT, its quote is withdrawn, its RFQ is back to
+``proposed`` and a repair is asked for with the short member's share re-planned. The winner is then
+cancelled (releasing its hours) for the next repetition.
 """
 
 from __future__ import annotations
@@ -87,6 +88,26 @@ async def test_two_conflicting_awards_at_once_always_give_exactly_one_award(
         assert quote_statuses[winner] == "accepted"
         assert quote_statuses[1 - winner] == "withdrawn"
         assert booked == Decimal(30)
+        # The loser needs a repair: the turning member's accepted share (the hours the winner took) is
+        # withdrawn, not fixed, and the repair solve is queued; the inspection share stays accepted.
+        loser = quotes[1 - winner][1].proposal_id
+        async with pool.acquire() as conn:
+            shares = {
+                r["factory_id"]: r["status"]
+                for r in await conn.fetch(
+                    "SELECT factory_id, status FROM invitations WHERE proposal_id = $1", loser
+                )
+            }
+            # This file's proposals hold only what quotes need, not a whole solver Problem, so the repair
+            # ends as "impossible" (its event); the repair itself is tested with declines (tests/invitations).
+            repairs = await conn.fetchval(
+                "SELECT count(*) FROM rfq_events WHERE rfq_id = $1 AND kind = ANY($2::text[])",
+                quotes[1 - winner][1].rfq_id,
+                ["proposal.repair_queued", "proposal.repair_impossible"],
+            )
+        assert shares[turning.factory_id] == "withdrawn"
+        assert sorted(shares.values()) == ["accepted", "withdrawn"]
+        assert repairs == 1
         # Release the winner's hours for the next round.
         rfq = quotes[winner][1].rfq_id
         await rfq_service.cancel_rfq(
