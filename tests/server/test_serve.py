@@ -50,16 +50,20 @@ class Serve:
         self.port = free_port()
         env = {**os.environ, "MACHIKOBA_DATA_DIR": str(data_dir)}
         env.pop("DATABASE_URL", None)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port), *options],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        # The log goes to a file, not a pipe: nobody reads a pipe while the test runs, and a full one (uvicorn
+        # logs every request) would block the service and its workers on their next log line.
+        self.log = data_dir / "serve.log"
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "server.cli", "serve", "--port", str(self.port), *options],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
         deadline = time.monotonic() + STARTUP_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise AssertionError(f"serve exited: {self.process.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+                raise AssertionError(f"serve exited: {self.log.read_text(errors='replace')[-2000:]}")
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1) as response:
                     if response.status == 200:
