@@ -187,6 +187,8 @@ def test_serve_restarts_a_worker_that_died(data_dir: Path) -> None:
 
     before = worker_pids()
     assert answering_pids(serve.port, want=2) == before  # both serve: a restart is for workers that served
+    # ... and the parent has seen both report that they serve (it polls their ready flags)
+    wait_for(lambda: serve.log.read_text(errors="replace").count(") is serving") == 2)
     killed = min(before)
     os.kill(killed, signal.SIGKILL)
     wait_for(lambda: len(worker_pids() - before) == 1 and killed not in worker_pids())
