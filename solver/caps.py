@@ -388,9 +388,9 @@ def members_time_bound(
       ``S_{k+1} ≥ E_k + d_k`` with ``d_k`` the fewest transport days from any candidate of ``k`` to any of
       ``k+1`` (0 when one factory is a candidate of both), ``E_k`` at most the operation's latest end under
       hard due dates (``Problem.latest_end``) and the horizon;
-    * per pair a use ``u`` and a quantity ``q``: ``min_lot · u ≤ q ≤ can · u`` (``can``: the offer's maximum
-      and what the pair's free hours up to the due date can make; all or nothing when unsplittable);
-      coverage ``Σ q = quantity``;
+    * per pair a use ``u`` and a quantity ``q``: ``min_lot · u ≤ q ≤ can · u`` (``can``: the offer's maximum,
+      what the pair's free hours up to the due date can make, and what its best weekly rate makes between
+      its earliest start and its latest end; all or nothing when unsplittable); coverage ``Σ q = quantity``;
     * per pair its exact need ``n = setup · u + hours per unit · q`` (hours) and its duration at the
       factory's best weekly rate: ``rate · (E_k − S_k) ≥ 7 n`` and ``rate · (E_k − earliest start) ≥ 7 n``;
     * per factory × process the needs within the free hours of the weeks its pairs may use;
@@ -402,7 +402,8 @@ def members_time_bound(
     (``solver/model.py``) makes each assignment last a day at least, start after every assignment of the
     previous operation ends plus the transport days between the two factories (at least ``d_k``) and end
     by its latest end: the chain holds. An assignment books its rounded-up need (at least ``n``) in weeks
-    of its window, within each week's free hours: the capacity rows hold; ``can`` is what those weeks allow.
+    of its window, within each week's free hours: the capacity rows hold, and ``can`` holds as those weeks
+    and ``rate · (e − s) ≥ 7 · booked`` with ``earliest ≤ s`` and ``e ≤`` its latest end allow no more.
     Its duration row ``rate · (e − s) ≥ 7 · booked`` with ``S_k ≤ s``, ``earliest ≤ s``, ``e ≤ E_k`` gives
     both duration rows. The rest are the model's own rows. Dropped: costs, each assignment's own days and
     weeks, transport between particular factories, shares and the lead beyond one certified member.
@@ -451,6 +452,10 @@ def members_time_bound(
     for p in pairs:
         pkg, f = p.package, p.factory.id
         can = min(p.max_qty, p.unit_capacity)
+        due = latest[pkg.id] if hard_due else None
+        if p.rate_mh > 0:  # its hours at its best rate fit between its earliest start and its latest end
+            longest = (horizon if due is None else min(horizon, due)) - p.offer.earliest_start_day
+            can = min(can, p.units_within(p.rate_mh * longest // 7))
         if can <= 0 or (not pkg.splittable and can < pkg.quantity):
             continue  # it cannot make its smallest lot
         u = mip.BoolVar(f"u[{f},{pkg.id}]")
@@ -465,7 +470,6 @@ def members_time_bound(
         else:
             cover[pkg.id].append((u, float(pkg.quantity)))
             need[0] = (u, float(p.setup_exact + p.unit_exact * pkg.quantity) / 1000)
-        due = latest[pkg.id] if hard_due else None
         needs[f, pkg.process] += need
         free[f, pkg.process].update((w, c) for w, c in p.weeks if due is None or 7 * w < due)
         rate = p.rate_mh / 1000
