@@ -58,10 +58,10 @@ CAPPED_START_SHARE = 0.3
 #: ... and before that, this share of the time (at most MEMBER_BOUND_MAX_S) to prove a member minimum
 MEMBER_BOUND_SHARE = 0.15
 MEMBER_BOUND_MAX_S = 10.0
-#: share of the time (at most RELAXATION_MAX_S) for the LP bound on the cost (solver/bound.py)
 #: a cap below the proven minimum: share of the time (at most FEWEST_BRIEF_MAX_S) to find a count that works
 FEWEST_BRIEF_SHARE = 0.1
 FEWEST_BRIEF_MAX_S = 3.0
+#: share of the time (at most RELAXATION_MAX_S) for the LP bound on the cost (solver/bound.py)
 RELAXATION_SHARE = 0.1
 RELAXATION_MAX_S = 5.0
 
