@@ -494,10 +494,16 @@ def _member_cap_answer(problem: Problem, ctx: _RunContext, search: _MemberSearch
             "(proven: coverage, capacity and the lines' due dates)",
             (),
         )
-        summary = (
-            f"No consortium satisfies all rules: {reason.message}. {_capitalise(relaxation.message)} would "
-            "make it feasible."
-        )
+        if best is not None:
+            summary = (
+                f"No consortium satisfies all rules: {reason.message}. {_capitalise(relaxation.message)} "
+                "would make it feasible."
+            )
+        else:  # the minimum is necessary, not known to suffice
+            summary = (
+                f"No consortium satisfies all rules: {reason.message}. Max members must be raised to at "
+                f"least {search.proven_minimum}; no consortium was found in the time to say how many suffice."
+            )
         return _solution(
             problem,
             "infeasible",
