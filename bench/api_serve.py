@@ -13,7 +13,8 @@ Parts (``--parts``, default all):
   attempt that times out (``--timeout`` s) is sent again with the same key on a new connection.
 - ``read``: ``factories(first: 50)`` with prefecture, certifications and capabilities (process names,
   materials, tolerances, lots, hours, rates), as the demo coordinator, from ``--read-clients`` (16)
-  connections, ``--workers 1`` then ``--workers 2`` in the same run: req/s, p50/p99 and the ratio.
+  connections, ``--workers 1`` then ``--workers 2`` in the same run: req/s, p50/p99 and the ratio. The
+  response cache is off for this part (``MACHIKOBA_RESPONSE_CACHE=0``): every request is executed.
 
 The load generator is this file: ``--client-procs`` (2) separate processes, each running asyncio clients
 that send pre-encoded HTTP/1.1 requests on keep-alive connections and read answers by Content-Length (no
@@ -341,12 +342,19 @@ def run_clients(kind: str, procs: int, clients: int, options: dict[str, Any]) ->
 
 
 @contextmanager
-def serving(data_dir: Path, workers: int) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+def serving(
+    data_dir: Path, workers: int, *, response_cache: bool = True
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     """``machikoba serve --workers N`` (prod) on the demo data in ``data_dir``, until the block ends."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(
-        {"MACHIKOBA_DATA_DIR": str(data_dir), "MACHIKOBA_ENV": "prod", "MACHIKOBA_INPROCESS_WORKER": "0"}
+        {
+            "MACHIKOBA_DATA_DIR": str(data_dir),
+            "MACHIKOBA_ENV": "prod",
+            "MACHIKOBA_INPROCESS_WORKER": "0",
+            "MACHIKOBA_RESPONSE_CACHE": "1" if response_cache else "0",
+        }
     )
     log_path = data_dir / f"serve-{workers}.log"
     with log_path.open("wb") as log_file:
@@ -481,7 +489,8 @@ def summary(latencies: list[float], seconds: float) -> dict[str, Any]:
 
 
 def measure_read(data_dir: Path, workers: int, args: argparse.Namespace) -> dict[str, Any]:
-    with serving(data_dir, workers) as (port, server):
+    # Executed every time: the response cache (server/cache/) would answer all but the first from memory.
+    with serving(data_dir, workers, response_cache=False) as (port, server):
         token = coordinator_token(port)
         check = run_clients(
             "read", 1, 1, {"port": port, "token": token, "until": time.monotonic() + 1, "warmup_until": 0}
