@@ -200,10 +200,10 @@ async def read_clients(
 ) -> dict[str, Any]:
     request = http_request(port, json.dumps({"query": HEAVY_READ}).encode(), token)
     latencies: list[float] = []
-    errors = 0
+    errors = answered = 0
 
     async def client() -> None:
-        nonlocal errors
+        nonlocal errors, answered
         conn = Connection(port)
         while (started := time.monotonic()) < until:
             try:
@@ -213,12 +213,14 @@ async def read_clients(
                 continue
             if status != 200 or b'"errors"' in body:
                 errors += 1
-            elif started >= warmup_until:
+                continue
+            answered += 1  # warm-up included: the server's CPU is counted over the whole run
+            if started >= warmup_until:
                 latencies.append(time.monotonic() - started)
         conn.close()
 
     await asyncio.gather(*(client() for _ in range(clients)))
-    return {"latencies": latencies, "errors": errors}
+    return {"latencies": latencies, "errors": errors, "answered": answered}
 
 
 async def write_clients(
@@ -290,14 +292,18 @@ def client_process(kind: str, options: dict[str, Any], out: Any) -> None:
 
     uvloop.install()
     before = resource.getrusage(resource.RUSAGE_SELF)
+    # The window starts once this process runs (starting one takes seconds on a busy machine).
+    started = time.monotonic()
+    warmup_until = started + options.get("warmup", 0.0)
+    until = warmup_until + options["duration"]
     if kind == "read":
         result = asyncio.run(
             read_clients(
                 options["port"],
                 options["token"],
                 options["clients"],
-                options["until"],
-                options["warmup_until"],
+                until,
+                warmup_until,
             )
         )
     else:
@@ -306,13 +312,14 @@ def client_process(kind: str, options: dict[str, Any], out: Any) -> None:
                 options["port"],
                 options["first"],
                 options["clients"],
-                options["until"],
+                until,
                 options["timeout"],
                 dt.date.fromisoformat(options["today"]),
             )
         )
     usage = resource.getrusage(resource.RUSAGE_SELF)
     result["cpu_s"] = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
+    result["started"], result["ended"] = started, time.monotonic()
     out.send(result)
     out.close()
 
@@ -397,7 +404,6 @@ class Usage:
         self.postgres = psutil.Process(postmaster)
         self.port = port
         self.connections: list[int] = []
-        self.started = time.monotonic()
         self.before = self._cpu()
 
     def _cpu(self) -> dict[str, Any]:
@@ -415,7 +421,8 @@ class Usage:
         }
 
     def count_connections(self) -> None:
-        """The clients' connections each worker holds now (SO_REUSEPORT should spread them evenly)."""
+        """The clients' connections each worker holds now (SO_REUSEPORT should spread them evenly); the
+        largest count seen is kept."""
         counts = []
         for worker in self.workers:
             try:
@@ -423,14 +430,18 @@ class Usage:
             except Exception:
                 held = []
             counts.append(sum(1 for c in held if c.laddr and c.laddr.port == self.port and c.raddr))
-        self.connections = counts
+        if sum(counts) >= sum(self.connections):
+            self.connections = counts
 
-    def cores(self) -> dict[str, Any]:
-        after, elapsed = self._cpu(), time.monotonic() - self.started
+    def cores(self, elapsed: float) -> dict[str, Any]:
+        """CPU used since this started, in cores over ``elapsed`` seconds (the clients' window: the serve
+        processes idle while the clients start)."""
+        after = self._cpu()
         postgres = sum(
             seconds - self.before["postgres"].get(pid, 0.0) for pid, seconds in after["postgres"].items()
         )
         return {
+            "worker_cpu_s": round(sum(after["workers"]) - sum(self.before["workers"]), 2),
             "worker_cores": [
                 round((a - b) / elapsed, 2)
                 for a, b in zip(after["workers"], self.before["workers"], strict=True)
@@ -442,17 +453,24 @@ class Usage:
 
 
 @contextmanager
-def usage_of(server: subprocess.Popen[bytes], data_dir: Path, port: int, seconds: float) -> Iterator[Usage]:
-    """A :class:`Usage` that counts connections ``seconds`` after the block starts."""
+def usage_of(server: subprocess.Popen[bytes], data_dir: Path, port: int) -> Iterator[Usage]:
+    """A :class:`Usage` that counts connections every half second while the block runs."""
     import threading
 
     usage = Usage(server, data_dir, port)
-    timer = threading.Timer(seconds, usage.count_connections)
-    timer.start()
+    done = threading.Event()
+
+    def count() -> None:
+        while not done.wait(0.5):
+            usage.count_connections()
+
+    counter = threading.Thread(target=count, daemon=True)
+    counter.start()
     try:
         yield usage
     finally:
-        timer.cancel()
+        done.set()
+        counter.join()
 
 
 def graphql(port: int, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -492,18 +510,13 @@ def measure_read(data_dir: Path, workers: int, args: argparse.Namespace) -> dict
     # Executed every time: the response cache (server/cache/) would answer all but the first from memory.
     with serving(data_dir, workers, response_cache=False) as (port, server):
         token = coordinator_token(port)
-        check = run_clients(
-            "read", 1, 1, {"port": port, "token": token, "until": time.monotonic() + 1, "warmup_until": 0}
-        )
+        check = run_clients("read", 1, 1, {"port": port, "token": token, "duration": 1.0})
         assert check[0]["errors"] == 0, check
         load_before = loadavg()
-        start = time.monotonic()
-        warmup_until = start + args.warmup
-        until = warmup_until + args.duration
-        options = {"port": port, "token": token, "until": until, "warmup_until": warmup_until}
-        with usage_of(server, data_dir, port, args.warmup + args.duration / 2) as usage:
+        options = {"port": port, "token": token, "duration": args.duration, "warmup": args.warmup}
+        with usage_of(server, data_dir, port) as usage:
             results = run_clients("read", args.client_procs, args.read_clients, options)
-            cores = usage.cores()
+            cores = usage.cores(_window(results))
         latencies = [x for r in results for x in r["latencies"]]
         return {
             "workers": workers,
@@ -511,7 +524,8 @@ def measure_read(data_dir: Path, workers: int, args: argparse.Namespace) -> dict
             **summary(latencies, args.duration),
             "errors": sum(r["errors"] for r in results),
             **cores,
-            "client_cores": round(sum(r["cpu_s"] for r in results) / (time.monotonic() - start), 2),
+            "answered": sum(r["answered"] for r in results),
+            "client_cores": round(sum(r["cpu_s"] for r in results) / _window(results), 2),
             "loadavg_before": load_before,
             "loadavg_after": loadavg(),
         }
@@ -523,15 +537,14 @@ def measure_write(data_dir: Path, workers: int, args: argparse.Namespace) -> dic
         load_before = loadavg()
         options = {
             "port": port,
-            "until": time.monotonic() + args.duration,
+            "duration": args.duration,
             "timeout": args.timeout,
             "today": today.isoformat(),
         }
-        started = time.monotonic()
-        with usage_of(server, data_dir, port, args.duration / 2) as usage:
+        with usage_of(server, data_dir, port) as usage:
             results = run_clients("write", args.client_procs, args.write_clients, options)
-            cores = usage.cores()
-        elapsed = time.monotonic() - started
+            cores = usage.cores(_window(results))
+        elapsed = _window(results)
         load_after = loadavg()
         acknowledged: dict[str, list[str]] = {}
         for r in results:
@@ -555,6 +568,7 @@ def measure_write(data_dir: Path, workers: int, args: argparse.Namespace) -> dic
         "lost": lost,
         "duplicated": duplicated,
         **cores,
+        "answered": len(latencies),
         "client_cores": round(sum(r["cpu_s"] for r in results) / elapsed, 2),
         "loadavg_before": load_before,
         "loadavg_after": load_after,
@@ -675,6 +689,16 @@ def _cores(run: dict[str, Any]) -> str:
     return f"{workers} / {run['postgres_cores']:.2f} / {run['client_cores']:.2f}"
 
 
+def _cpu_ms(run: dict[str, Any]) -> str:
+    """The workers' CPU per answered request, in ms: what a request costs, whatever CPU the machine gave."""
+    return f"{1000 * run['worker_cpu_s'] / run['answered']:.2f}" if run["answered"] else "–"
+
+
+def _window(results: list[dict[str, Any]]) -> float:
+    """From the first client process's start to the last one's end."""
+    return float(max(r["ended"] for r in results) - min(r["started"] for r in results))
+
+
 def markdown(result: dict[str, Any]) -> str:
     out = [
         "# `machikoba serve --workers N` under load (bench/api_serve.py)",
@@ -693,17 +717,19 @@ def markdown(result: dict[str, Any]) -> str:
     if "write" in result:
         out += ["", f"## rfqSubmit, {result['write'][0]['clients']} concurrent clients", ""]
         out.append(
-            "| workers | ok | ok/s | p50 ms | p99 ms | p99 with retries ms | attempts | timeouts | failures "
-            "| lost | duplicated | load | cores: workers / postgres / clients | connections per worker |"
+            "| run | workers | ok | ok/s | p50 ms | p99 ms | p99 with retries ms | attempts | timeouts "
+            "| failures | lost | duplicated | load | cores: workers / postgres / clients "
+            "| worker CPU ms per request | connections per worker |"
         )
-        out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for w in result["write"]:
             out.append(
-                f"| {w['workers']} | {w['ok']} | {w['ok_per_s']} | {w['p50_ms']} | {w['p99_ms']} "
+                f"| {w['run']} | {w['workers']} | {w['ok']} | {w['ok_per_s']} | {w['p50_ms']} "
+                f"| {w['p99_ms']} "
                 f"| {w['submit_p99_ms']} | {w['attempts']} | {w['timeouts']} | {w['failures']} | {w['lost']} "
                 f"| {w['duplicated']} "
                 f"| {w['loadavg_before'][0]} → {w['loadavg_after'][0]} | {_cores(w)} "
-                f"| {' + '.join(map(str, w['connections_per_worker']))} |"
+                f"| {_cpu_ms(w)} | {' + '.join(map(str, w['connections_per_worker']))} |"
             )
     if "read" in result:
         out += [
@@ -712,17 +738,19 @@ def markdown(result: dict[str, Any]) -> str:
             "",
         ]
         out.append(
-            "| workers | requests | req/s | p50 ms | p99 ms | errors | load "
-            "| cores: workers / postgres / clients | connections per worker |"
+            "| run | workers | requests | req/s | p50 ms | p99 ms | errors | load "
+            "| cores: workers / postgres / clients | worker CPU ms per request | connections per worker |"
         )
-        out.append("|---|---|---|---|---|---|---|---|---|")
+        out.append("|---|---|---|---|---|---|---|---|---|---|---|")
         for r in result["read"]:
             out.append(
-                f"| {r['workers']} | {r['requests']} | {r['per_s']} | {r['p50_ms']} | {r['p99_ms']} "
+                f"| {r['run']} | {r['workers']} | {r['requests']} | {r['per_s']} | {r['p50_ms']} "
+                f"| {r['p99_ms']} "
                 f"| {r['errors']} | {r['loadavg_before'][0]} → {r['loadavg_after'][0]} | {_cores(r)} "
-                f"| {' + '.join(map(str, r['connections_per_worker']))} |"
+                f"| {_cpu_ms(r)} | {' + '.join(map(str, r['connections_per_worker']))} |"
             )
-        out.append(f"\n**--workers 2 / --workers 1: {result['read_ratio']}×** (target ≥ 1.7 on 2 cores)")
+        ratios = ", ".join(f"{x}×" for x in result["read_ratio"])
+        out.append(f"\n**--workers 2 / --workers 1, by run: {ratios}** (target ≥ 1.7 on 2 cores)")
     return "\n".join(out) + "\n"
 
 
@@ -743,6 +771,7 @@ def main() -> int:
     parser.add_argument(
         "--timeout", type=float, default=10.0, help="write: seconds before a retry (default 10)"
     )
+    parser.add_argument("--runs", type=int, default=1, help="measure the write and read parts this often")
     parser.add_argument("--data-dir", type=Path, default=None, help="keep the seeded database here")
     parser.add_argument("--out", default="api_serve", help="results file name in bench/results/")
     args = parser.parse_args()
@@ -766,20 +795,20 @@ def main() -> int:
         if "statements" in parts:
             result["statements"] = asyncio.run(count_statements(data_dir))
             print(f"statements per rfqSubmit: {result['statements']['statements']}", file=sys.stderr)
-        if "write" in parts:
-            result["write"] = []
-            for workers in (1, 2):
-                run = measure_write(data_dir, workers, args)
-                print(f"write --workers {workers}: {run}", file=sys.stderr)
-                result["write"].append(run)
-        if "read" in parts:
-            result["read"] = []
-            for workers in (1, 2):
-                run = measure_read(data_dir, workers, args)
-                print(f"read --workers {workers}: {run}", file=sys.stderr)
-                result["read"].append(run)
-            one, two = result["read"]
-            result["read_ratio"] = round(two["per_s"] / one["per_s"], 2) if one["per_s"] else None
+        for number in range(1, args.runs + 1):
+            if "write" in parts:
+                for workers in (1, 2):
+                    run = {"run": number, **measure_write(data_dir, workers, args)}
+                    print(f"write --workers {workers}: {run}", file=sys.stderr)
+                    result.setdefault("write", []).append(run)
+            if "read" in parts:
+                for workers in (1, 2):
+                    run = {"run": number, **measure_read(data_dir, workers, args)}
+                    print(f"read --workers {workers}: {run}", file=sys.stderr)
+                    result.setdefault("read", []).append(run)
+                one, two = result["read"][-2:]
+                ratio = round(two["per_s"] / one["per_s"], 2) if one["per_s"] else None
+                result.setdefault("read_ratio", []).append(ratio)
     finally:
         if args.data_dir is None:
             shutil.rmtree(data_dir, ignore_errors=True)
