@@ -167,7 +167,7 @@ async def create_pool(
     )
     await pool
     # ``reset`` is a pool option; a connection of its own takes the rest.
-    _CONNECT_ARGS[id(pool)] = (dsn, {k: v for k, v in kwargs.items() if k != "reset"})
+    pool.connect_args = (dsn, {k: v for k, v in kwargs.items() if k != "reset"})
     return pool
 
 
@@ -233,6 +233,8 @@ class FairPool(asyncpg.Pool):
         super().__init__(*args, **kwargs)
         self._gate = FairGate(kwargs["max_size"])
         self._placed: set[int] = set()  # id() of the connections handed out through the gate
+        # How a connection of its own to this pool's database is made (:func:`connect_like`).
+        self.connect_args: tuple[str, dict[str, Any]] | None = None
 
     async def _acquire(self, timeout: float | None) -> PoolConnectionProxy:  # noqa: ASYNC109
         if timeout is None:
@@ -270,15 +272,11 @@ async def keep_session(conn: asyncpg.Connection) -> None:
     """
 
 
-# How each pool of :func:`create_pool` connects, by ``id(pool)``: for :func:`connect_like`.
-_CONNECT_ARGS: dict[int, tuple[str, dict[str, Any]]] = {}
-
-
 async def connect_like(pool: Pool) -> asyncpg.Connection | None:
     """A connection of its own to ``pool``'s database, outside the pool (a long-lived LISTEN that must not
     hold a pool slot, nor keep ``pool.close()`` waiting); None for a pool not made by :func:`create_pool`.
     The caller closes it."""
-    args = _CONNECT_ARGS.get(id(pool))
+    args = pool.connect_args if isinstance(pool, FairPool) else None
     if args is None:
         return None
     dsn, kwargs = args
