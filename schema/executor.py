@@ -20,6 +20,13 @@ up on that field and graphql-core's general path completes it from scratch (read
 effect), so errors, their messages and paths, and null propagation are exactly the general path's.
 A list of plain objects returned by a non-plain field (a resolver) is completed the same way.
 
+A field is **preloaded** when its resolver is marked with :func:`preloaded`: the resolver returns the
+source's attribute named there, unchanged, whenever that attribute is not None (a page's resolver sets it
+for all its items at once, see ``schema/factories/types.with_details``). Such a field, with no arguments,
+field extensions or permission classes and no exception handler, counts as plain: its attribute is read and
+completed directly, and when it is None the general path runs the resolver. So a page whose nested lists
+were loaded is completed here from its connection down, without a resolver call per item.
+
 Whether a field is plain is decided once per (type, field) for the schema; the plan of a selection is
 built once per collected field set (graphql-core memoises those per request).
 """
@@ -30,7 +37,7 @@ import operator
 import types
 from collections.abc import AsyncIterable, Callable, Iterable
 from math import isfinite
-from typing import Any
+from typing import Any, TypeVar
 
 from graphql import (
     GRAPHQL_MAX_INT,
@@ -54,6 +61,23 @@ from graphql.pyutils import AwaitableOrValue, Path, Undefined, gather_with_cance
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
+
+# The attribute a resolver marked by :func:`preloaded` returns when it is not None.
+_PRELOADED = "__machikoba_preloaded__"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def preloaded(attribute: str) -> Callable[[F], F]:
+    """Mark a resolver (below ``@strawberry.field``) that returns ``self.<attribute>`` unchanged whenever it is
+    not None, and does nothing else in that case: :class:`FastExecutor` then reads the attribute itself."""
+
+    def mark(resolver: F) -> F:
+        setattr(resolver, _PRELOADED, attribute)
+        return resolver
+
+    return mark
+
 
 # Directives that graphql-core has already applied when it collected the fields.
 _COLLECTION_DIRECTIVES = frozenset({"skip", "include"})
@@ -175,6 +199,17 @@ def _list_completer(item: Completer, non_null: bool) -> Completer:
     return complete
 
 
+def _preloaded_completer(inner: Completer) -> Completer:
+    """A preloaded field's value: None means "not loaded", and the general path runs its resolver."""
+
+    def complete(value: Any) -> Any:
+        if value is None:
+            raise _Fallback
+        return inner(value)
+
+    return complete
+
+
 def _typename_reader(name: str) -> Callable[[Any], Any]:
     return lambda _source: name
 
@@ -183,24 +218,35 @@ def _identity(value: Any) -> Any:
     return value
 
 
-def _plain_python_name(field: GraphQLField) -> str | None:
-    """The attribute a plain field reads, or None when the field is not plain (see the module's text)."""
+def _plain_python_name(field: GraphQLField, schema: Any) -> tuple[str, bool] | None:
+    """The attribute a plain field reads, and whether it is preloaded (a None means "not loaded"); None
+    when the field is neither plain nor preloaded (see the module's text)."""
     resolve = field.resolve
-    if resolve is None or not getattr(resolve, "_is_default", False) or field.args:
+    if resolve is None or field.args:
         return None
     definition = (field.extensions or {}).get(_BACKREF)
     if not isinstance(definition, StrawberryField):
         return None
     if (
-        not definition.is_basic_field
-        or definition.arguments
+        definition.arguments
         or definition.extensions
         or definition.permission_classes
         or type(definition).get_result is not StrawberryField.get_result
-        or definition.default_resolver is not getattr
     ):
         return None
-    return definition.python_name
+    if getattr(resolve, "_is_default", False):
+        if not definition.is_basic_field or definition.default_resolver is not getattr:
+            return None
+        return definition.python_name, False
+    resolver = definition.base_resolver
+    attribute = getattr(resolver.wrapped_func, _PRELOADED, None) if resolver is not None else None
+    if not isinstance(attribute, str):
+        return None
+    # An exception handler of the schema's (strawberry's error unions) would wrap the resolver's result.
+    converter = getattr(getattr(schema, "_strawberry_schema", None), "schema_converter", None)
+    if converter is None or converter._get_field_exception_handlers(definition):
+        return None
+    return attribute, True
 
 
 def _nodes_plain(field_details_list: FieldDetailsList) -> bool:
@@ -230,16 +276,18 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         # Keyed by the identity of graphql-core's memoised field sets / field lists, kept alive with them.
         self._plans: dict[tuple[int, str], tuple[GroupedFieldSet, Plan]] = {}
         self._list_items: dict[tuple[int, int], tuple[FieldDetailsList, Completer | None]] = {}
-        self._plain_fields: dict[tuple[str, str], str | None] = {}
+        self._plain_fields: dict[tuple[str, str], tuple[str, bool] | None] = {}
 
     # -- plans ---------------------------------------------------------------------------------------
 
-    def _python_name(self, parent_type: GraphQLObjectType, field: GraphQLField, name: str) -> str | None:
+    def _python_name(
+        self, parent_type: GraphQLObjectType, field: GraphQLField, name: str
+    ) -> tuple[str, bool] | None:
         key = (parent_type.name, name)
         try:
             return self._plain_fields[key]
         except KeyError:
-            python_name = _plain_python_name(field)
+            python_name = _plain_python_name(field, self.schema)
             self._plain_fields[key] = python_name
             return python_name
 
@@ -271,12 +319,15 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         field = parent_type.fields.get(name)
         if field is None:
             return None, None
-        python_name = self._python_name(parent_type, field, name)
-        if python_name is None:
+        plain = self._python_name(parent_type, field, name)
+        if plain is None:
             return None, None
+        python_name, is_preloaded = plain
         complete = self._completer(field.type, field_details_list)
         if complete is None:
             return None, None
+        if is_preloaded:
+            complete = _preloaded_completer(complete)
         return operator.attrgetter(python_name), complete
 
     def _completer(self, type_: GraphQLOutputType, field_details_list: FieldDetailsList) -> Completer | None:

@@ -10,6 +10,7 @@ import strawberry
 
 from schema.catalogue.types import Prefecture, Process, prefecture_of, process_of
 from schema.context import Info
+from schema.executor import preloaded
 from schema.factories import loaders
 from schema.ids import to_id
 from schema.pagination import Connection
@@ -133,8 +134,10 @@ class Factory:
     row: strawberry.Private[repo.Factory]
     # Set by a page's resolver, which loads the lists of all its factories in one query each
     # (:func:`with_details`); otherwise each factory loads its own through the request's DataLoaders.
+    # The fields below return them unchanged (``preloaded``): the fast executor reads them itself.
     loaded_certifications: strawberry.Private[list[FactoryCertification] | None] = None
     loaded_capabilities: strawberry.Private[list[Capability] | None] = None
+    loaded_prefecture: strawberry.Private[Prefecture | None] = None
 
     @classmethod
     def from_row(cls, row: repo.Factory) -> Factory:
@@ -152,12 +155,16 @@ class Factory:
         )
 
     @strawberry.field(description="Its prefecture.")
+    @preloaded("loaded_prefecture")
     def prefecture(self, info: Info) -> Prefecture:
+        if self.loaded_prefecture is not None:
+            return self.loaded_prefecture
         return prefecture_of(info.context.taxonomy, self.row.prefecture)
 
     # The two lists below: a plain value when the page loaded them, else an awaitable that graphql-core
     # awaits (a synchronous resolver may return one): no coroutine per factory on the page's path.
     @strawberry.field(description="Certifications it holds, expired ones included (see `isValid`).")
+    @preloaded("loaded_certifications")
     def certifications(self, info: Info) -> list[FactoryCertification]:
         if self.loaded_certifications is not None:
             return self.loaded_certifications
@@ -168,6 +175,7 @@ class Factory:
         return certifications_of(rows, today=info.context.today())
 
     @strawberry.field(description="What it can do, one entry per process, in taxonomy order.")
+    @preloaded("loaded_capabilities")
     def capabilities(self, info: Info) -> list[Capability]:
         if self.loaded_capabilities is not None:
             return self.loaded_capabilities
@@ -243,6 +251,10 @@ async def with_details(info: Info, factories: list[Factory], *, selected: set[st
     ids = [f.row.id for f in factories]
     if not ids:
         return factories
+    if "prefecture" in selected:
+        taxonomy = info.context.taxonomy
+        for factory in factories:
+            factory.loaded_prefecture = prefecture_of(taxonomy, factory.row.prefecture)
     if "certifications" in selected:
         today = info.context.today()
         certifications = await loaders.certifications_by_factory(info.context.pool, ids)
