@@ -56,7 +56,9 @@ class Capability:
     process: Process = strawberry.field(description="The process.")
 
     @classmethod
-    def from_row(cls, row: repo.Capability, *, private: bool, taxonomy: Taxonomy) -> Capability:
+    def from_row(
+        cls, row: repo.Capability | repo.CapabilityListing, *, private: bool, taxonomy: Taxonomy
+    ) -> Capability:
         """``private``: the caller may see rates, hours and costs (:func:`rules.may_see_private`)."""
         return cls(
             process=process_of(taxonomy, row.process_code),
@@ -182,7 +184,7 @@ class Factory:
         return cast(list[Capability], self._load_capabilities(info))
 
     async def _load_capabilities(self, info: Info) -> list[Capability]:
-        rows = await info.context.loader(loaders.capabilities_by_factory).load(self.row.id)
+        rows = await info.context.loader(loaders.capability_listings_by_factory).load(self.row.id)
         return capabilities_of(rows, info, self.row)
 
     @strawberry.field(description="True when the caller owns this factory.")
@@ -237,7 +239,9 @@ def certifications_of(rows: list[repo.FactoryCertification], *, today: dt.date) 
     return [FactoryCertification.from_row(r, today=today) for r in rows]
 
 
-def capabilities_of(rows: list[repo.Capability], info: Info, factory: repo.Factory) -> list[Capability]:
+def capabilities_of(
+    rows: list[repo.CapabilityListing], info: Info, factory: repo.Factory
+) -> list[Capability]:
     """A factory's capabilities as the caller may see them (private figures: `rules.may_see_private`)."""
     private = rules.may_see_private(info.context.principal, factory)
     taxonomy = info.context.taxonomy
@@ -261,7 +265,7 @@ async def with_details(info: Info, factories: list[Factory], *, selected: set[st
         for factory, rows in zip(factories, certifications, strict=True):
             factory.loaded_certifications = certifications_of(rows, today=today)
     if "capabilities" in selected:
-        capabilities = await loaders.capabilities_by_factory(info.context.pool, ids)
+        capabilities = await loaders.capability_listings_by_factory(info.context.pool, ids)
         for factory, capability_rows in zip(factories, capabilities, strict=True):
             factory.loaded_capabilities = capabilities_of(capability_rows, info, factory.row)
     return factories
