@@ -1,11 +1,13 @@
 """Issue 11: the project's API speed beside a vanilla strawberry app and the hand-written floor, in one run.
 
-One embedded PostgreSQL with the demo data; three uvicorn processes on it, one each:
-(a) the project (``server.app.create_app``), (b) vanilla strawberry (``bench/peers/vanilla.py``),
-(c) Starlette + asyncpg + orjson (``bench/peers/raw.py``). Each answers two documents as the demo
-coordinator: the heavy registry read ``factories(first: 50)`` with prefecture, certifications and
-capabilities, and ``{ me { __typename } }``. The three answers are checked equal (key order aside) before
-anything is measured.
+One embedded PostgreSQL with the demo data; uvicorn processes on it, one each, all with the same uvicorn
+settings: (a) the project (``server.app.create_app``) with the response cache off
+(``MACHIKOBA_RESPONSE_CACHE=0``: the targets are without it), (b) vanilla strawberry
+(``bench/peers/vanilla.py``), (c) Starlette + asyncpg + orjson (``bench/peers/raw.py``), and (d) the project
+with its response cache on (``project-cached``, reported separately, not a target). Each answers two
+documents as the demo coordinator: the heavy registry read ``factories(first: 50)`` with prefecture,
+certifications and capabilities, and ``{ me { __typename } }`` (which the cache never answers). The answers
+are checked equal (key order aside) before anything is measured.
 
 Load: ``bench/loadgen.py`` in its own process (asyncio streams on uvloop, 10 keep-alive connections,
 closed loop); it reports its own CPU share, and the floor's figures show it can drive far more than the
@@ -56,6 +58,13 @@ SERVERS = {
     "project": "bench.peers.project:app",
     "vanilla": "bench.peers.vanilla:app",
     "raw": "bench.peers.raw:app",
+    "project-cached": "bench.peers.project:app",
+}
+# The targets hold without the response cache (server/cache/): the project runs with it off; the same app
+# with it on is measured beside it and reported separately (not a target).
+SERVER_ENV = {
+    "project": {"MACHIKOBA_RESPONSE_CACHE": "0"},
+    "project-cached": {"MACHIKOBA_RESPONSE_CACHE": "1"},
 }
 DOCUMENTS = {"heavy": HEAVY, "me": ME}
 TARGETS = {"heavy": 0.25, "me": 0.5}
@@ -211,7 +220,7 @@ def run(seconds: float, warmup: float, profile: bool = False) -> dict[str, Any]:
         urls: dict[str, str] = {}
         for name in SERVERS:
             port = _free_port()
-            procs[name] = _start(name, port, env, work)
+            procs[name] = _start(name, port, {**env, **SERVER_ENV.get(name, {})}, work)
             urls[name] = f"http://127.0.0.1:{port}/graphql"
         for name, url in urls.items():
             _wait_ready(url, token, procs[name])
@@ -283,6 +292,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"Load average at start {m['loadavg']}, at end {m['loadavg_end']} — the machine is shared with other "
         "engineers' work, so compare runs at similar load only.",
         "",
+        "`project` runs with the response cache off (the targets are without it); `project-cached` is the same "
+        "app with the cache on, reported separately. "
         f"One uvicorn process per server, one embedded PostgreSQL with the demo data; 10 keep-alive "
         f"connections from `bench/loadgen.py` (asyncio + uvloop, a separate process), {report['warmup']:g} s "
         f"warm-up then {report['seconds']:g} s measured. The heavy read returns "
