@@ -292,8 +292,8 @@ def markdown(report: dict[str, Any]) -> str:
         f"Load average at start {m['loadavg']}, at end {m['loadavg_end']} — the machine is shared with other "
         "engineers' work, so compare runs at similar load only.",
         "",
-        "`project` runs with the response cache off (the targets are without it); `project-cached` is the same "
-        "app with the cache on, reported separately. "
+        "`project` runs with the response cache off (the targets are without it); `project-cached` is the "
+        "same app with the cache on, reported separately. "
         f"One uvicorn process per server, one embedded PostgreSQL with the demo data; 10 keep-alive "
         f"connections from `bench/loadgen.py` (asyncio + uvloop, a separate process), {report['warmup']:g} s "
         f"warm-up then {report['seconds']:g} s measured. The heavy read returns "

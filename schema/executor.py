@@ -69,8 +69,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def preloaded(attribute: str) -> Callable[[F], F]:
-    """Mark a resolver (below ``@strawberry.field``) that returns ``self.<attribute>`` unchanged whenever it is
-    not None, and does nothing else in that case: :class:`FastExecutor` then reads the attribute itself."""
+    """Mark a resolver (below ``@strawberry.field``) that returns ``self.<attribute>`` unchanged whenever
+    it is not None, and does nothing else in that case: :class:`FastExecutor` then reads the attribute."""
 
     def mark(resolver: F) -> F:
         setattr(resolver, _PRELOADED, attribute)
