@@ -37,6 +37,7 @@ import keyword
 import operator
 import types
 import weakref
+from collections import OrderedDict
 from collections.abc import AsyncIterable, Callable, Iterable
 from math import isfinite
 from typing import Any, TypeVar
@@ -250,6 +251,15 @@ def _object_completer(entries: list[ObjectEntry], non_null: bool) -> Completer:
     return complete
 
 
+# Plans of operations without variables, kept across requests: their collected fields depend only on the
+# document (``@skip``/``@include`` take literals), and the document cache (schema/limits.DocumentCache)
+# hands each request of the same text the same nodes. Keyed by (schema, operation) identity and by the
+# identity of the field nodes; each entry holds its operation, schema and fragments, so that no id it uses
+# can be reused by another object while it lives. Least recently used operations go first.
+_SHARED_PLANS: OrderedDict[tuple[int, int], tuple[Any, Any, Any, dict[Any, Any]]] = OrderedDict()
+_MAX_SHARED_OPERATIONS = 256
+
+
 # The compiled completers by their text: plans are built per request, the text depends only on the
 # selection, so each selection is compiled once per process.
 _compiled: dict[str, types.CodeType] = {}
@@ -347,6 +357,23 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         self._plans: dict[tuple[int, str], tuple[GroupedFieldSet, Plan]] = {}
         self._list_items: dict[tuple[int, int], tuple[FieldDetailsList, Completer | None]] = {}
         self._plain_fields: dict[tuple[str, str], tuple[str, bool] | None] = {}
+        self._shared = self._shared_plans() if self._fast else None
+
+    def _shared_plans(self) -> dict[Any, Any] | None:
+        """The plans of this operation kept across requests (see :data:`_SHARED_PLANS`), or None when its
+        fields may depend on the request's variables (``@skip(if: $x)``): then plans are per request."""
+        operation = self.operation
+        if operation.variable_definitions:
+            return None
+        key = (id(self.schema), id(operation))
+        entry = _SHARED_PLANS.get(key)
+        if entry is None or entry[0] is not operation or entry[1] is not self.schema:
+            if len(_SHARED_PLANS) >= _MAX_SHARED_OPERATIONS:
+                _SHARED_PLANS.popitem(last=False)
+            entry = _SHARED_PLANS[key] = (operation, self.schema, self.fragments, {})
+        else:
+            _SHARED_PLANS.move_to_end(key)
+        return entry[3]
 
     # -- plans ---------------------------------------------------------------------------------------
 
@@ -382,6 +409,18 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
     ) -> tuple[Callable[[Any], Any] | None, Completer | None, str | None]:
         """How to read and complete a plain field, and the attribute it reads (None for ``__typename``);
         (None, None, None) when the field is not plain."""
+        shared = self._shared
+        if shared is None:
+            return self._new_plain_field(parent_type, field_details_list)
+        key = ("field", parent_type.name, tuple(id(details.node) for details in field_details_list))
+        found = shared.get(key)
+        if found is None:
+            found = shared[key] = self._new_plain_field(parent_type, field_details_list)
+        return found
+
+    def _new_plain_field(
+        self, parent_type: GraphQLObjectType, field_details_list: FieldDetailsList
+    ) -> tuple[Callable[[Any], Any] | None, Completer | None, str | None]:
         if not _nodes_plain(field_details_list):
             return None, None, None
         name = field_details_list[0].node.name.value
@@ -511,11 +550,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             key = (id(field_details_list), id(return_type))
             cached = self._list_items.get(key)
             if cached is None:
-                item = (
-                    self._completer(return_type.of_type, field_details_list)
-                    if _nodes_plain(field_details_list)
-                    else None
-                )
+                item = self._list_item_completer(return_type, field_details_list)
                 self._list_items[key] = (field_details_list, item)
             else:
                 item = cached[1]
@@ -527,3 +562,19 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         return super().complete_list_value(
             return_type, field_details_list, info, path, result, position_context
         )
+
+    def _list_item_completer(
+        self, return_type: GraphQLList[GraphQLOutputType], field_details_list: FieldDetailsList
+    ) -> Completer | None:
+        shared = self._shared
+        key = ("items", id(return_type), tuple(id(details.node) for details in field_details_list))
+        if shared is not None and key in shared:
+            return shared[key]  # type: ignore[no-any-return]
+        item = (
+            self._completer(return_type.of_type, field_details_list)
+            if _nodes_plain(field_details_list)
+            else None
+        )
+        if shared is not None:
+            shared[key] = item
+        return item
