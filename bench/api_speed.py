@@ -320,7 +320,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"connections from `bench/loadgen.py` (asyncio + uvloop, a separate process), {report['warmup']:g} s "
         f"warm-up then {report['seconds']:g} s measured. The heavy read returns "
         f"{report['shape']['factories']} factories, {report['shape']['capabilities']} capabilities, "
-        f"{report['shape']['certifications']} certifications; the three servers' answers were checked equal "
+        f"{report['shape']['certifications']} certifications; the servers' answers were checked equal "
         "before measuring.",
         "",
         *(
