@@ -306,7 +306,9 @@ def _run_kernel(problem: Problem, b: Built, ctx: _RunContext) -> _Run:
     b.model.minimize(b.total_cost)
     portfolio = None
     if ctx.deterministic_time_s is None:
-        portfolio = highs.start(b.model, deadline=ctx.deadline, hint=_full_hint(b), threads=1)
+        # HiGHS's columns in the order of the problem's offers (the plain MIP's order)
+        order = [b.u[o.factory, o.package].index for o in problem.offers if (o.factory, o.package) in b.u]
+        portfolio = highs.start(b.model, deadline=ctx.deadline, hint=_full_hint(b), threads=1, order=order)
     res = kernel_search(
         problem,
         b,
@@ -319,7 +321,9 @@ def _run_kernel(problem: Problem, b: Built, ctx: _RunContext) -> _Run:
     run = _Run(res.status, res.solver, res.objective, res.bound, res.first)
     if portfolio is None:
         return run
-    if res.status in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
+    other = portfolio.best()
+    settled = other is not None and res.bound is not None and other[0] <= res.bound + 1e-6
+    if res.status in (cp_model.OPTIMAL, cp_model.INFEASIBLE) or settled:
         portfolio.stop()
     else:
         portfolio.join()
