@@ -6,13 +6,23 @@ closes what CP-SAT's search leaves a few units above. So the final phase is a po
 (the CP-SAT model read as linear rows, :func:`solver.kernel.linear_form`, every variable integral) is
 solved by HiGHS in a thread beside CP-SAT, until the same deadline. HiGHS releases the GIL while it runs.
 
-* HiGHS's improving solutions are kept (:class:`HighsRun`, thread-safe); the kernel polls the best one
-  before each of its phases and, when it is better than CP-SAT's incumbent, takes it as its hint and upper
-  bound. The other way, CP-SAT's better incumbents are handed to HiGHS (:meth:`HighsRun.give`), which
-  takes them at its next user-solution callback.
-* At the end the better answer is kept. HiGHS's solution becomes a CP-SAT solution of the model by a solve
-  with every variable fixed to its value (:func:`as_cp_solution`): the model checks it, and the solve's
-  extraction works on it unchanged. HiGHS's dual bound joins the reported bound.
+The goal is "never worse than HiGHS alone in the same time on the same cores" (docs/decisions.md, "The GAP
+tail"), so HiGHS's search here is the one HiGHS alone makes:
+
+* it is given the MIP as written from the problem: the columns in the caller's ``order`` (the problem's
+  offers), each family of rows in the order of its first column (:func:`_ordered`), each integral row
+  divided by the gcd of its coefficients (:func:`_divided`: the model's hours are in thousandths). On a
+  GAP instance this is, entry for entry, the plain MIP that HiGHS alone solves (tested);
+* by default it takes no start and no incumbent from CP-SAT (:data:`TAKES_INCUMBENTS`): HiGHS is
+  deterministic, so its path is then HiGHS alone's, and given the same CPU it reaches the same answer;
+* the kernel search yields the CPU to it (:func:`solver.kernel.yielding`: CP-SAT's threads run nicer), so
+  it gets the CPU HiGHS alone would get, and CP-SAT what is left.
+
+HiGHS's improving solutions are kept (:class:`HighsRun`, thread-safe); the kernel polls the best one before
+each of its phases and, when it is better than CP-SAT's incumbent, takes it as its hint and upper bound.
+At the end the better answer is kept. HiGHS's solution becomes a CP-SAT solution of the model by a solve
+with every variable fixed to its value (:func:`as_cp_solution`): the model checks it, and the solve's
+extraction works on it unchanged. HiGHS's dual bound joins the reported bound.
 
 highspy is a runtime dependency for this (docs/decisions.md, "The GAP tail"). Without it the kernel runs
 alone. HiGHS prints a banner on stdout the first time a ``Highs`` object is made in a process; the first

@@ -13,9 +13,10 @@ of small LP reduced cost. The search (see ``docs/solver-format.md``, "Kernel sea
    incumbent and bounded by its cost; a phase solved early hands its time on to the next ones;
 4. CP-SAT on the whole reduced-cost-fixed model for the remaining time (improvement and proof).
 
-With a portfolio (:mod:`solver.highs`: HiGHS on the same model in a thread) the incumbents are exchanged
-before each phase, the last phase runs in pieces to exchange them more often, and when the portfolio leads
-at a piece's start the kernel stops and leaves it the cores until the deadline.
+With a portfolio (:mod:`solver.highs`: HiGHS on the same model in a thread) the search runs at a lower
+priority (:func:`yielding`), takes the portfolio's better incumbent before each phase (and offers it its
+own), and the last phase runs in pieces to take it more often. Without the lower priority (other systems
+than Linux), the kernel stops when the portfolio leads at a piece's start and leaves it the cores.
 
 ``solve_gap`` in ``bench/solver/gap_pipeline.py`` (the tuned OR-Library GAP pipeline) shares the rules below.
 """

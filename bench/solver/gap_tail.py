@@ -2,18 +2,23 @@
 
 Each instance is solved by ``solver.solve(gap_to_problem(inst))`` (``general``, as ``machikoba solve
 --orlib-gap``) and by highspy on the plain MIP (``highs``, :func:`bench.solver.gap_pipeline.highs_gap`),
-with the same time limit and 2 threads. The ratio to HiGHS's objective is reported; the goal is never worse
-than HiGHS in the same run. ``gap_tail_polish_experiment.{json,md}`` hold the run of commit 3e8fad1, where a
-highspy MIP polish of the kernel's last phase was tried and dropped; ``gap_tail.{json,md}`` the run before
-the kernel got HiGHS as a portfolio member (``solver/highs.py``), ``gap_tail_portfolio.{json,md}`` the runs
-with it (docs/decisions.md, "The GAP tail").
+with the same time limit and 2 threads, one after the other in one process; the order of the runs turns
+with each instance, so that a burst of load on the shared machine favours no one. The ratio to HiGHS's
+objective is reported (the goal: never worse than HiGHS in the same run), and the CPU seconds each run got
+(process, and HiGHS's thread inside the general solver), since with the machine shared the CPU a run gets
+varies more than the wall time it is given.
 
-    .venv/bin/python -m bench.solver.gap_tail [--time-limit 10] [--instances d10100,...] [--cpsat-alone]
+Variants of the general solver in the same run: ``--exchange`` (HiGHS beside the kernel takes the greedy
+start and CP-SAT's incumbents, as before), ``--nice0`` (CP-SAT's workers at HiGHS's priority, as before),
+``--cpsat-alone`` (no HiGHS beside the kernel).
 
-``general`` is the solver as shipped (HiGHS beside the kernel search); ``--cpsat-alone`` adds the same
-solver without it, in the same run.
+    .venv/bin/python -m bench.solver.gap_tail [--time-limit 10] [--instances d10100,...] [--exchange]
+        [--nice0] [--cpsat-alone] [--out gap_tail]
 
-Writes ``bench/results/gap_tail.{json,md}``.
+Results: ``gap_tail_polish_experiment.{json,md}`` the run of commit 3e8fad1 (a highspy MIP polish of the
+kernel's last phase, dropped); ``gap_tail.{json,md}`` the run before the portfolio;
+``gap_tail_portfolio.{json,md}`` the portfolio with incumbents exchanged; ``gap_tail_yield_*.{json,md}``
+the runs with HiGHS given the plain MIP and the CPU (docs/decisions.md, "The GAP tail").
 """
 
 from __future__ import annotations
