@@ -37,7 +37,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,6 +111,7 @@ class HighsRun:
         self._given: list[float] | None = None
         self._stop = False
         self._thread: threading.Thread | None = None
+        self._settled_hooks: list[Callable[[], None]] = []
         self.bound: float | None = None
         self.optimal = False
         self.infeasible = False
@@ -179,7 +180,24 @@ class HighsRun:
             self._offer(info.objective_function_value, list(h.getSolution().col_value))
         if math.isfinite(info.mip_dual_bound):
             self.bound = self._scale * (info.mip_dual_bound + self._constant)
-        self.optimal = status == highspy.HighsModelStatus.kOptimal
+        with self._lock:
+            self.optimal = status == highspy.HighsModelStatus.kOptimal and self._best is not None
+            hooks = list(self._settled_hooks) if self.optimal else []
+        for fn in hooks:
+            fn()
+
+    def settled(self) -> bool:
+        """Whether HiGHS has ended with its best proven optimal."""
+        return self.optimal
+
+    def on_settled(self, fn: Callable[[], None]) -> None:
+        """Call ``fn`` when HiGHS ends with its best proven optimal (from HiGHS's thread; at once if it
+        has)."""
+        with self._lock:
+            if not self.optimal:
+                self._settled_hooks.append(fn)
+                return
+        fn()
 
     def stop(self) -> None:
         """Ask HiGHS to stop (at its next interrupt callback) and wait for it."""

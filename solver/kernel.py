@@ -291,6 +291,12 @@ class Portfolio(Protocol):
     def join(self) -> None:
         """Wait until the other solver ends (at the same deadline)."""
 
+    def settled(self) -> bool:
+        """Whether the other solver has ended with its best proven optimal."""
+
+    def on_settled(self, fn: Callable[[], None]) -> None:
+        """Call ``fn`` (from the other solver's thread) when it ends with its best proven optimal."""
+
 
 @dataclass
 class KernelRun:
@@ -420,11 +426,30 @@ def _search(
     values: list[int] | None = None
     firsts: list[float] = []
 
+    current: list[cp_model.CpSolver] = []
+    current_lock = threading.Lock()
+
+    def halt() -> None:
+        """The portfolio proved its answer optimal: CP-SAT's running search stops (from its thread)."""
+        with current_lock:
+            for solver in current:
+                solver.stop_search()
+
+    if portfolio is not None:
+        portfolio.on_settled(halt)
+
+    def settled() -> bool:
+        return portfolio is not None and portfolio.settled()
+
     def run(model: cp_model.CpModel, limit: float) -> tuple[cp_model.CpSolverStatus, float | None]:
         nonlocal best, best_obj, inc, values
         solver = new_solver(limit)
+        with current_lock:
+            current[:] = [solver]
         cb = callback()
         status = solver.solve(model, cb)
+        with current_lock:
+            current.clear()
         first = getattr(cb, "first", None)
         if first is not None:
             firsts.append(first)
@@ -449,6 +474,11 @@ def _search(
         elif inc is not None and values is not None:
             portfolio.give(inc, values)
 
+    def by_portfolio() -> KernelRun:
+        """The portfolio proved its answer optimal: it is the incumbent, and the bound."""
+        exchange()
+        return result(cp_model.FEASIBLE if best is not None else cp_model.UNKNOWN, inc)
+
     def result(status: cp_model.CpSolverStatus, bound: float | None) -> KernelRun:
         if best_obj != inc and status == cp_model.OPTIMAL:
             # the portfolio's incumbent is the proven optimum; CP-SAT's own answer is only feasible
@@ -460,6 +490,8 @@ def _search(
     phases.append((math.inf, len(b.u), status_name(status), inc, time.perf_counter() - t0))
     if status in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
         return result(status, bound)
+    if settled():
+        return by_portfolio()
 
     # 2. the LP relaxation: bound and reduced-cost penalties; fixing is exact
     lp = lp_relaxation(b.model)
@@ -485,6 +517,8 @@ def _search(
     deltas = kernel_deltas(max(lp.bound, 0.0) / max(1, len(problem.packages)))
     kernel_end = time.perf_counter() + KERNEL_SHARE * (deadline - time.perf_counter())
     for k, delta in enumerate(deltas):
+        if settled():
+            return by_portfolio()
         exchange()
         banned, size = kept(delta)
         limit = phase_limit(kernel_end, k, len(deltas))
@@ -499,6 +533,8 @@ def _search(
     #    the time left (down to FINAL_PIECE_MIN_S), exchanging the incumbents between them
     bounds: list[float] = [float(lower)]
     while True:
+        if settled():
+            return by_portfolio()
         exchange()
         leads = portfolio is not None and inc is not None and (best_obj is None or inc < best_obj)
         if portfolio is not None and leads and not _yields():

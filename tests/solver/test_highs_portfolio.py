@@ -188,3 +188,18 @@ def test_highs_takes_cp_sat_incumbents_unless_isolated(monkeypatch: pytest.Monke
     monkeypatch.setattr(highs, "TAKES_INCUMBENTS", False)
     run.give(5, [1, 0])
     assert run._take_given() is None
+
+
+def test_highs_tells_when_it_has_proven_its_answer_optimal() -> None:
+    # given
+    model, _ = _knapsack()
+    run = highs.start(model, deadline=time.perf_counter() + WALL_S, hint=None, threads=1)
+    assert run is not None
+    called: list[int] = []
+    # when: asked before or after it ends, the hook runs once
+    run.on_settled(lambda: called.append(1))
+    run.join()
+    run.on_settled(lambda: called.append(2))
+    # then
+    assert run.settled()
+    assert called == [1, 2]
