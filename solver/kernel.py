@@ -13,9 +13,10 @@ of small LP reduced cost. The search (see ``docs/solver-format.md``, "Kernel sea
    incumbent and bounded by its cost; a phase solved early hands its time on to the next ones;
 4. CP-SAT on the whole reduced-cost-fixed model for the remaining time (improvement and proof).
 
-With a portfolio (:mod:`solver.highs`: HiGHS on the same model in a thread) the incumbents are exchanged
-before each phase, the last phase runs in pieces to exchange them more often, and when the portfolio leads
-at a piece's start the kernel stops and leaves it the cores until the deadline.
+With a portfolio (:mod:`solver.highs`: HiGHS on the same model in a thread) the search runs at a lower
+priority (:func:`yielding`), takes the portfolio's better incumbent before each phase (and offers it its
+own), and the last phase runs in pieces to take it more often. Without the lower priority (other systems
+than Linux), the kernel stops when the portfolio leads at a piece's start and leaves it the cores.
 
 ``solve_gap`` in ``bench/solver/gap_pipeline.py`` (the tuned OR-Library GAP pipeline) shares the rules below.
 """
@@ -23,15 +24,20 @@ at a piece's start the kernel stops and leaves it the cores until the deadline.
 from __future__ import annotations
 
 import math
+import os
+import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from ortools.sat.python import cp_model
 
 from solver.model import Built, needs_members, needs_schedule
 from solver.problem import Problem
+
+_T = TypeVar("_T")
 
 __all__ = [
     "FINAL_PIECE_MIN_S",
@@ -39,6 +45,7 @@ __all__ = [
     "KERNEL_FRACTIONS",
     "KERNEL_MAX_PAIRS",
     "KERNEL_SHARE",
+    "YIELD_NICE",
     "KernelRun",
     "LinearForm",
     "LpRelaxation",
@@ -54,6 +61,7 @@ __all__ = [
     "phase_limit",
     "search",
     "status_name",
+    "yielding",
 ]
 
 FIRST_SHARE = 0.05  # share of the time for the first whole-model solve
@@ -66,6 +74,9 @@ KERNEL_FRACTIONS = (0.005, 0.01, 0.02, 0.04, 0.08)
 #: With a portfolio (solver/highs.py) the final phase runs in pieces of half the time left, at least this
 #: long, so the incumbents are exchanged a few times.
 FINAL_PIECE_MIN_S = 1.5
+#: With a portfolio the kernel search (and CP-SAT's workers) run this much nicer than the caller, so the
+#: portfolio's solver (HiGHS, one thread) is not starved by CP-SAT's workers (:func:`yielding`).
+YIELD_NICE = 19
 KERNEL_MAX_PAIRS = 20_000  # above this many eligible pairs the heuristic candidate pruning stays
 _INT_LIMIT = 2**53  # CP-SAT domain ends beyond this are infinite for the LP
 
@@ -280,6 +291,12 @@ class Portfolio(Protocol):
     def join(self) -> None:
         """Wait until the other solver ends (at the same deadline)."""
 
+    def settled(self) -> bool:
+        """Whether the other solver has ended with its best proven optimal."""
+
+    def on_settled(self, fn: Callable[[], None]) -> None:
+        """Call ``fn`` (from the other solver's thread) when it ends with its best proven optimal."""
+
 
 @dataclass
 class KernelRun:
@@ -334,8 +351,74 @@ def search(
     ``new_solver(limit)`` makes a configured CP-SAT solver, ``callback()`` a progress callback (its
     ``first`` attribute, when set, is the time of the first solution). With a ``portfolio`` the incumbents
     are exchanged before each phase: its better solution becomes the phase's hint and upper bound (the
-    returned ``solver`` and ``objective`` stay CP-SAT's; the caller compares at the end).
+    returned ``solver`` and ``objective`` stay CP-SAT's; the caller compares at the end); and the search
+    runs in a thread of its own at :data:`YIELD_NICE` (:func:`yielding`), so that the portfolio's solver
+    gets the CPU it would get alone and CP-SAT the rest.
     """
+
+    def run() -> KernelRun:
+        return _search(
+            problem,
+            b,
+            deadline=deadline,
+            t0=t0,
+            new_solver=new_solver,
+            callback=callback,
+            portfolio=portfolio,
+        )
+
+    return run() if portfolio is None else yielding(run)
+
+
+def yielding(fn: Callable[[], _T]) -> _T:
+    """``fn()`` in a new thread whose niceness is raised by :data:`YIELD_NICE` (on Linux, where niceness
+    is per thread and inherited by the threads it starts: CP-SAT's workers); other systems run it as is.
+
+    Raising one's own niceness needs no privilege, lowering it does: hence a thread of its own, which ends
+    with ``fn``, and the caller's thread keeps its priority. With autogroup scheduling (the Linux default
+    on desktops and on the benchmark machine) the niceness only orders the threads of this session among
+    themselves: the session's share of the machine is unchanged.
+    """
+    if not _yields():
+        return fn()
+    out: list[_T] = []
+    failure: list[BaseException] = []
+
+    def body() -> None:
+        try:
+            tid = threading.get_native_id()
+            os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + YIELD_NICE)
+        except OSError:
+            pass  # a sandbox that forbids it: run at the caller's priority
+        try:
+            out.append(fn())
+        except BaseException as exc:  # re-raised in the caller's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=body, name="kernel-search")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return out[0]
+
+
+def _yields() -> bool:
+    """Whether :func:`yielding` lowers the priority here."""
+    return YIELD_NICE > 0 and sys.platform.startswith("linux")
+
+
+def _search(
+    problem: Problem,
+    b: Built,
+    *,
+    deadline: float,
+    t0: float,
+    new_solver: Callable[[float], cp_model.CpSolver],
+    callback: Callable[[], cp_model.CpSolverSolutionCallback],
+    portfolio: Portfolio | None = None,
+) -> KernelRun:
+    """:func:`search` in the calling thread."""
     phases: list[tuple[float, int, str, float | None, float]] = []
     best: cp_model.CpSolver | None = None
     inc: int | None = None  # the best objective known (CP-SAT's, or the portfolio's)
@@ -343,11 +426,30 @@ def search(
     values: list[int] | None = None
     firsts: list[float] = []
 
+    current: list[cp_model.CpSolver] = []
+    current_lock = threading.Lock()
+
+    def halt() -> None:
+        """The portfolio proved its answer optimal: CP-SAT's running search stops (from its thread)."""
+        with current_lock:
+            for solver in current:
+                solver.stop_search()
+
+    if portfolio is not None:
+        portfolio.on_settled(halt)
+
+    def settled() -> bool:
+        return portfolio is not None and portfolio.settled()
+
     def run(model: cp_model.CpModel, limit: float) -> tuple[cp_model.CpSolverStatus, float | None]:
         nonlocal best, best_obj, inc, values
         solver = new_solver(limit)
+        with current_lock:
+            current[:] = [solver]
         cb = callback()
         status = solver.solve(model, cb)
+        with current_lock:
+            current.clear()
         first = getattr(cb, "first", None)
         if first is not None:
             firsts.append(first)
@@ -372,6 +474,11 @@ def search(
         elif inc is not None and values is not None:
             portfolio.give(inc, values)
 
+    def by_portfolio() -> KernelRun:
+        """The portfolio proved its answer optimal: it is the incumbent, and the bound."""
+        exchange()
+        return result(cp_model.FEASIBLE if best is not None else cp_model.UNKNOWN, inc)
+
     def result(status: cp_model.CpSolverStatus, bound: float | None) -> KernelRun:
         if best_obj != inc and status == cp_model.OPTIMAL:
             # the portfolio's incumbent is the proven optimum; CP-SAT's own answer is only feasible
@@ -383,6 +490,8 @@ def search(
     phases.append((math.inf, len(b.u), status_name(status), inc, time.perf_counter() - t0))
     if status in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
         return result(status, bound)
+    if settled():
+        return by_portfolio()
 
     # 2. the LP relaxation: bound and reduced-cost penalties; fixing is exact
     lp = lp_relaxation(b.model)
@@ -408,6 +517,8 @@ def search(
     deltas = kernel_deltas(max(lp.bound, 0.0) / max(1, len(problem.packages)))
     kernel_end = time.perf_counter() + KERNEL_SHARE * (deadline - time.perf_counter())
     for k, delta in enumerate(deltas):
+        if settled():
+            return by_portfolio()
         exchange()
         banned, size = kept(delta)
         limit = phase_limit(kernel_end, k, len(deltas))
@@ -422,9 +533,13 @@ def search(
     #    the time left (down to FINAL_PIECE_MIN_S), exchanging the incumbents between them
     bounds: list[float] = [float(lower)]
     while True:
+        if settled():
+            return by_portfolio()
         exchange()
-        if portfolio is not None and inc is not None and (best_obj is None or inc < best_obj):
-            # the portfolio leads (it has CP-SAT's incumbents too): the cores are its until the deadline
+        leads = portfolio is not None and inc is not None and (best_obj is None or inc < best_obj)
+        if portfolio is not None and leads and not _yields():
+            # the portfolio leads (it has CP-SAT's incumbents too): the cores are its until the deadline;
+            # CP-SAT at a lower priority (_yields) goes on instead, on the CPU the portfolio leaves
             portfolio.join()
             phases.append((math.inf, 0, "por", inc, time.perf_counter() - t0))
             return result(cp_model.FEASIBLE if best is not None else cp_model.UNKNOWN, max(bounds))

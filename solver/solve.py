@@ -17,7 +17,7 @@ from solver.caps import capped_start, members_time_bound
 from solver.eligibility import DEFAULT_CANDIDATES, PairData, analyse
 from solver.explain import explain_infeasible, precheck, precheck_explanation
 from solver.greedy import Planned, few_member_plan, greedy_plan, hint_plan, hint_quantities, members_needed
-from solver.kernel import KERNEL_MAX_PAIRS
+from solver.kernel import KERNEL_MAX_PAIRS, integral_bound
 from solver.kernel import applies as kernel_applies
 from solver.kernel import search as kernel_search
 from solver.lns import improve, plan_of
@@ -327,7 +327,9 @@ def _run_kernel(problem: Problem, b: Built, ctx: _RunContext) -> _Run:
     b.model.minimize(b.total_cost)
     portfolio = None
     if ctx.deterministic_time_s is None:
-        portfolio = highs.start(b.model, deadline=ctx.deadline, hint=_full_hint(b), threads=1)
+        # HiGHS's columns in the order of the problem's offers (the plain MIP's order)
+        order = [b.u[o.factory, o.package].index for o in problem.offers if (o.factory, o.package) in b.u]
+        portfolio = highs.start(b.model, deadline=ctx.deadline, hint=_full_hint(b), threads=1, order=order)
     res = kernel_search(
         problem,
         b,
@@ -340,7 +342,9 @@ def _run_kernel(problem: Problem, b: Built, ctx: _RunContext) -> _Run:
     run = _Run(res.status, res.solver, res.objective, res.bound, res.first)
     if portfolio is None:
         return run
-    if res.status in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
+    other = portfolio.best()
+    settled = other is not None and res.bound is not None and other[0] <= res.bound + 1e-6
+    if res.status in (cp_model.OPTIMAL, cp_model.INFEASIBLE) or settled:
         portfolio.stop()
     else:
         portfolio.join()
@@ -358,6 +362,17 @@ def _run_kernel(problem: Problem, b: Built, ctx: _RunContext) -> _Run:
                 ctx.on_progress(Progress(float(other[0]), bound, time.perf_counter() - ctx.t0, "cost"))
     if portfolio.bound is not None:
         run.bound = portfolio.bound if run.bound is None else max(run.bound, portfolio.bound)
+    # e.g. CP-SAT's answer, as good as the one HiGHS proved optimal (the total cost is integral)
+    optimum = other[0] if other is not None and portfolio.optimal else None
+    if (
+        run.status == cp_model.FEASIBLE
+        and run.objective is not None
+        and (
+            (optimum is not None and run.objective <= optimum)
+            or (run.bound is not None and run.objective <= integral_bound(run.bound))
+        )
+    ):
+        run.status = cp_model.OPTIMAL
     return run
 
 

@@ -112,3 +112,94 @@ def test_a_deterministic_budget_keeps_cp_sat_alone(monkeypatch: pytest.MonkeyPat
     # then
     assert calls == []
     assert sol.objective == 261
+
+
+def test_highs_sees_the_gap_instance_as_the_plain_mip(monkeypatch: pytest.MonkeyPatch) -> None:
+    # given: the portfolio's HiGHS, caught as the general solver starts it
+    runs: list[highs.HighsRun] = []
+    real_start = highs.start
+
+    def spy(*args: Any, **kwargs: Any) -> highs.HighsRun | None:
+        run = real_start(*args, **kwargs)
+        if run is not None:
+            runs.append(run)
+        return run
+
+    monkeypatch.setattr(highs, "start", spy)
+    inst = read_gap_file(GAP1, 1)
+    m, n = inst.agents, inst.jobs
+    # when
+    solve(gap_to_problem(inst), time_limit_s=WALL_S, workers=2)
+    # then: the MIP a modeller writes from the instance, column (agent i, job j) at i·n + j, the n
+    # assignment rows, then the m capacity rows in whole units (the model's hours are in thousandths)
+    assert len(runs) == 1
+    runs[0].join()
+    lp = runs[0]._highs.getLp()
+    assert list(lp.col_cost_) == [inst.costs[i][j] for i in range(m) for j in range(n)]
+    assert list(lp.row_lower_)[:n] == [1.0] * n
+    assert list(lp.row_upper_) == [1.0] * n + [float(c) for c in inst.capacities]
+    a = lp.a_matrix_
+    entries = {
+        (int(a.index_[p]), col, float(a.value_[p]))
+        for col in range(m * n)
+        for p in range(a.start_[col], a.start_[col + 1])
+    }
+    expected = {(j, i * n + j, 1.0) for i in range(m) for j in range(n)}
+    expected |= {(n + i, i * n + j, float(inst.resources[i][j])) for i in range(m) for j in range(n)}
+    assert entries == expected
+
+
+def test_rows_are_divided_by_the_gcd_of_their_integral_coefficients() -> None:
+    inf = float("inf")
+    # a capacity row in thousandths of hours
+    assert highs._divided((-inf, 196_000.0, {0: 24_000.0, 1: 1_000.0})) == (-inf, 196, {0: 24.0, 1: 1.0})
+    # the sides are rounded inwards: 2x + 4y >= 3 is x + 2y >= 2 over integers
+    assert highs._divided((3.0, 9.0, {0: 2.0, 1: 4.0})) == (2, 4, {0: 1.0, 1: 2.0})
+    # nothing to divide
+    assert highs._divided((0.0, 5.0, {0: 1.5, 1: 3.0})) == (0.0, 5.0, {0: 1.5, 1: 3.0})
+    assert highs._divided((0.0, 5.0, {0: 2.0, 1: 3.0})) == (0.0, 5.0, {0: 2.0, 1: 3.0})
+
+
+def test_highs_columns_follow_the_given_order_and_its_answer_comes_back_per_model_variable() -> None:
+    # given
+    model, _ = _knapsack()
+    assert highs._columns(4, [2, 0, 2, 9]) == [2, 0, 1, 3]
+    # when: HiGHS's columns in reverse
+    run = highs.start(model, deadline=time.perf_counter() + WALL_S, hint=None, threads=1, order=[3, 2, 1, 0])
+    assert run is not None
+    run.join()
+    best = run.best()
+    # then
+    assert run._highs.getLp().col_cost_[0] == -8  # x3's cost comes first
+    assert best is not None
+    assert best[0] == -13
+    solver = highs.as_cp_solution(model, best[1], workers=1)
+    assert solver is not None
+    assert round(solver.objective_value) == -13
+
+
+def test_highs_takes_cp_sat_incumbents_unless_isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+    # given: a run that has not found anything yet, its columns the model's variables in reverse
+    run = highs.HighsRun(None, 1.0, 0.0, [1, 0])
+    # when / then: CP-SAT's incumbent is taken, per HiGHS column
+    run.give(5, [1, 0])
+    assert run._take_given() == [0.0, 1.0]
+    # when isolated, CP-SAT's incumbents do not change HiGHS's search
+    monkeypatch.setattr(highs, "TAKES_INCUMBENTS", False)
+    run.give(5, [1, 0])
+    assert run._take_given() is None
+
+
+def test_highs_tells_when_it_has_proven_its_answer_optimal() -> None:
+    # given
+    model, _ = _knapsack()
+    run = highs.start(model, deadline=time.perf_counter() + WALL_S, hint=None, threads=1)
+    assert run is not None
+    called: list[int] = []
+    # when: asked before or after it ends, the hook runs once
+    run.on_settled(lambda: called.append(1))
+    run.join()
+    run.on_settled(lambda: called.append(2))
+    # then
+    assert run.settled()
+    assert called == [1, 2]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import random
+import sys
+import threading
 from dataclasses import replace
 from itertools import product
 from pathlib import Path
@@ -10,7 +13,7 @@ from pathlib import Path
 import pytest
 from ortools.sat.python import cp_model
 
-from solver import solve, verify
+from solver import kernel, solve, verify
 from solver.eligibility import analyse
 from solver.gap import GapInstance, gap_assignment, gap_to_problem, read_gap_file
 from solver.kernel import applies, fixable, integral_bound, lp_relaxation, pair_penalties
@@ -161,3 +164,31 @@ def test_kernel_phases_keep_a_larger_gap_valid_and_bounded() -> None:
     assert sol.bound <= sol.objective
     assert verify(problem, sol) == []
     assert inst.is_feasible(gap_assignment(problem, sol))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="niceness is per thread on Linux only")
+def test_yielding_runs_in_a_nicer_thread_and_leaves_the_callers_priority() -> None:
+    # given
+    caller = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen: list[tuple[int, int]] = []
+
+    def body() -> str:
+        tid = threading.get_native_id()
+        seen.append((tid, os.getpriority(os.PRIO_PROCESS, tid)))
+        return "done"
+
+    # when
+    out = kernel.yielding(body)
+    # then
+    assert out == "done"
+    assert seen[0][0] != threading.get_native_id()
+    assert seen[0][1] == min(19, caller + kernel.YIELD_NICE)
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == caller
+
+
+def test_yielding_raises_what_the_function_raises() -> None:
+    def body() -> None:
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        kernel.yielding(body)
