@@ -53,7 +53,7 @@ DOCUMENTS: dict[str, tuple[str, str, str]] = {
     "rfqs_buyer": (
         "buyer",
         "",
-        f"""{{ rfqs(first: 20) {{ totalCount edges {{ node {{ id title status dueDate bidDeadline
+        f"""{{ rfqs(first: 10) {{ totalCount edges {{ node {{ id title status dueDate bidDeadline
               buyer {{ id name }} {LINES} packages {{ {PACKAGE} }} }} }} }} }}""",
     ),
     "rfqs_bids_coordinator": (
@@ -78,8 +78,8 @@ DOCUMENTS: dict[str, tuple[str, str, str]] = {
     "biddable_owner": (
         "owner",
         "",
-        f"""{{ biddableRfqs(first: 10) {{ edges {{ node {{
-              rfq {{ id title dueDate bidDeadline {LINES} }}
+        f"""{{ biddableRfqs(first: 3) {{ edges {{ node {{
+              rfq {{ id title dueDate bidDeadline lines {{ id name quantity }} }}
               packages {{ {PACKAGE} eligibility {{ eligible reasons {{ code message }} freeHours
                 factory {{ {FACTORY} }} }} }}
               bids {{ {BID} package {{ id }} }} }} }} }} }}""",

@@ -23,6 +23,7 @@ from schema.ids import to_id
 from schema.rfqs.loaders import events_by_rfq_id, lines_by_rfq_id, operations_by_line_id
 from server.auth.principal import Principal, Role
 from server.bids import rules as bid_rules
+from server.catalogue.taxonomy import Taxonomy
 from server.rfqs import events, repo, rules
 from server.rfqs.lifecycle import RfqStatus as RfqStatus
 
@@ -76,15 +77,12 @@ class RfqOperation:
         description="1-based routing order: starts after the previous step ends."
     )
     notes: str = strawberry.field(description="The buyer's notes for this step (may be empty).")
-    process_code: strawberry.Private[str]
+    process: Process = strawberry.field(description="The process this step needs.")
 
     @classmethod
-    def from_row(cls, row: repo.RfqOperation) -> RfqOperation:
-        return cls(position=row.position, notes=row.notes, process_code=row.process_code)
-
-    @strawberry.field(description="The process this step needs.")
-    def process(self, info: Info) -> Process:
-        return process_of(info.context.taxonomy, self.process_code)
+    def from_row(cls, row: repo.RfqOperation, *, taxonomy: Taxonomy) -> RfqOperation:
+        """``taxonomy``: the request's catalogue (:mod:`server.catalogue.taxonomy`), for the process."""
+        return cls(position=row.position, notes=row.notes, process=process_of(taxonomy, row.process_code))
 
 
 @strawberry.type(description="One part of an RFQ: what to make, from what, how many, and its routing.")
@@ -104,13 +102,14 @@ class RfqLine:
         "coordinators only; null for factory owners, and when the buyer gave none."
     )
     notes: str = strawberry.field(description="The buyer's notes (may be empty).")
+    material: Material = strawberry.field(description="The material of the part.")
     line_id: strawberry.Private[UUID]
-    material_code: strawberry.Private[str]
     # Set when a page loaded the operations of all its lines in one query (:func:`with_details`).
     loaded_operations: strawberry.Private[list[RfqOperation] | None] = None
 
     @classmethod
-    def from_row(cls, row: repo.RfqLine, *, show_target_price: bool) -> RfqLine:
+    def from_row(cls, row: repo.RfqLine, *, show_target_price: bool, taxonomy: Taxonomy) -> RfqLine:
+        """``taxonomy``: the request's catalogue, for the material."""
         return cls(
             id=to_id(row.id),
             position=row.position,
@@ -123,12 +122,8 @@ class RfqLine:
             target_unit_price=row.target_unit_price if show_target_price else None,
             notes=row.notes,
             line_id=row.id,
-            material_code=row.material,
+            material=material_of(taxonomy, row.material),
         )
-
-    @strawberry.field(description="The material of the part.")
-    def material(self, info: Info) -> Material:
-        return material_of(info.context.taxonomy, self.material_code)
 
     # A plain value when the page loaded it, else an awaitable (see schema.factories.types.Factory).
     @strawberry.field(description="The routing: the operations the part goes through, in order.")
@@ -139,7 +134,8 @@ class RfqLine:
 
     async def _load_operations(self, info: Info) -> list[RfqOperation]:
         rows = await info.context.loader(operations_by_line_id).load(self.line_id)
-        return [RfqOperation.from_row(r) for r in rows]
+        taxonomy = info.context.taxonomy
+        return [RfqOperation.from_row(r, taxonomy=taxonomy) for r in rows]
 
 
 @strawberry.type(
@@ -207,7 +203,10 @@ class Rfq:
 
     async def _load_lines(self, info: Info) -> list[RfqLine]:
         rows = await info.context.loader(lines_by_rfq_id).load(self.row.id)
-        return [RfqLine.from_row(r, show_target_price=self.show_target_price) for r in rows]
+        taxonomy = info.context.taxonomy
+        return [
+            RfqLine.from_row(r, show_target_price=self.show_target_price, taxonomy=taxonomy) for r in rows
+        ]
 
     @strawberry.field(
         description="The work packages, one per line × routing operation, in line and routing order."
@@ -222,7 +221,10 @@ class Rfq:
         from schema.bids.types import WorkPackage
 
         rows = await info.context.loader(packages_by_rfq_id).load(self.row.id)
-        return [WorkPackage.from_row(r, show_target_price=self.show_target_price) for r in rows]
+        taxonomy = info.context.taxonomy
+        return [
+            WorkPackage.from_row(r, show_target_price=self.show_target_price, taxonomy=taxonomy) for r in rows
+        ]
 
     @strawberry.field(
         description="The RFQ's event log, oldest first: every event for coordinators; the buyer-safe ones "
@@ -235,42 +237,63 @@ class Rfq:
 
 
 async def with_details(
-    info: Info, rfqs: list[Rfq], *, selected: set[str], line_fields: set[str], package_fields: set[str]
+    info: Info,
+    rfqs: list[Rfq],
+    *,
+    selected: set[str],
+    line_fields: set[str],
+    package_fields: set[str],
+    bid_fields: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> None:
     """Give the RFQs of one page the lists the query selected — lines (and their operations, by
-    ``line_fields``) and packages — loaded for all of them in one query each, instead of one DataLoader
-    call per RFQ and per line. The page's service returned only RFQs the caller may see; each list keeps
-    the RFQ's field-level rules (target prices). The loaded lines also fill the request's line loader,
-    which a package's ``line`` reads. The packages' bids are loaded, in the caller's bid scope, only for
-    the roles the ``bids`` field admits (its permission check still runs on every package)."""
+    ``line_fields``) and packages (with their line, and their bids' factories by ``bid_fields``) — loaded
+    for all of them in one query each, instead of one DataLoader call per RFQ and per line. The page's
+    service returned only RFQs the caller may see; each list keeps the RFQ's field-level rules (target
+    prices). The loaded lines also fill the request's line loader. The packages' bids are loaded, in the
+    caller's bid scope, only for the roles the ``bids`` field admits (its permission check still runs on
+    every package)."""
     from schema.bids.loaders import bids_by_package, packages_by_rfq_id
-    from schema.bids.types import Bid, WorkPackage
+    from schema.bids.types import Bid, WorkPackage, with_bid_details
 
     ids = [rfq.row.id for rfq in rfqs]
     if not ids:
         return
     pool = info.context.pool
+    taxonomy = info.context.taxonomy
+    lines_by_rfq: dict[UUID, list[RfqLine]] = {}
+    package_lines = "packages" in selected and "line" in package_fields
     if "lines" in selected or "packages" in selected:
         lines = await lines_by_rfq_id(pool, ids)
         line_loader = info.context.loader(lines_by_rfq_id)
-        for rfq_id, rows in zip(ids, lines, strict=True):
-            line_loader.prime(rfq_id, rows)
-        if "lines" in selected:
-            for rfq, rows in zip(rfqs, lines, strict=True):
-                rfq.loaded_lines = [
-                    RfqLine.from_row(r, show_target_price=rfq.show_target_price) for r in rows
+        for rfq, rows in zip(rfqs, lines, strict=True):
+            line_loader.prime(rfq.row.id, rows)
+            if "lines" in selected or package_lines:
+                lines_by_rfq[rfq.row.id] = [
+                    RfqLine.from_row(r, show_target_price=rfq.show_target_price, taxonomy=taxonomy)
+                    for r in rows
                 ]
+        if "lines" in selected:
+            for rfq in rfqs:
+                rfq.loaded_lines = lines_by_rfq[rfq.row.id]
             all_lines = [line for rfq in rfqs for line in rfq.loaded_lines or []]
             if "operations" in line_fields and all_lines:
                 operations = await operations_by_line_id(pool, [line.line_id for line in all_lines])
                 for line, operation_rows in zip(all_lines, operations, strict=True):
-                    line.loaded_operations = [RfqOperation.from_row(r) for r in operation_rows]
+                    line.loaded_operations = [
+                        RfqOperation.from_row(r, taxonomy=taxonomy) for r in operation_rows
+                    ]
     if "packages" in selected:
         packages = await packages_by_rfq_id(pool, ids)
         for rfq, package_rows in zip(rfqs, packages, strict=True):
             rfq.loaded_packages = [
-                WorkPackage.from_row(r, show_target_price=rfq.show_target_price) for r in package_rows
+                WorkPackage.from_row(r, show_target_price=rfq.show_target_price, taxonomy=taxonomy)
+                for r in package_rows
             ]
+            if package_lines:
+                # A package's line is one of its RFQ's lines, as the RFQ shows them (same target prices).
+                by_id = {line.line_id: line for line in lines_by_rfq[rfq.row.id]}
+                for package in rfq.loaded_packages:
+                    package.loaded_line = by_id[package.row.line_id]
         principal = info.context.principal
         if "bids" in package_fields and principal.role in (Role.FACTORY_OWNER, Role.COORDINATOR):
             scope = bid_rules.visible_bids(principal)
@@ -278,3 +301,6 @@ async def with_details(
             bids = await bids_by_package(pool, [(p.row.id, scope) for p in all_packages])
             for package, bid_rows in zip(all_packages, bids, strict=True):
                 package.loaded_bids = [Bid.from_row(r) for r in bid_rows]
+            page_bids = [b for p in all_packages for b in p.loaded_bids or []]
+            packages_of = {p.row.id: p.row for p in all_packages}
+            await with_bid_details(info, page_bids, selected=bid_fields, packages=packages_of)
