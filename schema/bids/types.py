@@ -296,15 +296,17 @@ def bid_package(info: Info, row: repo.WorkPackage) -> WorkPackage:
 async def with_bid_details(
     info: Info, bids: list[Bid], *, selected: set[str], packages: dict[UUID, repo.WorkPackage]
 ) -> None:
-    """Give the bids of one page what the query ``selected`` of them: their factories, in one query for
-    all, and their packages when the page has their rows (``packages``, by id); the others load as before."""
+    """Give the bids of one page what the query ``selected`` of them: their factories, in one loader batch
+    for all, and their packages when the page has their rows (``packages``, by id); the others load as
+    before."""
     if not bids:
         return
     if "factory" in selected:
-        rows = await factories_by_id(info.context.pool, sorted({b.row.factory_id for b in bids}))
-        factories = {row.id: Factory.from_row(row) for row in rows if row is not None}
-        for bid in bids:
-            bid.loaded_factory = factories[bid.row.factory_id]
+        # Through the request's loader: one batch, shared with the request's other factory lists.
+        rows = await info.context.loader(factories_by_id).load_many([b.row.factory_id for b in bids])
+        for bid, row in zip(bids, rows, strict=True):
+            assert row is not None  # a foreign key
+            bid.loaded_factory = Factory.from_row(row)
     if "package" in selected:
         for bid in bids:
             package = packages.get(bid.row.package_id)

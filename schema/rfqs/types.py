@@ -163,6 +163,9 @@ class Rfq:
     # Set when a page loaded the lines and packages of all its RFQs, one query each (:func:`with_details`).
     loaded_lines: strawberry.Private[list[RfqLine] | None] = None
     loaded_packages: strawberry.Private[list[Any] | None] = None
+    loaded_buyer: strawberry.Private[Buyer | None] = None
+    buyer_loaded: strawberry.Private[bool] = False
+    loaded_events: strawberry.Private[list[RfqEvent] | None] = None
 
     @classmethod
     def from_row(cls, row: repo.Rfq, *, principal: Principal) -> Rfq:
@@ -189,9 +192,14 @@ class Rfq:
     @strawberry.field(
         description="The buyer. Null for factory owners unless the buyer chose to disclose itself."
     )
-    async def buyer(self, info: Info) -> Buyer | None:
+    def buyer(self, info: Info) -> Buyer | None:
         if not self.show_buyer:
             return None
+        if self.buyer_loaded:
+            return self.loaded_buyer
+        return cast(Buyer | None, self._load_buyer(info))
+
+    async def _load_buyer(self, info: Info) -> Buyer | None:
         row = await info.context.loader(buyers_by_id).load(self.row.buyer_id)
         return Buyer.from_row(row) if row else None
 
@@ -230,7 +238,12 @@ class Rfq:
         description="The RFQ's event log, oldest first: every event for coordinators; the buyer-safe ones "
         "(no bids, no factories) for the owning buyer; none for anybody else."
     )
-    async def events(self, info: Info) -> list[RfqEvent]:
+    def events(self, info: Info) -> list[RfqEvent]:
+        if self.loaded_events is not None:
+            return self.loaded_events
+        return cast(list[RfqEvent], self._load_events(info))
+
+    async def _load_events(self, info: Info) -> list[RfqEvent]:
         scope = rules.visible_events(info.context.principal, self.row)
         rows = await info.context.loader(events_by_rfq_id).load((self.row.id, scope))
         return [RfqEvent.from_row(r) for r in rows]
@@ -260,18 +273,31 @@ async def with_details(
         return
     pool = info.context.pool
     taxonomy = info.context.taxonomy
+    if "buyer" in selected:
+        # Only the buyers the caller may see (Rfq.show_buyer), as the field shows them.
+        shown = [rfq for rfq in rfqs if rfq.show_buyer]
+        buyer_ids = sorted({rfq.row.buyer_id for rfq in shown})
+        if buyer_ids:
+            buyers = dict(zip(buyer_ids, await buyers_by_id(pool, buyer_ids), strict=True))
+            for rfq in shown:
+                row = buyers[rfq.row.buyer_id]
+                rfq.loaded_buyer = Buyer.from_row(row) if row else None
+                rfq.buyer_loaded = True
+    if "events" in selected:
+        principal = info.context.principal
+        keys = [(rfq.row.id, rules.visible_events(principal, rfq.row)) for rfq in rfqs]
+        for rfq, event_rows in zip(rfqs, await events_by_rfq_id(pool, keys), strict=True):
+            rfq.loaded_events = [RfqEvent.from_row(r) for r in event_rows]
     lines_by_rfq: dict[UUID, list[RfqLine]] = {}
     package_lines = "packages" in selected and "line" in package_fields
-    if "lines" in selected or "packages" in selected:
+    if "lines" in selected or package_lines:
         lines = await lines_by_rfq_id(pool, ids)
         line_loader = info.context.loader(lines_by_rfq_id)
         for rfq, rows in zip(rfqs, lines, strict=True):
             line_loader.prime(rfq.row.id, rows)
-            if "lines" in selected or package_lines:
-                lines_by_rfq[rfq.row.id] = [
-                    RfqLine.from_row(r, show_target_price=rfq.show_target_price, taxonomy=taxonomy)
-                    for r in rows
-                ]
+            lines_by_rfq[rfq.row.id] = [
+                RfqLine.from_row(r, show_target_price=rfq.show_target_price, taxonomy=taxonomy) for r in rows
+            ]
         if "lines" in selected:
             for rfq in rfqs:
                 rfq.loaded_lines = lines_by_rfq[rfq.row.id]

@@ -29,13 +29,17 @@ from typing import Any
 
 import pytest
 
+from bench.api_pages import DOCUMENTS as BENCH_DOCUMENTS
+from bench.api_pages import tokens_of as bench_tokens
+from bench.api_pages import variables_of as bench_variables
 from server import clock as clocks
 from server import db
+from server.catalogue.taxonomy import taxonomy_for
 from server.demo.award import AWARDED, QUOTED
 from server.demo.invitations import INVITATIONS_RFQ_TITLE
 from server.demo.seed import DEMO_BUYERS, DEMO_COORDINATOR_EMAIL, demo_rfqs, seed_demo
 from server.settings import Settings
-from tests.conftest import GraphQLClient
+from tests.conftest import GraphQLClient, QueryLog
 from tests.server.test_read_snapshots import NOW, _session, normalise
 
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "reads_award.json"
@@ -304,3 +308,53 @@ def comparable(answer: dict[str, Any]) -> dict[str, Any]:
         for e in answer["errors"]
     ]
     return {**answer, "errors": errors}
+
+
+# Statements per request of bench/api_pages.py's documents, read by their usual callers: the session (and
+# for an API key its last-use stamp), the page and its count, then one query per nested list.
+STATEMENTS = {
+    # the key and its stamp, the page, the buyers, lines, operations, packages, the count
+    "rfqs_buyer": 8,
+    # the session, the page, lines (the packages' line), packages, bids, the bids' factories
+    "rfqs_bids_coordinator": 6,
+    # the session, the RFQ, buyer, events, lines, operations, packages, bids, the bids' factories
+    "rfq_coordinator": 9,
+    # the session, the RFQ, its packages; candidates: packages, factories, certifications, capacity,
+    # bookings, capabilities; offers: packages, bids, factories, certifications, capacity, bookings,
+    # capabilities; the candidates' and offers' factories
+    "candidates_coordinator": 17,
+    # the session, the RFQ ids, RFQs, packages, the owner's factories, certifications, capacity, bookings,
+    # capabilities (one eligibility round), bids, the RFQs' lines, the factories shown
+    "biddable_owner": 12,
+    # the session, the RFQ, proposals, members, assignments, packages, invitations, invitation lines
+    "proposals_coordinator": 8,
+    # the session, the page, factories, lines, packages, events, the count, the packages' lines
+    "open_invitations_owner": 8,
+    # the key and its stamp, the RFQ, quotes, quote lines, RFQ lines, exchange rates
+    "quotes_buyer": 7,
+}
+
+
+async def test_pages_load_each_nested_list_once(
+    pool: db.Pool, gql: GraphQLClient, query_log: QueryLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given the whole demo and the callers of bench/api_pages.py
+    await deterministic_ids(pool, monkeypatch)
+    await seed_demo(pool, today=clocks.today(clocks.FixedClock(NOW)))
+    await taxonomy_for(pool).current()  # the app's lifespan reads the catalogue at start
+    tokens = await bench_tokens(pool)
+    variables = await bench_variables(pool)
+
+    counted: dict[str, int] = {}
+    for name, (caller, variable_set, document) in BENCH_DOCUMENTS.items():
+        # when each document is read once to warm the connections' type caches, then once counted
+        answer = await gql(document, variables[variable_set], token=tokens[caller])
+        assert "errors" not in answer, answer
+        query_log.queries.clear()
+        query_log.recording = True
+        await gql(document, variables[variable_set], token=tokens[caller])
+        query_log.recording = False
+        counted[name] = len([q for q in query_log.app_queries if "FROM catalogue_version" not in q])
+
+    # then each takes the statements of its page and one per nested list, whatever the number of items
+    assert counted == STATEMENTS
