@@ -229,7 +229,14 @@ class WorkPackage:
         rows = await info.context.loader(offers_by_package).load(
             (self.row.id, info.context.today(), firm_only)
         )
-        return [Offer.from_row(r) for r in rows]
+        offers = [Offer.from_row(r) for r in rows]
+        if offers and "factory" in selected_paths(info):
+            # The factories of the whole list in one loader call (batched with the request's other lists).
+            factories = await info.context.loader(factories_by_id).load_many([o.factory_id for o in offers])
+            for offer, factory in zip(offers, factories, strict=True):
+                assert factory is not None  # a foreign key
+                offer.loaded_factory = Factory.from_row(factory)
+        return offers
 
 
 @strawberry.type(description="A factory's sealed bid on one work package. Prices in whole JPY.")
@@ -326,6 +333,8 @@ class Offer:
         description="True: estimated from the factory's capability rates, not bid."
     )
     factory_id: strawberry.Private[UUID]
+    # Set when the list was given its factories at once (``WorkPackage.offers``).
+    loaded_factory: strawberry.Private[Factory | None] = None
 
     @classmethod
     def from_row(cls, row: OfferRow) -> Offer:
@@ -341,8 +350,10 @@ class Offer:
         )
 
     @strawberry.field(description="The factory offering.")
-    async def factory(self, info: Info) -> Factory:
-        return await factory_of(info, self.factory_id)
+    def factory(self, info: Info) -> Factory:
+        if self.loaded_factory is not None:
+            return self.loaded_factory
+        return cast(Factory, factory_of(info, self.factory_id))
 
 
 @strawberry.type(
