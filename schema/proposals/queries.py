@@ -25,7 +25,10 @@ class ProposalsQuery:
         self, info: Info, rfq_id: Annotated[strawberry.ID, strawberry.argument(description="The RFQ.")]
     ) -> list[Proposal]:
         rows = await service.proposals_of_rfq(
-            info.context.pool, info.context.principal, rfq_id=parse_id(rfq_id, kind="RFQ")
+            info.context.pool,
+            info.context.principal,
+            rfq_id=parse_id(rfq_id, kind="RFQ"),
+            with_problem="problem" in selected_paths(info),
         )
         proposals = [Proposal.from_row(r) for r in rows]
         await _with_details(info, proposals)
