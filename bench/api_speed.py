@@ -1,17 +1,22 @@
 """Issue 11: the project's API speed beside a vanilla strawberry app and the hand-written floor, in one run.
 
-One embedded PostgreSQL with the demo data; three uvicorn processes on it, one each:
-(a) the project (``server.app.create_app``), (b) vanilla strawberry (``bench/peers/vanilla.py``),
-(c) Starlette + asyncpg + orjson (``bench/peers/raw.py``). Each answers two documents as the demo
-coordinator: the heavy registry read ``factories(first: 50)`` with prefecture, certifications and
-capabilities, and ``{ me { __typename } }``. The three answers are checked equal (key order aside) before
-anything is measured.
+One embedded PostgreSQL with the demo data; uvicorn processes on it, one each, all with the same uvicorn
+settings: (a) the project (``server.app.create_app``) with the response cache off
+(``MACHIKOBA_RESPONSE_CACHE=0``: the targets are without it), (b) vanilla strawberry
+(``bench/peers/vanilla.py``), (c) Starlette + asyncpg + orjson (``bench/peers/raw.py``), and (d) the project
+with its response cache on (``project-cached``, reported separately, not a target). Each answers two
+documents as the demo coordinator: the heavy registry read ``factories(first: 50)`` with prefecture,
+certifications and capabilities, and ``{ me { __typename } }`` (which the cache never answers). The answers
+are checked equal (key order aside) before anything is measured.
 
 Load: ``bench/loadgen.py`` in its own process (asyncio streams on uvloop, 10 keep-alive connections,
 closed loop); it reports its own CPU share, and the floor's figures show it can drive far more than the
 project. Targets: heavy read ≥ 0.25 × floor, ``me`` ≥ 0.5 × floor (no response cache).
 
-    .venv/bin/python -m bench.api_speed [--seconds 10] [--out api_speed] [--profile]
+    .venv/bin/python -m bench.api_speed [--seconds 10] [--out api_speed] [--profile] [--baseline DIR]
+
+``--baseline DIR`` also runs the project from another source tree (say ``git archive <commit>`` unpacked in
+DIR) as ``project-before``, with the same settings, beside this checkout's: before and after in one run.
 
 ``--profile`` also samples the project's process with py-spy (``pip install py-spy``; sampling another
 process needs root or ptrace rights) during a separate run of each document, and adds where its time goes.
@@ -56,6 +61,13 @@ SERVERS = {
     "project": "bench.peers.project:app",
     "vanilla": "bench.peers.vanilla:app",
     "raw": "bench.peers.raw:app",
+    "project-cached": "bench.peers.project:app",
+}
+# The targets hold without the response cache (server/cache/): the project runs with it off; the same app
+# with it on is measured beside it and reported separately (not a target).
+SERVER_ENV = {
+    "project": {"MACHIKOBA_RESPONSE_CACHE": "0"},
+    "project-cached": {"MACHIKOBA_RESPONSE_CACHE": "1"},
 }
 DOCUMENTS = {"heavy": HEAVY, "me": ME}
 TARGETS = {"heavy": 0.25, "me": 0.5}
@@ -88,14 +100,30 @@ async def _prepare(dsn: str) -> str:
         await pool.close()
 
 
-def _start(name: str, port: int, env: dict[str, str], log_dir: Path) -> subprocess.Popen[bytes]:
+def _servers(baseline: Path | None) -> dict[str, tuple[str, dict[str, str], Path | None]]:
+    """Each server: its app factory, its environment beyond the run's, and the source tree it runs from
+    (None: this checkout). ``baseline``: another checkout of the project (e.g. ``git archive`` of the commit
+    before a change), run as ``project-before`` beside this one: before and after under the same load."""
+    servers: dict[str, tuple[str, dict[str, str], Path | None]] = {
+        name: (app, SERVER_ENV.get(name, {}), None) for name, app in SERVERS.items()
+    }
+    if baseline is None:
+        return servers
+    before = (SERVERS["project"], {**SERVER_ENV["project"], "PYTHONPATH": str(baseline)}, baseline)
+    return {"project": servers.pop("project"), "project-before": before, **servers}
+
+
+def _start(
+    name: str, app: str, port: int, env: dict[str, str], log_dir: Path, cwd: Path | None
+) -> subprocess.Popen[bytes]:
     log = (log_dir / f"{name}.log").open("wb")
     return subprocess.Popen(
         [
-            sys.executable, "-m", "uvicorn", "--factory", SERVERS[name],
+            sys.executable, "-m", "uvicorn", "--factory", app,
             "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
         ],
         env=env,
+        cwd=cwd,
         stdout=log,
         stderr=subprocess.STDOUT,
     )  # fmt: skip
@@ -195,7 +223,7 @@ def _profile(url: str, query: str, token: str, pid: int, seconds: float, work: P
     return {"samples": total, "req_per_s": load["req_per_s"], "by_category_pct": share, "top_self_pct": top}
 
 
-def run(seconds: float, warmup: float, profile: bool = False) -> dict[str, Any]:
+def run(seconds: float, warmup: float, profile: bool = False, baseline: Path | None = None) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="api_speed_"))
     embedded = db.start_embedded(work)
     procs: dict[str, subprocess.Popen[bytes]] = {}
@@ -209,9 +237,10 @@ def run(seconds: float, warmup: float, profile: bool = False) -> dict[str, Any]:
             "MACHIKOBA_INPROCESS_WORKER": "0",
         }
         urls: dict[str, str] = {}
-        for name in SERVERS:
+        servers = _servers(baseline)
+        for name, (app, extra_env, cwd) in servers.items():
             port = _free_port()
-            procs[name] = _start(name, port, env, work)
+            procs[name] = _start(name, app, port, {**env, **extra_env}, work, cwd)
             urls[name] = f"http://127.0.0.1:{port}/graphql"
         for name, url in urls.items():
             _wait_ready(url, token, procs[name])
@@ -245,7 +274,7 @@ def run(seconds: float, warmup: float, profile: bool = False) -> dict[str, Any]:
                 )
         for doc in DOCUMENTS:
             raw = results[doc]["raw"]["req_per_s"] or 1.0
-            for name in SERVERS:
+            for name in servers:
                 results[doc][name]["of_floor"] = round(results[doc][name]["req_per_s"] / raw, 3)
                 # The floor's CPU per request over this server's: the rate ratio on an otherwise idle core.
                 results[doc][name]["cpu_of_floor"] = round(
@@ -254,6 +283,8 @@ def run(seconds: float, warmup: float, profile: bool = False) -> dict[str, Any]:
                     3,
                 )
         report: dict[str, Any] = {"results": results, "shape": shape, "seconds": seconds, "warmup": warmup}
+        if baseline is not None:
+            report["baseline"] = str(baseline)
         if profile:
             report["profile"] = {}
             for doc, query in DOCUMENTS.items():
@@ -283,13 +314,24 @@ def markdown(report: dict[str, Any]) -> str:
         f"Load average at start {m['loadavg']}, at end {m['loadavg_end']} — the machine is shared with other "
         "engineers' work, so compare runs at similar load only.",
         "",
+        "`project` runs with the response cache off (the targets are without it); `project-cached` is the "
+        "same app with the cache on, reported separately. "
         f"One uvicorn process per server, one embedded PostgreSQL with the demo data; 10 keep-alive "
         f"connections from `bench/loadgen.py` (asyncio + uvloop, a separate process), {report['warmup']:g} s "
         f"warm-up then {report['seconds']:g} s measured. The heavy read returns "
         f"{report['shape']['factories']} factories, {report['shape']['capabilities']} capabilities, "
-        f"{report['shape']['certifications']} certifications; the three servers' answers were checked equal "
+        f"{report['shape']['certifications']} certifications; the servers' answers were checked equal "
         "before measuring.",
         "",
+        *(
+            [
+                f"`project-before` is the project from another source tree ({report['baseline']}), run "
+                "with the same settings beside this checkout's `project`.",
+                "",
+            ]
+            if report.get("baseline")
+            else []
+        ),
         "| document | server | req/s | p50 ms | p99 ms | errors | × floor | server CPU ms/req "
         "| × floor by CPU | target | loadgen CPU |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -338,9 +380,14 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2)
     parser.add_argument("--out", default="api_speed", help="results file name in bench/results/")
     parser.add_argument("--profile", action="store_true", help="also sample the project with py-spy")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another source tree of the project, measured beside this one as project-before",
+    )
     args = parser.parse_args()
     machine = machine_info()
-    report = run(args.seconds, args.warmup, args.profile)
+    report = run(args.seconds, args.warmup, args.profile, args.baseline.resolve() if args.baseline else None)
     machine["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     report = {"machine": machine, **report}
     RESULTS.mkdir(exist_ok=True)

@@ -3,29 +3,53 @@ query each (and skips the ones it will not), instead of one loader call per item
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    SelectionSetNode,
+)
 
 
-def _fields(selections: Iterable[Selection]) -> Iterable[SelectedField]:
-    """The fields of ``selections``, through fragments (whatever their type condition)."""
-    for selection in selections:
-        if isinstance(selection, SelectedField):
+def _fields(
+    selection_set: SelectionSetNode | None, fragments: Mapping[str, FragmentDefinitionNode]
+) -> Iterable[FieldNode]:
+    """The fields of ``selection_set``, through fragments (whatever their type condition)."""
+    if selection_set is None:
+        return
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
             yield selection
-        elif isinstance(selection, FragmentSpread | InlineFragment):
-            yield from _fields(selection.selections)
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _fields(selection.selection_set, fragments)
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None:
+                yield from _fields(fragment.selection_set, fragments)
 
 
 def selected_paths(info: Any, *prefix: str) -> set[str]:
     """Names of the fields selected at ``prefix`` below the resolved field, e.g. ``selected_paths(info,
     "edges", "node")`` on a connection: ``{"id", "capabilities", …}``. Aliases and fragments are seen
-    through; a field under ``@skip``/``@include`` counts as selected (loading it is then merely unneeded)."""
-    level = [child for f in _fields(info.selected_fields) for child in _fields(f.selections)]
+    through; a field under ``@skip``/``@include`` counts as selected (loading it is then merely unneeded).
+
+    Read from graphql-core's nodes of the field (strawberry's ``info.selected_fields`` would first convert
+    the whole selection below it, arguments included, on every request)."""
+    raw = info._raw_info
+    fragments: Mapping[str, FragmentDefinitionNode] = raw.fragments
+    level = [child for node in raw.field_nodes for child in _fields(node.selection_set, fragments)]
     for name in prefix:
-        level = [child for f in level if f.name == name for child in _fields(f.selections)]
-    return {f.name for f in level}
+        level = [
+            child
+            for node in level
+            if node.name.value == name
+            for child in _fields(node.selection_set, fragments)
+        ]
+    return {node.name.value for node in level}
 
 
 __all__ = ["selected_paths"]

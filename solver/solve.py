@@ -13,7 +13,7 @@ from ortools.sat.python import cp_model
 
 from solver import highs
 from solver.bound import members_lower_bound, relaxation_bound
-from solver.caps import capped_start
+from solver.caps import capped_start, members_time_bound
 from solver.eligibility import DEFAULT_CANDIDATES, PairData, analyse
 from solver.explain import explain_infeasible, precheck, precheck_explanation
 from solver.greedy import Planned, few_member_plan, greedy_plan, hint_plan, hint_quantities, members_needed
@@ -55,6 +55,23 @@ LNS_MIN_S = 0.5  # time the LNS needs to be worth starting
 MEMBER_PHASE_SHARE = 0.6  # under a member cap without a plan within it: time to search for one first
 #: ... and before that, at most this share of the time to choose members first (solver/caps.py)
 CAPPED_START_SHARE = 0.3
+#: ... and before that, this share of the time (at most MEMBER_BOUND_MAX_S) to prove a member minimum
+MEMBER_BOUND_SHARE = 0.15
+MEMBER_BOUND_MAX_S = 10.0
+#: a cap below the proven minimum: share of the time (at most FEWEST_BRIEF_MAX_S) to find a count that works
+FEWEST_BRIEF_SHARE = 0.1
+FEWEST_BRIEF_MAX_S = 3.0
+#: share of the time (at most RELAXATION_MAX_S) for the LP bound on the cost (solver/bound.py)
+RELAXATION_SHARE = 0.1
+RELAXATION_MAX_S = 5.0
+
+
+def phase_limit(remaining: float, share: float, *, cap: float | None = None, reserve: float = 0.0) -> float:
+    """Seconds a phase may use: ``share`` of the ``remaining`` time less ``reserve`` (kept for the phases
+    after it), at most ``cap``; never negative. Every phase of a solve takes its limit from here, so that
+    the phases together stay within the solve's time limit."""
+    limit = share * max(0.0, remaining - reserve)
+    return max(0.0, limit if cap is None else min(cap, limit))
 
 
 class _Callback(cp_model.CpSolverSolutionCallback):
@@ -101,6 +118,10 @@ class _RunContext:
 
     def remaining(self) -> float:
         return self.deadline - time.perf_counter()
+
+    def limit(self, share: float, *, cap: float | None = None, reserve: float = 0.0) -> float:
+        """:func:`phase_limit` of the time remaining now."""
+        return phase_limit(self.remaining(), share, cap=cap, reserve=reserve)
 
     def solver(
         self, time_limit_s: float, b: Built | None = None, *, presolve: bool = True
@@ -359,16 +380,17 @@ def _member_phase(
     ctx: _RunContext,
     cap: int,
     *,
-    eligible: Mapping[str, tuple[PairData, ...]],
+    proven: int,
     pruned: bool,
 ) -> _MemberSearch | None:
     """Minimise the member count of ``b`` (built without the cap) until a consortium within ``cap`` is found,
     for up to :data:`MEMBER_PHASE_SHARE` of the time (large scheduled models: briefly on the whole model,
     then by LNS, whose "member" neighbourhoods free every line of one member); hint ``b`` with the fewest
-    members found. ``None`` when ``b`` is infeasible even without the cap. The proven minimum holds for
-    every eligible pair: with pruned candidates only the coverage bound over all eligible pairs is used."""
+    members found. ``None`` when ``b`` is infeasible even without the cap. ``proven`` is the minimum proven
+    beforehand over every eligible pair (:func:`_proven_members`); CP-SAT's bound raises it only when the
+    candidates were not pruned."""
     b.model.minimize(b.members_count())
-    end = time.perf_counter() + MEMBER_PHASE_SHARE * ctx.remaining()
+    end = time.perf_counter() + ctx.limit(MEMBER_PHASE_SHARE)
     lns = _use_lns(problem, b)
     limit = end - time.perf_counter()
     if lns:
@@ -403,7 +425,6 @@ def _member_phase(
                     first_within = time.perf_counter() - ctx.t0
                 b.model.clear_hints()  # type: ignore[no-untyped-call]
                 hint_plan(problem, b, plan_of(res.built, res.solver))
-    proven = _proven_members(problem, eligible)
     if not pruned:
         if status == cp_model.OPTIMAL and best is not None:
             proven = max(proven, best)
@@ -412,13 +433,46 @@ def _member_phase(
     return _MemberSearch(cap, proven, best, first_within)
 
 
-def _proven_members(problem: Problem, eligible: Mapping[str, tuple[PairData, ...]]) -> int:
-    """The fewest members any consortium over ``eligible`` needs: coverage, the factories with fixed
-    assignments, and the LP relaxation."""
-    proven = max(members_needed(eligible), len(problem.fixed_factories))
-    fewest = members_lower_bound(problem, eligible)
+def _fewest_members_briefly(
+    problem: Problem,
+    candidates: Mapping[str, tuple[PairData, ...]],
+    plan: Mapping[tuple[str, str], Planned] | None,
+    ctx: _RunContext,
+    proven: int,
+) -> int | None:
+    """The fewest members of a consortium over ``candidates`` that CP-SAT finds without the cap within
+    :data:`FEWEST_BRIEF_SHARE` of the time (at most :data:`FEWEST_BRIEF_MAX_S`), stopping at ``proven``:
+    the member count to raise a cap below the proven minimum to. ``None`` if none is found."""
+    limit = ctx.limit(FEWEST_BRIEF_SHARE, cap=FEWEST_BRIEF_MAX_S)
+    if limit <= 0:
+        return None
+    b = build_model(problem, candidates, member_cap=False)
+    b.model.minimize(b.members_count())
+    if plan is not None:
+        hint_plan(problem, b, plan)
+    solver = ctx.solver(limit, b)
+    callback = _StopWithinCap(proven, ctx.t0, None)
+    if solver.solve(b.model, callback) not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return None
+    return round(solver.objective_value)
+
+
+def _proven_members(
+    problem: Problem, eligible: Mapping[str, tuple[PairData, ...]], *, time_limit_s: float
+) -> int:
+    """The fewest members any consortium over ``eligible`` needs, proven within ``time_limit_s``: the
+    largest of coverage, the factories with fixed assignments and pinned, ``min_members``, the LP
+    relaxation (:func:`solver.bound.members_lower_bound`, without time) and the time-aware relaxation
+    (:func:`solver.caps.members_time_bound`, with the rest of the time)."""
+    deadline = time.perf_counter() + time_limit_s
+    pol = problem.policy
+    proven = max(members_needed(eligible), len(problem.fixed_factories | pol.pinned), pol.min_members or 0)
+    fewest = members_lower_bound(problem, eligible, time_limit_s=time_limit_s)
     if fewest is not None:
         proven = max(proven, math.ceil(fewest - 1e-6))
+    timed = members_time_bound(problem, eligible, time_limit_s=deadline - time.perf_counter())
+    if timed is not None:
+        proven = max(proven, timed.value)
     return proven
 
 
@@ -436,13 +490,20 @@ def _member_cap_answer(problem: Problem, ctx: _RunContext, search: _MemberSearch
     if search.proven_minimum > cap:
         reason = Reason(
             "max_members",
-            f"at most {cap} member(s) allowed, but every consortium needs at least {search.proven_minimum}",
+            f"at most {cap} member(s) allowed, but every consortium needs at least {search.proven_minimum} "
+            "(proven: coverage, capacity and the lines' due dates)",
             (),
         )
-        summary = (
-            f"No consortium satisfies all rules: {reason.message}. {_capitalise(relaxation.message)} would "
-            "make it feasible."
-        )
+        if best is not None:
+            summary = (
+                f"No consortium satisfies all rules: {reason.message}. {_capitalise(relaxation.message)} "
+                "would make it feasible."
+            )
+        else:  # the minimum is necessary, not known to suffice
+            summary = (
+                f"No consortium satisfies all rules: {reason.message}. Max members must be raised to at "
+                f"least {search.proven_minimum}; no consortium was found in the time to say how many suffice."
+            )
         return _solution(
             problem,
             "infeasible",
@@ -672,35 +733,56 @@ def _solve_candidates(
     pruned: bool,
     hint: Hint | None,
     exclude_member_sets: Sequence[frozenset[str]] = (),
+    proven_memo: dict[int, int] | None = None,
 ) -> Solution | None:
     """One solve over ``candidates`` (of all ``eligible`` pairs); ``None`` when proven infeasible.
 
-    Under a member cap without a greedy plan within it, a member phase (:func:`_member_phase`) looks for a
-    consortium within the cap first; the cap then joins the model.
+    Under a member cap without a greedy plan within it, the member minimum is proven first (a cap below
+    it is infeasible at once), then members are chosen first (:func:`solver.caps.capped_start`) and a
+    member phase (:func:`_member_phase`) looks for a consortium within the cap; the cap then joins the
+    model. ``proven_memo`` keeps the proven minimum between the calls of one solve.
     """
     cap = problem.policy.max_members
     capped = cap is not None and not exclude_member_sets
     scheduled = needs_schedule(problem)
     plan: Mapping[tuple[str, str], Planned] | None = None
+    memo = {} if proven_memo is None else proven_memo
+    proven: int | None = None
     if hint is None:
         plan = greedy_plan(problem, candidates, scheduled=scheduled)
         if capped and cap is not None and not _complete_within(problem, plan, cap):
             plan, candidates = _few_member_start(problem, plan, candidates, eligible, scheduled=scheduled)
-        # Choosing members first (solver/caps.py) knows nothing of fixed assignments: a repair keeps the
-        # member phase below, which does.
-        if capped and cap is not None and not problem.fixed and not _complete_within(problem, plan, cap):
-            start = capped_start(
-                problem,
-                eligible,
-                cap,
-                scheduled=scheduled,
-                deadline=time.perf_counter() + CAPPED_START_SHARE * ctx.remaining(),
-                workers=ctx.workers,
-                seed=ctx.seed,
-                deterministic_time_s=ctx.deterministic_time_s,
+    if capped and cap is not None and (plan is None or not _complete_within(problem, plan, cap)):
+        if 0 not in memo:
+            memo[0] = _proven_members(
+                problem, eligible, time_limit_s=ctx.limit(MEMBER_BOUND_SHARE, cap=MEMBER_BOUND_MAX_S)
             )
-            if start is not None:
-                plan, candidates = start.plan, _merged(candidates, start.candidates)
+        proven = memo[0]
+        if proven > cap:  # infeasible at once, with a member count that works when one is found quickly
+            best = _fewest_members_briefly(problem, candidates, plan, ctx, proven)
+            search = _MemberSearch(cap, proven, best, None, searched_without_cap=best is not None)
+            return _member_cap_answer(problem, ctx, search)
+    # Choosing members first (solver/caps.py) knows nothing of fixed assignments: a repair keeps the
+    # member phase below, which does.
+    if (
+        plan is not None
+        and capped
+        and cap is not None
+        and not problem.fixed
+        and not _complete_within(problem, plan, cap)
+    ):
+        start = capped_start(
+            problem,
+            eligible,
+            cap,
+            scheduled=scheduled,
+            deadline=time.perf_counter() + ctx.limit(CAPPED_START_SHARE),
+            workers=ctx.workers,
+            seed=ctx.seed,
+            deterministic_time_s=ctx.deterministic_time_s,
+        )
+        if start is not None:
+            plan, candidates = start.plan, _merged(candidates, start.candidates)
     b = build_model(problem, candidates, with_members=bool(exclude_member_sets), member_cap=not capped)
 
     def exclude(model_b: Built) -> None:
@@ -719,7 +801,8 @@ def _solve_candidates(
     member_search: _MemberSearch | None = None
     if capped and cap is not None:
         if plan is None or not _complete_within(problem, plan, cap):
-            member_search = _member_phase(problem, b, candidates, ctx, cap, eligible=eligible, pruned=pruned)
+            assert proven is not None
+            member_search = _member_phase(problem, b, candidates, ctx, cap, proven=proven, pruned=pruned)
             if member_search is None:
                 return None  # infeasible even without the cap
             if member_search.proven_minimum > cap:
@@ -732,7 +815,9 @@ def _solve_candidates(
         run = _run_kernel(problem, b, ctx)
     else:
         # CP-SAT's own bound is weak on these models (hand-off costs, setups): a GLOP relaxation helps
-        lp_bound = relaxation_bound(problem, b)
+        lp_bound = relaxation_bound(
+            problem, b, time_limit_s=ctx.limit(RELAXATION_SHARE, cap=RELAXATION_MAX_S)
+        )
         phases_ctx = replace(ctx, deadline=ctx.deadline - tidy_s, bound_floor=lp_bound)
         run = _run_phases(problem, b, candidates, phases_ctx, extra=exclude)
     if run.status == cp_model.INFEASIBLE:
@@ -741,9 +826,10 @@ def _solve_candidates(
         if run.status == cp_model.MODEL_INVALID:
             raise RuntimeError(f"internal error: invalid CP-SAT model ({b.model.validate()})")
         if capped and cap is not None:
-            search = member_search or _MemberSearch(
-                cap, _proven_members(problem, eligible), None, None, searched_without_cap=False
-            )
+            known = memo.get(0)
+            if known is None:  # a hinted solve: the minimum was not needed before
+                known = max(members_needed(eligible), len(problem.fixed_factories))
+            search = member_search or _MemberSearch(cap, known, None, None, searched_without_cap=False)
             return _member_cap_answer(problem, ctx, search)
         return _solution(problem, "unknown", ctx.t0, pruned=pruned, first=run.first)
     solved = run.built or b
@@ -836,6 +922,7 @@ def _solve(
     ):
         # Exact reduced-cost fixing replaces the heuristic pruning (see solver/kernel.py).
         candidates, pruned = elig.eligible, False
+    memo: dict[int, int] = {}  # the proven member minimum, computed at most once
     sol = _solve_candidates(
         problem,
         candidates,
@@ -844,6 +931,7 @@ def _solve(
         pruned=pruned,
         hint=hint,
         exclude_member_sets=exclude_member_sets,
+        proven_memo=memo,
     )
     if sol is None and pruned:
         sol = _solve_candidates(
@@ -854,6 +942,7 @@ def _solve(
             pruned=False,
             hint=hint,
             exclude_member_sets=exclude_member_sets,
+            proven_memo=memo,
         )
     if sol is not None:
         return sol

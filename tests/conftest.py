@@ -6,6 +6,7 @@ The migrations run once into a template database; each test gets ``CREATE DATABA
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import uuid
@@ -25,11 +26,18 @@ from server import db
 from server.app import create_app
 from server.auth import service as auth_service
 from server.auth.principal import Principal, Role
+from server.jobs.worker import Worker, WorkerConfig
 from server.migrate import migrate
 from server.settings import SessionPolicy, Settings
 
 TEMPLATE_DB = "machikoba_test_template"
 PASSWORD = "correct horse battery"
+
+# A test worker notices cancels and dead peers quickly, and bounds each solve by CP-SAT's deterministic time:
+# what a test's solve finds does not depend on how busy the machine is.
+TEST_WORKER = WorkerConfig(
+    jobs=1, solver_threads=1, heartbeat_s=2.0, poll_s=0.2, dequeue_timeout_s=1.0, deterministic_solves=True
+)
 
 
 def utc_now() -> dt.datetime:
@@ -259,3 +267,20 @@ async def buyer(pool: db.Pool, coordinator: Caller) -> Caller:
 @pytest.fixture
 async def other_buyer(pool: db.Pool, coordinator: Caller) -> Caller:
     return await make_buyer(pool, coordinator, "Berliner Antriebe GmbH", "DE")
+
+
+@pytest.fixture
+def worker_config() -> WorkerConfig:
+    """How the ``worker`` fixture's worker runs (a folder's conftest may override it)."""
+    return TEST_WORKER
+
+
+@pytest.fixture
+async def worker(pool: db.Pool, database: TestDatabase, worker_config: WorkerConfig) -> AsyncIterator[Worker]:
+    """An in-process solve worker on the test database, stopped after the test."""
+    running = Worker(pool, database.dsn, config=worker_config)
+    task = asyncio.create_task(running.run())
+    await asyncio.wait_for(running.started.wait(), timeout=30)
+    yield running
+    await running.stop(timeout_s=30)
+    await asyncio.wait_for(task, timeout=30)

@@ -27,6 +27,15 @@ async def capabilities_by_factory(pool: Pool, factory_ids: list[UUID]) -> list[l
     return many_per_key(rows, factory_ids, key=lambda row: row.factory_id)
 
 
+async def capability_listings_by_factory(
+    pool: Pool, factory_ids: list[UUID]
+) -> list[list[repo.CapabilityListing]]:
+    """The capabilities as the registry shows them (``Factory.capabilities``)."""
+    async with pool.acquire() as conn:
+        rows = await repo.capability_listings_by_factory_ids(conn, factory_ids=factory_ids)
+    return many_per_key(rows, factory_ids, key=lambda row: row.factory_id)
+
+
 async def certifications_by_factory(
     pool: Pool, factory_ids: list[UUID]
 ) -> list[list[repo.FactoryCertification]]:

@@ -10,6 +10,7 @@ import strawberry
 
 from schema.catalogue.types import Prefecture, Process, prefecture_of, process_of
 from schema.context import Info
+from schema.executor import preloaded
 from schema.factories import loaders
 from schema.ids import to_id
 from schema.pagination import Connection
@@ -55,7 +56,9 @@ class Capability:
     process: Process = strawberry.field(description="The process.")
 
     @classmethod
-    def from_row(cls, row: repo.Capability, *, private: bool, taxonomy: Taxonomy) -> Capability:
+    def from_row(
+        cls, row: repo.Capability | repo.CapabilityListing, *, private: bool, taxonomy: Taxonomy
+    ) -> Capability:
         """``private``: the caller may see rates, hours and costs (:func:`rules.may_see_private`)."""
         return cls(
             process=process_of(taxonomy, row.process_code),
@@ -133,8 +136,10 @@ class Factory:
     row: strawberry.Private[repo.Factory]
     # Set by a page's resolver, which loads the lists of all its factories in one query each
     # (:func:`with_details`); otherwise each factory loads its own through the request's DataLoaders.
+    # The fields below return them unchanged (``preloaded``): the fast executor reads them itself.
     loaded_certifications: strawberry.Private[list[FactoryCertification] | None] = None
     loaded_capabilities: strawberry.Private[list[Capability] | None] = None
+    loaded_prefecture: strawberry.Private[Prefecture | None] = None
 
     @classmethod
     def from_row(cls, row: repo.Factory) -> Factory:
@@ -152,12 +157,16 @@ class Factory:
         )
 
     @strawberry.field(description="Its prefecture.")
+    @preloaded("loaded_prefecture")
     def prefecture(self, info: Info) -> Prefecture:
+        if self.loaded_prefecture is not None:
+            return self.loaded_prefecture
         return prefecture_of(info.context.taxonomy, self.row.prefecture)
 
     # The two lists below: a plain value when the page loaded them, else an awaitable that graphql-core
     # awaits (a synchronous resolver may return one): no coroutine per factory on the page's path.
     @strawberry.field(description="Certifications it holds, expired ones included (see `isValid`).")
+    @preloaded("loaded_certifications")
     def certifications(self, info: Info) -> list[FactoryCertification]:
         if self.loaded_certifications is not None:
             return self.loaded_certifications
@@ -168,13 +177,14 @@ class Factory:
         return certifications_of(rows, today=info.context.today())
 
     @strawberry.field(description="What it can do, one entry per process, in taxonomy order.")
+    @preloaded("loaded_capabilities")
     def capabilities(self, info: Info) -> list[Capability]:
         if self.loaded_capabilities is not None:
             return self.loaded_capabilities
         return cast(list[Capability], self._load_capabilities(info))
 
     async def _load_capabilities(self, info: Info) -> list[Capability]:
-        rows = await info.context.loader(loaders.capabilities_by_factory).load(self.row.id)
+        rows = await info.context.loader(loaders.capability_listings_by_factory).load(self.row.id)
         return capabilities_of(rows, info, self.row)
 
     @strawberry.field(description="True when the caller owns this factory.")
@@ -229,7 +239,9 @@ def certifications_of(rows: list[repo.FactoryCertification], *, today: dt.date) 
     return [FactoryCertification.from_row(r, today=today) for r in rows]
 
 
-def capabilities_of(rows: list[repo.Capability], info: Info, factory: repo.Factory) -> list[Capability]:
+def capabilities_of(
+    rows: list[repo.CapabilityListing], info: Info, factory: repo.Factory
+) -> list[Capability]:
     """A factory's capabilities as the caller may see them (private figures: `rules.may_see_private`)."""
     private = rules.may_see_private(info.context.principal, factory)
     taxonomy = info.context.taxonomy
@@ -243,13 +255,17 @@ async def with_details(info: Info, factories: list[Factory], *, selected: set[st
     ids = [f.row.id for f in factories]
     if not ids:
         return factories
+    if "prefecture" in selected:
+        taxonomy = info.context.taxonomy
+        for factory in factories:
+            factory.loaded_prefecture = prefecture_of(taxonomy, factory.row.prefecture)
     if "certifications" in selected:
         today = info.context.today()
         certifications = await loaders.certifications_by_factory(info.context.pool, ids)
         for factory, rows in zip(factories, certifications, strict=True):
             factory.loaded_certifications = certifications_of(rows, today=today)
     if "capabilities" in selected:
-        capabilities = await loaders.capabilities_by_factory(info.context.pool, ids)
+        capabilities = await loaders.capability_listings_by_factory(info.context.pool, ids)
         for factory, capability_rows in zip(factories, capabilities, strict=True):
             factory.loaded_capabilities = capabilities_of(capability_rows, info, factory.row)
     return factories

@@ -210,15 +210,27 @@ async def api_key_principal(conn: Connection, *, key_hash: bytes) -> ApiKeyPrinc
     return ApiKeyPrincipalRow(**dict(row)) if row else None
 
 
-async def touch_api_key(conn: Connection, *, api_key_id: UUID) -> None:
-    # Only once a minute, so that a busy integration does not write on every request.
-    await conn.execute(
+async def use_api_key(conn: Connection, *, key_hash: bytes, now: dt.datetime) -> ApiKeyPrincipalRow | None:
+    """The key ``key_hash`` names, as :func:`api_key_principal`; when it is valid at ``now`` (not revoked,
+    not expired) its ``last_used_at`` is set too, in the same statement — only once a minute, so that a busy
+    integration does not write on every request (and a concurrent request that finds it just written does
+    not write again)."""
+    row = await conn.fetchrow(
         """
-        UPDATE api_keys SET last_used_at = now()
-        WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
+        WITH k AS (
+            SELECT id, buyer_id, revoked_at, expires_at FROM api_keys WHERE key_hash = $1
+        ), touched AS (
+            UPDATE api_keys a SET last_used_at = now()
+            FROM k
+            WHERE a.id = k.id AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)
+              AND (a.last_used_at IS NULL OR a.last_used_at < now() - interval '1 minute')
+        )
+        SELECT id AS api_key_id, buyer_id, revoked_at, expires_at FROM k
         """,
-        api_key_id,
+        key_hash,
+        now,
     )
+    return ApiKeyPrincipalRow(**dict(row)) if row else None
 
 
 async def create_buyer(

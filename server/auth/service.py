@@ -264,12 +264,12 @@ async def principal_from_token(
             if row.last_seen_at < now - SESSION_TOUCH_INTERVAL:  # no write on every request
                 await repo.touch_session(conn, session_id=row.session_id, now=now)
             return Principal(Role(row.role), user_id=row.user_id, session_id=row.session_id)
-        key = await repo.api_key_principal(conn, key_hash=token_hash(token))
+        # One round trip: the key, and its last use noted when it is valid.
+        key = await repo.use_api_key(conn, key_hash=token_hash(token), now=now)
         if key is None or key.revoked_at is not None:
             return Principal(Role.ANONYMOUS, auth_error="This API key is unknown or revoked.")
         if key.expires_at is not None and key.expires_at <= now:
             return Principal(Role.ANONYMOUS, auth_error="This API key has expired.")
-        await repo.touch_api_key(conn, api_key_id=key.api_key_id)
         return Principal(Role.BUYER, buyer_id=key.buyer_id, api_key_id=key.api_key_id)
 
 

@@ -334,16 +334,24 @@ def _check_bid(errors: Errors, data: BidInput, package: repo.WorkPackage, *, tod
 
 
 async def _check_bidding_open(
-    conn: Connection, principal: Principal, package: repo.WorkPackage, *, now: dt.datetime
+    conn: Connection,
+    principal: Principal,
+    package: repo.WorkPackage,
+    *,
+    now: dt.datetime,
+    visibility_checked: bool = False,
 ) -> None:
     """NOT_FOUND when the caller cannot see the package's open RFQ; INVALID_STATE when the RFQ no longer
-    takes bids; BID_DEADLINE_PASSED after the end of its deadline day in JST."""
+    takes bids; BID_DEADLINE_PASSED after the end of its deadline day in JST.
+
+    ``visibility_checked``: the package came from :func:`_visible_package` in this transaction (its RFQ
+    locked), which checked the same visibility already: not queried again."""
     status = lifecycle.RfqStatus(package.rfq_status)
-    if status is lifecycle.RfqStatus.OPEN:
+    if status is lifecycle.RfqStatus.OPEN and not visibility_checked:
         scope = rfq_rules.visible_rfqs(principal)
         if await rfqs_repo.visible_rfq(conn, rfq_id=package.rfq_id, scope=scope) is None:
             raise NotFound("No such work package.")
-    else:
+    elif status is not lifecycle.RfqStatus.OPEN:
         raise fail(None, ErrorCode.INVALID_STATE, f"The RFQ is {status.value}: it takes no bids.")
     if now >= end_of_day_jst(package.bid_deadline):
         raise fail(
@@ -375,7 +383,7 @@ async def submit_bid(pool: Pool, principal: Principal, data: BidInput, *, now: d
     async with transaction(pool) as conn:
         package = await _visible_package(conn, principal, data.package_id, lock_rfq=True)
         await _check_factory(conn, principal, data.factory_id)
-        await _check_bidding_open(conn, principal, package, now=now)
+        await _check_bidding_open(conn, principal, package, now=now, visibility_checked=True)
         (verdict,) = (
             await eligibility_of(
                 conn, packages=[package], where=repo.FactoryFilter(factory_ids=[data.factory_id]), today=today

@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass, fields
 from decimal import Decimal
+from typing import NamedTuple
 from uuid import UUID
 
 from server.db import Connection, SqlArgs, copy_rows
@@ -62,6 +63,29 @@ class Capability(NewCapability):
     """A stored capability: what was written, and when."""
 
     updated_at: dt.datetime
+
+
+class CapabilityListing(NamedTuple):
+    """A capability as the registry shows it: figures as floats (PostgreSQL converts ``numeric`` to
+    ``float8`` exactly as ``float(Decimal)`` would, correctly rounded), no ``updated_at``.
+
+    A named tuple, not a frozen dataclass: a page builds one per capability of 50 factories, and a frozen
+    dataclass's ``__init__`` costs four times as much; decoding ``numeric`` into ``Decimal`` costs as much
+    again as the rest of the row. Read-only like every row.
+    """
+
+    factory_id: UUID
+    process_code: str
+    materials: list[str]
+    best_tolerance_um: float
+    max_envelope_mm: int
+    min_lot: int
+    max_lot: int
+    hours_per_week: float
+    hourly_rate_jpy: int
+    setup_cost_jpy: int
+    setup_hours: float
+    lead_days: int
 
 
 @dataclass(frozen=True)
@@ -408,6 +432,24 @@ async def capabilities_by_factory_ids(conn: Connection, *, factory_ids: Sequence
         list(factory_ids),
     )
     return [Capability(*r) for r in rows]  # _CAPABILITY_COLUMNS: in field order
+
+
+async def capability_listings_by_factory_ids(
+    conn: Connection, *, factory_ids: Sequence[UUID]
+) -> list[CapabilityListing]:
+    """:func:`capabilities_by_factory_ids` as the registry shows them (:class:`CapabilityListing`)."""
+    rows = await conn.fetch(
+        """
+        SELECT c.factory_id, c.process_code, c.materials, c.best_tolerance_um::float8, c.max_envelope_mm,
+               c.min_lot, c.max_lot, c.hours_per_week::float8, c.hourly_rate_jpy, c.setup_cost_jpy,
+               c.setup_hours::float8, c.lead_days
+        FROM capabilities c JOIN processes p ON p.code = c.process_code
+        WHERE c.factory_id = ANY($1::uuid[])
+        ORDER BY c.factory_id, p.sort_order, c.process_code
+        """,
+        list(factory_ids),
+    )
+    return [CapabilityListing(*r) for r in rows]  # the columns in field order
 
 
 # --- capacity -----------------------------------------------------------------------------------------

@@ -170,36 +170,13 @@ async def idempotency_record(
     return IdempotencyRecord(**dict(row)) if row else None
 
 
-async def submit_context(
-    conn: Connection, *, buyer_id: UUID, idempotency_key: str | None
-) -> tuple[str | None, IdempotencyRecord | None]:
-    """In one query: the buyer's own currency, and the RFQ it already submitted under ``idempotency_key``."""
-    row = await conn.fetchrow(
-        """
-        SELECT b.currency, r.id AS rfq_id, r.request_hash
-        FROM buyers b
-        LEFT JOIN rfqs r ON r.buyer_id = b.id AND r.idempotency_key = $2
-        WHERE b.id = $1
-        """,
-        buyer_id,
-        idempotency_key,
-    )
-    if row is None:
-        return None, None
-    currency = row["currency"].strip() if row["currency"] else None
-    record = (
-        IdempotencyRecord(rfq_id=row["rfq_id"], request_hash=row["request_hash"]) if row["rfq_id"] else None
-    )
-    return currency, record
-
-
 async def insert_rfq(
     conn: Connection,
     *,
     buyer_id: UUID,
     title: str,
     description: str,
-    currency: str,
+    currency: str | None,
     incoterm: str,
     destination_country: str,
     due_date: dt.date,
@@ -211,7 +188,7 @@ async def insert_rfq(
     lines: list[NewLine],
 ) -> Rfq | None:
     """Insert an open RFQ and its lines in one statement; None when the buyer already has an RFQ under
-    ``idempotency_key`` (then nothing is inserted).
+    ``idempotency_key`` (then nothing is inserted). ``currency`` None: the buyer's own.
 
     ``ON CONFLICT DO NOTHING`` on the unique (buyer, key) makes a concurrent submit with the same key wait
     for the first one's transaction and then insert nothing, instead of failing the transaction. The lines
@@ -222,7 +199,8 @@ async def insert_rfq(
         WITH r AS (
             INSERT INTO rfqs (buyer_id, title, description, currency, incoterm, destination_country, due_date,
                               bid_deadline, nda_required, disclose_buyer, idempotency_key, request_hash)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+            VALUES ($1, $2, $3, COALESCE($4::text, (SELECT b.currency FROM buyers b WHERE b.id = $1)),
+                    $5, $6, $7, $8, $9, $10, $11, $12)
             ON CONFLICT ON CONSTRAINT rfqs_buyer_idempotency_key DO NOTHING
             RETURNING *
         ), inserted_lines AS (

@@ -11,16 +11,17 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from server.auth.principal import Principal, Role
 from server.catalogue import repo as catalogue
 from server.catalogue.rules import accepts
 from server.catalogue.service import Entries, check_codes
+from server.catalogue.taxonomy import taxonomy_for
 from server.db import Connection, Pool, transaction
 from server.errors import ErrorCode, Forbidden, NotFound, ValidationFailed, fail
 from server.pagination import Page, decode_cursor, page_of, page_size
@@ -304,6 +305,49 @@ async def _replay(conn: Connection, record: repo.IdempotencyRecord, digest: str)
     return rfq
 
 
+async def _catalogue_entries(pool: Pool, errors: Errors, data: RfqInput) -> Entries:
+    """The catalogue entries the input names, from the process's in-memory copy of the catalogue
+    (:mod:`server.catalogue.taxonomy`): no query for the usual input.
+
+    A code the copy lacks is looked up in the database, which reports it when it is unknown there too
+    (UNKNOWN_MATERIAL …, by :func:`check_codes`): an entry added in the last second, before this process
+    read the catalogue again, is accepted as it would be by any process that has seen it.
+    """
+    materials, processes, certifications = _catalogue_codes(data)
+    taxonomy = await taxonomy_for(pool).current()
+    known = Entries(
+        materials=_known(materials, taxonomy.materials),
+        processes=_known(processes, taxonomy.processes),
+        certifications=_known(certifications, taxonomy.certifications),
+    )
+    missing = [
+        {f: code for f, code in codes.items() if code not in entries}
+        for codes, entries in (
+            (materials, known.materials),
+            (processes, known.processes),
+            (certifications, known.certifications),
+        )
+    ]
+    if not any(missing):
+        return known
+    async with pool.acquire() as conn:
+        found = await check_codes(
+            conn, errors, materials=missing[0], processes=missing[1], certifications=missing[2]
+        )
+    return Entries(
+        materials={**known.materials, **found.materials},
+        processes={**known.processes, **found.processes},
+        certifications={**known.certifications, **found.certifications},
+    )
+
+
+_Entry = TypeVar("_Entry")
+
+
+def _known(codes: dict[str, str], entries: Mapping[str, _Entry]) -> dict[str, _Entry]:
+    return {code: entries[code] for code in codes.values() if code in entries}
+
+
 # --- services -----------------------------------------------------------------------------------------
 
 
@@ -315,8 +359,14 @@ async def submit_rfq(
     ``today`` is today in Japan (:mod:`server.clock`): the due date and bid deadline may not lie before it.
 
     Buyers only. With ``idempotency_key``, a retry with the same input returns the RFQ stored the first time
-    (even from another server process); the same key with a different input is IDEMPOTENCY_CONFLICT.
+    (even from another server process, and even once the input would no longer be valid, e.g. its bid
+    deadline has passed); the same key with a different input is IDEMPOTENCY_CONFLICT.
     Every problem with the input is reported at once, with paths such as ``lines.2.operations.0.processCode``.
+
+    The input is checked before any statement (catalogue codes against the in-memory catalogue); a valid
+    one is then written by two statements in one transaction (:func:`repo.insert_rfq`,
+    :func:`repo.insert_operations`). The idempotency key is looked up only when it matters: when the insert
+    finds the key taken (then nothing was inserted), or when the input has errors.
     """
     principal.require_role(Role.BUYER)
     assert principal.buyer_id is not None
@@ -324,37 +374,34 @@ async def submit_rfq(
     errors = Errors()
     key = _clean_idempotency_key(errors, idempotency_key)
     digest = request_hash(data) if key is not None else None
+
+    title = clean_text(errors, "title", data.title, max_length=200)
+    description = clean_text(errors, "description", data.description, max_length=10_000, required=False)
+    # None: the buyer's own currency, read by the insert itself.
+    currency = None if data.currency is None else clean_currency(errors, "currency", data.currency)
+    incoterm = data.incoterm.strip().upper()
+    if incoterm not in INCOTERMS:
+        errors.add("incoterm", ErrorCode.INVALID, f"Use an Incoterms 2020 code: {', '.join(INCOTERMS)}.")
+    country = clean_country(errors, "destinationCountry", data.destination_country)
+    _check_dates(errors, data, today)
+    lines: list[repo.NewLine] = []
+    if not data.lines:
+        errors.add("lines", ErrorCode.REQUIRED, "Give the RFQ at least one line.")
+    elif len(data.lines) > MAX_LINES:
+        errors.add("lines", ErrorCode.OUT_OF_RANGE, f"An RFQ has at most {MAX_LINES} lines.")
+    else:
+        ref = await _catalogue_entries(pool, errors, data)
+        lines = [_clean_line(errors, i, line, ref) for i, line in enumerate(data.lines)]
+    if errors:
+        if key is not None and digest is not None:
+            # A retry of a submit that was stored returns its RFQ, even if the input is no longer valid.
+            async with pool.acquire() as conn:
+                record = await repo.idempotency_record(conn, buyer_id=buyer_id, idempotency_key=key)
+                if record is not None:
+                    return await _replay(conn, record, digest)
+        raise ValidationFailed(errors)
+
     async with transaction(pool) as conn:
-        own_currency, record = await repo.submit_context(conn, buyer_id=buyer_id, idempotency_key=key)
-        if record is not None and digest is not None:
-            # Before validating: a retry returns the first RFQ even once, say, its bid deadline has passed.
-            return await _replay(conn, record, digest)
-
-        title = clean_text(errors, "title", data.title, max_length=200)
-        description = clean_text(errors, "description", data.description, max_length=10_000, required=False)
-        if data.currency is None:
-            currency = own_currency or ""
-        else:
-            currency = clean_currency(errors, "currency", data.currency)
-        incoterm = data.incoterm.strip().upper()
-        if incoterm not in INCOTERMS:
-            errors.add("incoterm", ErrorCode.INVALID, f"Use an Incoterms 2020 code: {', '.join(INCOTERMS)}.")
-        country = clean_country(errors, "destinationCountry", data.destination_country)
-        _check_dates(errors, data, today)
-        lines: list[repo.NewLine] = []
-        if not data.lines:
-            errors.add("lines", ErrorCode.REQUIRED, "Give the RFQ at least one line.")
-        elif len(data.lines) > MAX_LINES:
-            errors.add("lines", ErrorCode.OUT_OF_RANGE, f"An RFQ has at most {MAX_LINES} lines.")
-        else:
-            materials, processes, certifications = _catalogue_codes(data)
-            ref = await check_codes(
-                conn, errors, materials=materials, processes=processes, certifications=certifications
-            )
-            lines = [_clean_line(errors, i, line, ref) for i, line in enumerate(data.lines)]
-        if errors:
-            raise ValidationFailed(errors)
-
         rfq = await repo.insert_rfq(
             conn,
             buyer_id=buyer_id,
@@ -372,7 +419,8 @@ async def submit_rfq(
             lines=lines,
         )
         if rfq is None:
-            # A concurrent submit with the same key committed first; this one wrote nothing.
+            # The buyer already has an RFQ under this key (perhaps committed by a concurrent submit, which
+            # the insert waited for); this one wrote nothing.
             assert key is not None
             assert digest is not None
             record = await repo.idempotency_record(conn, buyer_id=buyer_id, idempotency_key=key)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from tests.conftest import Caller, GraphQLClient, error_code
+import datetime as dt
+
+from server import db
+from server.auth import service as auth_service
+from server.auth.principal import Principal, Role
+from tests.conftest import Caller, GraphQLClient, QueryLog, error_code, utc_now
 
 ONBOARD = """
 mutation($input: BuyerOnboardInput!) {
@@ -126,3 +131,47 @@ async def test_key_name_validation_and_malformed_ids(gql: GraphQLClient, buyer: 
     body = await gql(KEY_CREATE, {"input": {"name": "   "}}, token=buyer.token)
     assert body["data"]["apiKeyCreate"]["errors"] == [{"field": "name", "code": "REQUIRED"}]
     assert error_code(await gql(KEY_REVOKE, {"id": "not-a-uuid"}, token=buyer.token)) == "NOT_FOUND"
+
+
+async def test_a_key_notes_its_last_use_once_a_minute_and_only_while_valid(
+    pool: db.Pool, buyer: Caller, query_log: QueryLog
+) -> None:
+    assert buyer.principal.api_key_id is not None
+    key_id = buyer.principal.api_key_id
+
+    async def last_used() -> dt.datetime | None:
+        async with pool.acquire() as conn:
+            value: dt.datetime | None = await conn.fetchval(
+                "SELECT last_used_at FROM api_keys WHERE id = $1", key_id
+            )
+            return value
+
+    async def set_last_used(sql: str) -> None:
+        async with pool.acquire() as conn:
+            await conn.execute(f"UPDATE api_keys SET {sql} WHERE id = $1", key_id)
+
+    async def use(now: dt.datetime | None = None) -> Principal:
+        return await auth_service.principal_from_token(pool, f"Bearer {buyer.token}", now=now or utc_now())
+
+    # given a key last used two minutes ago
+    await set_last_used("last_used_at = now() - interval '2 minutes'")
+    before = await last_used()
+    # when it is used: one statement finds it and notes the use
+    query_log.recording = True
+    assert (await use()).role is Role.BUYER
+    query_log.recording = False
+    assert len(query_log.app_queries) == 1
+    noted = await last_used()
+    assert before is not None
+    assert noted is not None
+    assert noted > before
+    # then a use within the minute writes nothing
+    await use()
+    assert await last_used() == noted
+    # and an expired or revoked key is refused and not noted
+    await set_last_used("last_used_at = now() - interval '2 minutes', expires_at = now() + interval '1 day'")
+    stale = await last_used()
+    assert (await use(utc_now() + dt.timedelta(days=2))).auth_error == "This API key has expired."
+    await set_last_used("revoked_at = now()")
+    assert (await use()).auth_error == "This API key is unknown or revoked."
+    assert await last_used() == stale

@@ -16,7 +16,7 @@ from server.app import create_app
 from server.auth import service as auth_service
 from server.auth.principal import ANONYMOUS
 from server.settings import SessionPolicy, Settings
-from tests.conftest import PASSWORD, Caller, GraphQLClient, error_code, make_buyer
+from tests.conftest import PASSWORD, Caller, GraphQLClient, error_code, make_buyer, utc_now
 
 LOG_IN = """
 mutation($email: String!, $password: String!) {
@@ -194,6 +194,8 @@ async def test_a_session_ends_after_the_idle_timeout(
 
 async def test_a_person_holds_a_bounded_number_of_sessions(pool: db.Pool, coordinator: Caller) -> None:
     policy = SessionPolicy(per_user=3)
+    # after the coordinator fixture's own session (made at the real time), which is the oldest of six
+    start = utc_now()
     anonymous = ANONYMOUS
     tokens = []
     for minute in range(5):
@@ -202,11 +204,11 @@ async def test_a_person_holds_a_bounded_number_of_sessions(pool: db.Pool, coordi
             anonymous,
             email="office@cluster.example",
             password=PASSWORD,
-            now=START + dt.timedelta(minutes=minute),
+            now=start + dt.timedelta(minutes=minute),
             sessions=policy,
         )
         tokens.append(signed.token)
-    now = START + dt.timedelta(minutes=10)
+    now = start + dt.timedelta(minutes=10)
     alive = [
         (await auth_service.principal_from_token(pool, f"Bearer {t}", now=now, sessions=policy)).auth_error
         is None
@@ -214,7 +216,7 @@ async def test_a_person_holds_a_bounded_number_of_sessions(pool: db.Pool, coordi
     ]
     assert alive == [False, False, True, True, True]
     # signing in deleted the ended ones; once the three others expire, the purge deletes them
-    later = START + dt.timedelta(days=15)
+    later = start + dt.timedelta(days=15)
     assert await auth_service.purge_sessions(pool, now=later, sessions=policy) == 3
 
 

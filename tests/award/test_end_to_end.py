@@ -9,9 +9,7 @@ Problem for the same weeks.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -28,8 +26,8 @@ from server.jobs.plugins import SolveRequest
 from server.jobs.worker import Worker
 from server.proposals.problem_builder import build_problem
 from server.rfqs import service as rfq_service
-from tests.conftest import Caller, GraphQLClient, TestDatabase, jst_today, utc_now
-from tests.jobs.conftest import FAST, until_status
+from tests.conftest import Caller, GraphQLClient, jst_today, utc_now
+from tests.jobs.conftest import until_status
 from tests.proposals.test_end_to_end import _demo_coordinator, _replaceable_member
 
 PROPOSALS = """
@@ -86,17 +84,6 @@ query($f: ID!, $from: Date!) {
   factory(id: $f) { capacity(fromWeek: $from, weeks: 26) { processCode weekStart hours bookedHours } }
 }
 """
-
-
-@pytest.fixture
-async def worker(pool: db.Pool, database: TestDatabase) -> AsyncIterator[Worker]:
-    # Solves bounded by CP-SAT's deterministic time: the same answers however busy the machine is.
-    running = Worker(pool, database.dsn, config=replace(FAST, deterministic_solves=True))
-    task = asyncio.create_task(running.run())
-    await asyncio.wait_for(running.started.wait(), timeout=30)
-    yield running
-    await running.stop(timeout_s=30)
-    await asyncio.wait_for(task, timeout=30)
 
 
 async def _log_in(gql: GraphQLClient, pool: db.Pool, email: str) -> Caller:

@@ -13,7 +13,7 @@ from server import clock, db
 from server.bids import service as bid_service
 from server.errors import ValidationFailed
 from tests.bids.conftest import ClientAt, add_factory, bid_input, counts, package_ids, submit_rfq
-from tests.conftest import Caller, GraphQLClient, error_code, jst_today
+from tests.conftest import Caller, GraphQLClient, QueryLog, error_code, jst_today
 
 SUBMIT = """
 mutation($input: BidSubmitInput!) {
@@ -293,3 +293,29 @@ async def test_another_owners_bid_cannot_be_withdrawn(
     assert error_code(await gql(WITHDRAW, {"id": bid_id}, token=other_owner.token)) == "NOT_FOUND"
     assert error_code(await gql(WITHDRAW, {"id": bid_id}, token=buyer.token)) == "FORBIDDEN"
     assert (await counts(pool))[0] == 1
+
+
+async def test_a_bid_checks_its_rfqs_visibility_once(
+    pool: db.Pool, buyer: Caller, owner: Caller, query_log: QueryLog
+) -> None:
+    # given
+    today = jst_today()
+    factory_id = await add_factory(pool, owner)
+    rfq = await submit_rfq(pool, buyer)
+    turning, _ = await package_ids(pool, rfq.id)
+    data = bid_service.BidInput(
+        package_id=turning,
+        factory_id=factory_id,
+        unit_price_jpy=1000,
+        setup_cost_jpy=0,
+        hours_per_unit=Decimal("0.2"),
+        setup_hours=Decimal(1),
+        valid_until=today + dt.timedelta(days=30),
+    )
+    # when
+    query_log.recording = True
+    bid = await bid_service.submit_bid(pool, owner.principal, data, now=clock.SYSTEM_CLOCK.now())
+    query_log.recording = False
+    # then: the visibility query (the owner's factories matching the RFQ) ran once, and the bid is stored
+    assert len([q for q in query_log.app_queries if "vf.owner_user_id" in q]) == 1
+    assert bid.package_id == turning

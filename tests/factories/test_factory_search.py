@@ -369,6 +369,6 @@ async def test_query_count_does_not_grow_with_page_size(
         counts.append(len([q for q in query_log.app_queries if "FROM catalogue_version" not in q]))
         query_log.queries.clear()
     assert counts[0] == counts[1]
-    # the caller's API key (look-up and touch), the page, capabilities, certifications; processes and
-    # prefectures come from the catalogue in memory
-    assert counts[0] == 5
+    # the caller's API key (found and its use noted in one statement), the page, capabilities,
+    # certifications; processes and prefectures come from the catalogue in memory
+    assert counts[0] == 4

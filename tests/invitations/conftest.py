@@ -8,9 +8,7 @@ dearest, is the spare a repair can bring in. Works 2's prices are estimates (it 
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -18,10 +16,10 @@ from uuid import UUID
 import pytest
 
 from server import db
-from server.jobs.worker import Worker
 from tests.bids.conftest import add_factory
-from tests.conftest import Caller, GraphQLClient, TestDatabase, jst_today, make_factory_owner
-from tests.jobs.conftest import FAST, until_status
+from tests.conftest import Caller, GraphQLClient, jst_today, make_factory_owner
+from tests.jobs.conftest import until_status
+from tests.proposals.conftest import Package, problem_over
 from tests.rfqs.conftest import submitted_id
 
 PRICES = (1000, 1100, 1200, 1300)
@@ -89,57 +87,17 @@ class Consortium:
         return self.owners[self.factories.index(UUID(str(factory_id)))]
 
 
-@pytest.fixture
-async def worker(pool: db.Pool, database: TestDatabase) -> AsyncIterator[Worker]:
-    running = Worker(pool, database.dsn, config=FAST)
-    task = asyncio.create_task(running.run())
-    await asyncio.wait_for(running.started.wait(), timeout=30)
-    yield running
-    await running.stop(timeout_s=30)
-    await asyncio.wait_for(task, timeout=30)
-
-
-def consortium_problem(
-    factories: list[UUID], packages: list[tuple[UUID, UUID, int, str]], due: dt.date
-) -> dict[str, Any]:
-    origin = jst_today() - dt.timedelta(days=jst_today().weekday())
-    weeks = [(origin + dt.timedelta(weeks=w)).isocalendar() for w in range((due - origin).days // 7 + 1)]
-    return {
-        "origin": origin.isoformat(),
-        "factories": [{"id": str(f), "prefecture": "13"} for f in factories],
-        "packages": [
-            {
-                "id": str(p),
-                "line": str(line),
-                "operation": op,
-                "process": process,
-                "quantity": 100,
-                "due": due.isoformat(),
-            }
-            for p, line, op, process in packages
-        ],
-        "offers": [
-            {
-                "factory": str(f),
-                "package": str(p),
-                "unit_price": PRICES[i],
-                "setup_cost": 5000,
-                "hours_per_unit": 0.1,
-                "setup_hours": 1,
-                "firm": i != ESTIMATED,
-            }
-            for i, f in enumerate(factories)
-            for p, _, _, _ in packages
-        ],
-        "capacity": [
-            {"factory": str(f), "process": process, "week": f"{y}-W{w:02d}", "hours": 40}
-            for f in factories
-            for (_, _, _, process) in packages
-            for (y, w, _) in weeks
-        ],
-        "transport": {"default_days": 0, "default_cost": 0},
-        "policy": {"preset": "cheapest", "coordination_cost": 1000, "max_share": 0.4},
-    }
+def consortium_problem(factories: list[UUID], packages: list[Package], due: dt.date) -> dict[str, Any]:
+    """Works i offers at ``PRICES[i]``, 40 h free a week; at most 40 % of a package per member."""
+    return problem_over(
+        factories,
+        packages,
+        due,
+        unit_prices=PRICES,
+        firm=[i != ESTIMATED for i in range(len(factories))],
+        weekly_hours=40,
+        policy={"preset": "cheapest", "coordination_cost": 1000, "max_share": 0.4},
+    )
 
 
 @pytest.fixture

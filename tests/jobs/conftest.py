@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
@@ -14,10 +15,10 @@ import pytest
 
 from server import db
 from server.jobs import repo
-from server.jobs.worker import Worker, WorkerConfig
+from server.jobs.worker import WorkerConfig
 from solver import problem_to_json
 from solver.generate import generate_problem
-from tests.conftest import Caller, GraphQLClient, TestDatabase
+from tests.conftest import TEST_WORKER, Caller, GraphQLClient
 from tests.rfqs.conftest import submitted_id
 
 T = TypeVar("T")
@@ -40,8 +41,8 @@ CANCEL = f"""
 mutation($id: ID!) {{ jobCancel(id: $id) {{ job {{ {JOB_FIELDS} }} errors {{ field code message }} }} }}
 """
 
-# A test worker notices cancels and dead peers quickly.
-FAST = WorkerConfig(jobs=1, solver_threads=1, heartbeat_s=2.0, poll_s=0.2, dequeue_timeout_s=1.0)
+# The test worker (quick to notice cancels and dead peers), solving by the wall clock.
+FAST = replace(TEST_WORKER, deterministic_solves=False)
 
 
 def small_problem() -> dict[str, Any]:
@@ -143,11 +144,6 @@ async def until_queue_empty(pool: db.Pool) -> None:
 
 
 @pytest.fixture
-async def worker(pool: db.Pool, database: TestDatabase) -> AsyncIterator[Worker]:
-    """An in-process worker on the test database, stopped after the test."""
-    running = Worker(pool, database.dsn, config=FAST)
-    task = asyncio.create_task(running.run())
-    await asyncio.wait_for(running.started.wait(), timeout=30)
-    yield running
-    await running.stop(timeout_s=30)
-    await asyncio.wait_for(task, timeout=30)
+def worker_config() -> WorkerConfig:
+    """The job tests stop, cancel and resume solves part-way by the wall clock: their worker solves by it."""
+    return FAST

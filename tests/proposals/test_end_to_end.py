@@ -8,11 +8,7 @@ revises one proposal without one of its members, gets the diff and approves; a s
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import replace
 from uuid import UUID
-
-import pytest
 
 from server import db
 from server.auth.principal import Principal, Role
@@ -20,8 +16,8 @@ from server.auth.service import principal_from_token
 from server.demo.seed import DEMO_COORDINATOR_EMAIL, seed_demo
 from server.jobs.worker import Worker
 from server.settings import Settings
-from tests.conftest import Caller, GraphQLClient, TestDatabase, utc_now
-from tests.jobs.conftest import FAST, until_status
+from tests.conftest import Caller, GraphQLClient, utc_now
+from tests.jobs.conftest import until_status
 from tests.jobs.test_subscription import connect, stream, subscribe
 
 REQUEST = """
@@ -44,17 +40,6 @@ mutation($id: ID!, $v: Int!) {
   proposalApprove(id: $id, expectedVersion: $v) { proposal { reviewState } errors { field code } }
 }
 """
-
-
-@pytest.fixture
-async def worker(pool: db.Pool, database: TestDatabase) -> AsyncIterator[Worker]:
-    # Solves bounded by CP-SAT's deterministic time: the same answers however busy the machine is.
-    running = Worker(pool, database.dsn, config=replace(FAST, deterministic_solves=True))
-    task = asyncio.create_task(running.run())
-    await asyncio.wait_for(running.started.wait(), timeout=30)
-    yield running
-    await running.stop(timeout_s=30)
-    await asyncio.wait_for(task, timeout=30)
 
 
 async def _demo_coordinator(gql: GraphQLClient, pool: db.Pool) -> Caller:

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
-
-import pytest
 
 from server import db
 from server.jobs.worker import Worker
 from tests.bids.conftest import add_factory, package_ids
-from tests.conftest import Caller, GraphQLClient, TestDatabase, error_code, jst_today, make_factory_owner
-from tests.jobs.conftest import FAST, until_status
+from tests.conftest import Caller, GraphQLClient, error_code, jst_today, make_factory_owner
+from tests.jobs.conftest import until_status
+from tests.proposals.conftest import Package, problem_over
 from tests.rfqs.conftest import submitted_id
 
 REQUEST = """
@@ -50,58 +48,17 @@ mutation($id: ID!, $out: [ID!]!) {
 """
 
 
-@pytest.fixture
-async def worker(pool: db.Pool, database: TestDatabase) -> AsyncIterator[Worker]:
-    running = Worker(pool, database.dsn, config=FAST)
-    task = asyncio.create_task(running.run())
-    await asyncio.wait_for(running.started.wait(), timeout=30)
-    yield running
-    await running.stop(timeout_s=30)
-    await asyncio.wait_for(task, timeout=30)
-
-
-def _problem(
-    factories: list[UUID], packages: list[tuple[UUID, UUID, int, str]], due: dt.date
-) -> dict[str, Any]:
-    """Every factory offers every package at the same figures but its own price; 300 h free a week."""
-    origin = jst_today() - dt.timedelta(days=jst_today().weekday())
-    weeks = [(origin + dt.timedelta(weeks=w)).isocalendar() for w in range((due - origin).days // 7 + 1)]
-    return {
-        "origin": origin.isoformat(),
-        "factories": [{"id": str(f), "prefecture": "13"} for f in factories],
-        "packages": [
-            {
-                "id": str(p),
-                "line": str(line),
-                "operation": op,
-                "process": process,
-                "quantity": 100,
-                "due": due.isoformat(),
-            }
-            for p, line, op, process in packages
-        ],
-        "offers": [
-            {
-                "factory": str(f),
-                "package": str(p),
-                "unit_price": 1000 + 100 * i,
-                "setup_cost": 5000,
-                "hours_per_unit": 0.1,
-                "setup_hours": 1,
-                "firm": i == 0,
-            }
-            for i, f in enumerate(factories)
-            for p, _, _, _ in packages
-        ],
-        "capacity": [
-            {"factory": str(f), "process": process, "week": f"{y}-W{w:02d}", "hours": 300}
-            for f in factories
-            for (_, _, _, process) in packages
-            for (y, w, _) in weeks
-        ],
-        "transport": {"default_days": 0, "default_cost": 0},
-        "policy": {"preset": "cheapest", "coordination_cost": 1000},
-    }
+def _problem(factories: list[UUID], packages: list[Package], due: dt.date) -> dict[str, Any]:
+    """Works i offers at 1000 + 100·i (only Works 0 firm), 300 h free a week."""
+    return problem_over(
+        factories,
+        packages,
+        due,
+        unit_prices=[1000 + 100 * i for i in range(len(factories))],
+        firm=[i == 0 for i in range(len(factories))],
+        weekly_hours=300,
+        policy={"preset": "cheapest", "coordination_cost": 1000},
+    )
 
 
 async def _world(gql: GraphQLClient, pool: db.Pool, buyer: Caller) -> tuple[str, dict[str, Any], list[UUID]]:

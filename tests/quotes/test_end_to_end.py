@@ -12,10 +12,8 @@ HTTP:
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import datetime as dt
-from collections.abc import AsyncIterator
 from decimal import Decimal
 from uuid import UUID
 
@@ -29,8 +27,8 @@ from server.jobs.worker import Worker
 from server.proposals.problem_builder import build_problem
 from server.rfqs.service import LineInput
 from tests.bids.conftest import Cap, add_factory, package_ids, rfq_input, submit_rfq
-from tests.conftest import Caller, GraphQLClient, TestDatabase, jst_today, make_factory_owner, utc_now
-from tests.jobs.conftest import FAST, until_status
+from tests.conftest import Caller, GraphQLClient, jst_today, make_factory_owner, utc_now
+from tests.jobs.conftest import until_status
 from tests.quotes.conftest import invite
 
 ISSUE = """
@@ -47,16 +45,6 @@ query($f: ID!, $from: Date!) {
   factory(id: $f) { capacity(fromWeek: $from, weeks: 12) { processCode weekStart hours bookedHours } }
 }
 """
-
-
-@pytest.fixture
-async def worker(pool: db.Pool, database: TestDatabase) -> AsyncIterator[Worker]:
-    running = Worker(pool, database.dsn, config=FAST)
-    task = asyncio.create_task(running.run())
-    await asyncio.wait_for(running.started.wait(), timeout=30)
-    yield running
-    await running.stop(timeout_s=30)
-    await asyncio.wait_for(task, timeout=30)
 
 
 async def _bids(pool: db.Pool, rfq_id: UUID, bidders: list[tuple[Caller, UUID, int]]) -> None:

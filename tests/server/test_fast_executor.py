@@ -24,7 +24,9 @@ import strawberry
 from strawberry.permission import BasePermission
 from strawberry.types import ExecutionResult
 
-from schema.executor import FastExecutor
+from schema import executor as fast_executor
+from schema.executor import FastExecutor, preloaded
+from schema.limits import DocumentCache, TokenLimiter
 from server import clock as clocks
 from server import db
 from server.app import create_app
@@ -91,6 +93,21 @@ class Holder:
     secret: str | None = strawberry.field(description="Guarded.", permission_classes=[Never])
     tag: Tag = strawberry.field(description="An interface's object.")
     parts_value: strawberry.Private[list[Part]]
+    loaded_parts: strawberry.Private[list[Part] | None] = None
+
+    @strawberry.field(description="Parts a page loaded, else the resolver's.")
+    @preloaded("loaded_parts")
+    def preloaded_parts(self) -> list[Part]:
+        if self.loaded_parts is not None:
+            return self.loaded_parts
+        return self.parts_value[:1]
+
+    @strawberry.field(
+        description="Preloaded but guarded: the permission keeps it general.", permission_classes=[Never]
+    )
+    @preloaded("loaded_parts")
+    def guarded_parts(self) -> list[Part] | None:
+        return self.loaded_parts
 
     @strawberry.field(description="Parts from a resolver.")
     def parts(self) -> list[Part]:
@@ -127,13 +144,14 @@ def part(n: int, **overrides: Any) -> Part:
     return Part(**values)
 
 
-def holder(parts: list[Part]) -> Holder:
+def holder(parts: list[Part], loaded: list[Part] | None = None) -> Holder:
     return Holder(
         title="the holder",
         part=parts[0],
         secret="s",
         tag=Tag(label="red", weight=3),
         parts_value=parts,
+        loaded_parts=loaded,
     )
 
 
@@ -303,6 +321,72 @@ async def test_plain_fields_skip_the_general_path() -> None:
     assert result.data is not None
     # the resolvers and the guarded field only; every Part, Leaf and Holder.title/part field was plain
     assert _CountingExecutor.general_fields == ["Query.parts", "Query.holder", "Holder.secret"]
+
+
+@pytest.mark.parametrize("loaded", [True, False])
+async def test_preloaded_fields_read_the_attribute_or_run_the_resolver(loaded: bool) -> None:
+    """A field marked ``@preloaded`` is read directly when its attribute is set (no resolver call on the
+    general path), and resolved by its resolver when it is None; the answers equal the general path's."""
+    parts = [part(n) for n in range(1, 5)]
+    root = holder(parts, loaded=parts[1:3] if loaded else None)
+    document = f"{{ holder {{ title preloadedParts {{ {PART_FIELDS} }} }} }}"
+    answer = await both(root, document)
+    assert answer["errors"] == []
+    schema = strawberry.Schema(query=make_query(root), execution_context_class=_CountingExecutor)
+    _CountingExecutor.general_fields = []
+    result = await schema.execute(document)
+    assert result.data is not None
+    expected = ["Query.holder"] + ([] if loaded else ["Holder.preloadedParts"])
+    assert _CountingExecutor.general_fields == expected
+
+
+async def test_a_preloaded_field_with_a_permission_class_stays_on_the_general_path() -> None:
+    parts = [part(n) for n in range(1, 3)]
+    root = holder(parts, loaded=parts)
+    Never.calls = 0
+    answer = await both(root, "{ holder { title guardedParts { name } } }")
+    assert Never.calls == 2  # once per executor: the fast one did not skip the check
+    assert [e["message"] for e in answer["errors"]] == ["Not for you."]
+
+
+async def test_plans_are_shared_across_requests_only_for_operations_without_variables() -> None:
+    """The same document text (the same parsed nodes, from the document cache) on the same schema reuses
+    the plans of earlier requests, whatever the values: odd values still give the general path's errors.
+    An operation with variables plans per request (its @skip/@include may change)."""
+    cell: list[list[Part]] = []
+
+    @strawberry.type(description="Root.")
+    class Query:
+        @strawberry.field(description="Parts.")
+        def parts(self) -> list[Part]:
+            return cell[0]
+
+    cache = DocumentCache()
+    fast = strawberry.Schema(
+        query=Query,
+        execution_context_class=FastExecutor,
+        extensions=[lambda: TokenLimiter(max_token_count=10_000, cache=cache)],
+    )
+    general = strawberry.Schema(query=Query)
+    document = f"{{ parts {{ {PART_FIELDS} __typename leaf @skip(if: true) {{ code }} }} }}"
+    rounds = [
+        [part(1), part(2)],
+        [part(3), part(4, name=None)],  # a null in a non-null field: the general path's error
+        [part(5, count=2**31)],
+        [part(6)],
+    ]
+    before = len(fast_executor._SHARED_PLANS)
+    for parts in rounds:
+        cell[:] = [parts]
+        assert shape(await fast.execute(document)) == shape(await general.execute(document))
+    assert len(fast_executor._SHARED_PLANS) == before + 1
+    with_variables = "query Q($skip: Boolean!) { parts { name leaf @skip(if: $skip) { code } } }"
+    for skip in (True, False, True):
+        cell[:] = [[part(1), part(2)]]
+        variables = {"skip": skip}
+        fast_answer = await fast.execute(with_variables, variable_values=variables)
+        assert shape(fast_answer) == shape(await general.execute(with_variables, variable_values=variables))
+    assert len(fast_executor._SHARED_PLANS) == before + 1
 
 
 # Values of another type than the field's, that the built-in scalars coerce: the same coerced values.
