@@ -310,11 +310,11 @@ def comparable(answer: dict[str, Any]) -> dict[str, Any]:
     return {**answer, "errors": errors}
 
 
-# Statements per request of bench/api_pages.py's documents, read by their usual callers: the session (and
-# for an API key its last-use stamp), the page and its count, then one query per nested list.
+# Statements per request of bench/api_pages.py's documents, read by their usual callers: the session or API
+# key, the page and its count, then one query per nested list.
 STATEMENTS = {
-    # the key and its stamp, the page, the buyers, lines, operations, packages, the count
-    "rfqs_buyer": 8,
+    # the key (its last-use stamp in the same statement), the page, buyers, lines, operations, packages, count
+    "rfqs_buyer": 7,
     # the session, the page, lines (the packages' line), packages, bids, the bids' factories
     "rfqs_bids_coordinator": 6,
     # the session, the RFQ, buyer, events, lines, operations, packages, bids, the bids' factories
@@ -330,8 +330,8 @@ STATEMENTS = {
     "proposals_coordinator": 8,
     # the session, the page, factories, lines, packages, events, the count, the packages' lines
     "open_invitations_owner": 8,
-    # the key and its stamp, the RFQ, quotes, quote lines, RFQ lines, exchange rates
-    "quotes_buyer": 7,
+    # the key, the RFQ, quotes, quote lines, RFQ lines, exchange rates
+    "quotes_buyer": 6,
 }
 
 
