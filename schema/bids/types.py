@@ -21,6 +21,7 @@ from schema.bids.loaders import (
 )
 from schema.catalogue.types import Material, Process, material_of, process_of
 from schema.context import Info
+from schema.executor import preloaded
 from schema.factories.loaders import factories_by_id
 from schema.factories.types import Factory
 from schema.ids import parse_optional_id, to_id
@@ -76,6 +77,7 @@ class FactoryEligibility:
         )
 
     @strawberry.field(description="The factory judged.")
+    @preloaded("loaded_factory")
     def factory(self, info: Info) -> Factory:
         if self.loaded_factory is not None:
             return self.loaded_factory
@@ -147,6 +149,7 @@ class WorkPackage:
 
     # A plain value when the page had it, else an awaitable (see schema.factories.types.Factory).
     @strawberry.field(description="The RFQ line (part) it belongs to.")
+    @preloaded("loaded_line")
     def line(self, info: Info) -> RfqLine:
         if self.loaded_line is not None:
             return self.loaded_line
@@ -275,12 +278,14 @@ class Bid:
         )
 
     @strawberry.field(description="The factory that bid.")
+    @preloaded("loaded_factory")
     def factory(self, info: Info) -> Factory:
         if self.loaded_factory is not None:
             return self.loaded_factory
         return cast(Factory, factory_of(info, self.row.factory_id))
 
     @strawberry.field(description="The work package bid on.")
+    @preloaded("loaded_package")
     def package(self, info: Info) -> WorkPackage:
         if self.loaded_package is not None:
             return self.loaded_package
@@ -350,6 +355,7 @@ class Offer:
         )
 
     @strawberry.field(description="The factory offering.")
+    @preloaded("loaded_factory")
     def factory(self, info: Info) -> Factory:
         if self.loaded_factory is not None:
             return self.loaded_factory

@@ -15,6 +15,7 @@ import strawberry
 from schema.bids.loaders import packages_by_id
 from schema.bids.types import WorkPackage, factory_of
 from schema.context import Info
+from schema.executor import preloaded
 from schema.factories.loaders import factories_by_id
 from schema.factories.types import Factory
 from schema.ids import to_id
@@ -71,6 +72,7 @@ class InvitationLine:
         )
 
     @strawberry.field(description="The work package.")
+    @preloaded("loaded_package")
     def package(self, info: Info) -> WorkPackage:
         if self.loaded_package is not None:
             return self.loaded_package
@@ -134,12 +136,14 @@ class Invitation:
 
     # Each a plain value when the page loaded it, else an awaitable (see schema.factories.types.Factory).
     @strawberry.field(description="The invited factory.")
+    @preloaded("loaded_factory")
     def factory(self, info: Info) -> Factory:
         if self.loaded_factory is not None:
             return self.loaded_factory
         return cast(Factory, factory_of(info, self.row.factory_id))
 
     @strawberry.field(description="The share: one line per work package.")
+    @preloaded("loaded_lines")
     def lines(self, info: Info) -> list[InvitationLine]:
         if self.loaded_lines is not None:
             return self.loaded_lines
@@ -154,6 +158,7 @@ class Invitation:
         "expired, "
         "withdrawn), oldest first: what the factory's owner reads of the log."
     )
+    @preloaded("loaded_events")
     def events(self, info: Info) -> list[RfqEvent]:
         if self.loaded_events is not None:
             return self.loaded_events

@@ -13,6 +13,7 @@ from strawberry.scalars import JSON
 from schema.bids.loaders import packages_by_id
 from schema.bids.types import WorkPackage, factory_of
 from schema.context import Info
+from schema.executor import preloaded
 from schema.factories.loaders import factories_by_id
 from schema.factories.types import Factory
 from schema.ids import to_id
@@ -78,12 +79,14 @@ class ProposalAssignment:
 
     # Each a plain value when the page loaded it, else an awaitable (see schema.factories.types.Factory).
     @strawberry.field(description="The member that makes it.")
+    @preloaded("loaded_factory")
     def factory(self, info: Info) -> Factory:
         if self.loaded_factory is not None:
             return self.loaded_factory
         return cast(Factory, factory_of(info, self.factory_id))
 
     @strawberry.field(description="The work package.")
+    @preloaded("loaded_package")
     def package(self, info: Info) -> WorkPackage:
         if self.loaded_package is not None:
             return self.loaded_package
@@ -242,6 +245,7 @@ class Proposal:
 
     # Each list a plain value when the page loaded it, else an awaitable (see schema.factories.types.Factory).
     @strawberry.field(description="The member factories.")
+    @preloaded("loaded_members")
     def members(self, info: Info) -> list[Factory]:
         if self.loaded_members is not None:
             return self.loaded_members
@@ -261,6 +265,7 @@ class Proposal:
         return cast(Factory, factory_of(info, self.row.lead_factory_id))
 
     @strawberry.field(description="Who makes what, when.")
+    @preloaded("loaded_assignments")
     def assignments(self, info: Info) -> list[ProposalAssignment]:
         if self.loaded_assignments is not None:
             return self.loaded_assignments

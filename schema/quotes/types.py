@@ -10,6 +10,7 @@ from typing import cast
 import strawberry
 
 from schema.context import Info
+from schema.executor import preloaded
 from schema.ids import to_id
 from schema.quotes import loaders
 from schema.rfqs.loaders import lines_by_rfq_id
@@ -179,6 +180,7 @@ class Quote:
         return ExchangeRate.from_row(rate) if rate else None
 
     @strawberry.field(description="Unit prices per RFQ line, in line order.")
+    @preloaded("loaded_lines")
     def lines(self, info: Info) -> list[QuoteLine]:
         if self.loaded_lines is not None:
             return self.loaded_lines

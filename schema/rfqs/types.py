@@ -19,6 +19,7 @@ from schema.auth.loaders import buyers_by_id
 from schema.auth.types import Buyer
 from schema.catalogue.types import Material, Process, material_of, process_of
 from schema.context import Info
+from schema.executor import preloaded
 from schema.ids import to_id
 from schema.rfqs.loaders import events_by_rfq_id, lines_by_rfq_id, operations_by_line_id
 from server.auth.principal import Principal, Role
@@ -127,6 +128,7 @@ class RfqLine:
 
     # A plain value when the page loaded it, else an awaitable (see schema.factories.types.Factory).
     @strawberry.field(description="The routing: the operations the part goes through, in order.")
+    @preloaded("loaded_operations")
     def operations(self, info: Info) -> list[RfqOperation]:
         if self.loaded_operations is not None:
             return self.loaded_operations
@@ -204,6 +206,7 @@ class Rfq:
         return Buyer.from_row(row) if row else None
 
     @strawberry.field(description="The parts requested, in position order.")
+    @preloaded("loaded_lines")
     def lines(self, info: Info) -> list[RfqLine]:
         if self.loaded_lines is not None:
             return self.loaded_lines
@@ -219,6 +222,7 @@ class Rfq:
     @strawberry.field(
         description="The work packages, one per line × routing operation, in line and routing order."
     )
+    @preloaded("loaded_packages")
     def packages(self, info: Info) -> list[Annotated[WorkPackage, strawberry.lazy("schema.bids.types")]]:
         if self.loaded_packages is not None:
             return self.loaded_packages
@@ -238,6 +242,7 @@ class Rfq:
         description="The RFQ's event log, oldest first: every event for coordinators; the buyer-safe ones "
         "(no bids, no factories) for the owning buyer; none for anybody else."
     )
+    @preloaded("loaded_events")
     def events(self, info: Info) -> list[RfqEvent]:
         if self.loaded_events is not None:
             return self.loaded_events
