@@ -13,8 +13,9 @@ from uuid import UUID
 
 from server.bids import repo
 from server.bids.eligibility import Eligibility
+from server.bids.estimates import Offer
 from server.bids.rules import BidScope
-from server.bids.service import eligibility_of
+from server.bids.service import eligibility_of, offers_of_packages
 from server.db import Pool
 
 
@@ -74,4 +75,20 @@ async def bids_by_package(pool: Pool, keys: list[tuple[UUID, BidScope]]) -> list
         for scope, package_ids in scopes.items():
             for bid in await repo.bids_by_package_ids(conn, package_ids=sorted(package_ids), scope=scope):
                 results[bid.package_id, scope].append(bid)
+    return [results.get(k, []) for k in keys]
+
+
+async def offers_by_package(pool: Pool, keys: list[tuple[UUID, dt.date, bool]]) -> list[list[Offer]]:
+    """Keys are (package id, today in JST, firm only): the offers a solve would use (``offers``, coordinators
+    only), for every package asked about in one round of queries per (day, firm only)."""
+    results: dict[tuple[UUID, dt.date, bool], list[Offer]] = {}
+    groups: dict[tuple[dt.date, bool], set[UUID]] = defaultdict(set)
+    for package_id, today, firm_only in keys:
+        groups[today, firm_only].add(package_id)
+    async with pool.acquire() as conn:
+        for (today, firm_only), package_ids in groups.items():
+            packages = await repo.packages_by_ids(conn, ids=sorted(package_ids))
+            offers = await offers_of_packages(conn, packages=packages, today=today, firm_only=firm_only)
+            for package_id, found in offers.items():
+                results[package_id, today, firm_only] = found
     return [results.get(k, []) for k in keys]

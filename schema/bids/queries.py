@@ -6,10 +6,11 @@ from typing import Annotated
 
 import strawberry
 
-from schema.bids.types import BiddableRfq
+from schema.bids.types import BiddableRfq, with_biddable_details
 from schema.context import Info
 from schema.pagination import Connection, connection
 from schema.permissions import FactoryOwnerOnly
+from schema.selection import selected_paths
 from server.bids import service
 
 
@@ -35,4 +36,11 @@ class BidQuery:
         page = await service.biddable_rfqs(
             info.context.pool, principal, today=info.context.today(), first=first, after=after
         )
-        return connection(page, lambda row: BiddableRfq.from_row(row, principal=principal))
+        taxonomy = info.context.taxonomy
+        result = connection(
+            page, lambda row: BiddableRfq.from_row(row, principal=principal, taxonomy=taxonomy)
+        )
+        await with_biddable_details(
+            info, [edge.node for edge in result.edges], selected=selected_paths(info, "edges", "node")
+        )
+        return result

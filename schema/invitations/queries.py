@@ -8,9 +8,10 @@ import strawberry
 
 from schema.context import Info
 from schema.ids import parse_id
-from schema.invitations.types import Invitation
+from schema.invitations.types import Invitation, with_invitation_details
 from schema.pagination import Connection, connection
 from schema.permissions import FactoryOwnerOnly, FactoryOwnerOrCoordinator
+from schema.selection import selected_paths
 from server.invitations import answers
 
 
@@ -27,7 +28,11 @@ class InvitationsQuery:
         row = await answers.get_invitation(
             info.context.pool, info.context.principal, invitation_id=parse_id(id, kind="invitation")
         )
-        return Invitation.from_row(row)
+        invitation = Invitation.from_row(row)
+        await with_invitation_details(
+            info, [invitation], selected=selected_paths(info), line_fields=selected_paths(info, "lines")
+        )
+        return invitation
 
     @strawberry.field(
         description="The pending invitations of the factories you own, soonest deadline first. Factory "
@@ -47,4 +52,11 @@ class InvitationsQuery:
         page = await answers.open_invitations(
             info.context.pool, info.context.principal, first=first, after=after
         )
-        return connection(page, Invitation.from_row)
+        result = connection(page, Invitation.from_row)
+        await with_invitation_details(
+            info,
+            [edge.node for edge in result.edges],
+            selected=selected_paths(info, "edges", "node"),
+            line_fields=selected_paths(info, "edges", "node", "lines"),
+        )
+        return result

@@ -7,19 +7,22 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import cast
 from uuid import UUID
 
 import strawberry
 
 from schema.bids.loaders import packages_by_id
-from schema.bids.types import WorkPackage
+from schema.bids.types import WorkPackage, factory_of
 from schema.context import Info
+from schema.executor import preloaded
 from schema.factories.loaders import factories_by_id
 from schema.factories.types import Factory
 from schema.ids import to_id
 from schema.invitations.loaders import events_by_invitation, lines_by_invitation_id
 from schema.proposals.types import WeekHours
 from schema.rfqs.types import RfqEvent
+from server.bids import repo as bids_repo
 from server.invitations import repo
 
 
@@ -51,6 +54,8 @@ class InvitationLine:
         description="The accepted unit price; null until then."
     )
     package_id: strawberry.Private[UUID]
+    # Set when a page loaded the packages of all its lines at once (:func:`with_invitation_details`).
+    loaded_package: strawberry.Private[WorkPackage | None] = None
 
     @classmethod
     def from_row(cls, row: repo.Line) -> InvitationLine:
@@ -67,10 +72,21 @@ class InvitationLine:
         )
 
     @strawberry.field(description="The work package.")
-    async def package(self, info: Info) -> WorkPackage:
+    @preloaded("loaded_package")
+    def package(self, info: Info) -> WorkPackage:
+        if self.loaded_package is not None:
+            return self.loaded_package
+        return cast(WorkPackage, self._load_package(info))
+
+    async def _load_package(self, info: Info) -> WorkPackage:
         row = await info.context.loader(packages_by_id).load(self.package_id)
         assert row is not None  # a foreign key
-        return WorkPackage.from_row(row, show_target_price=False)
+        return line_package(info, row)
+
+
+def line_package(info: Info, row: bids_repo.WorkPackage) -> WorkPackage:
+    """An invitation line's package: members never see the buyer's target prices."""
+    return WorkPackage.from_row(row, show_target_price=False, taxonomy=info.context.taxonomy)
 
 
 @strawberry.type(
@@ -95,6 +111,10 @@ class Invitation:
     )
     created_at: dt.datetime = strawberry.field(description="When it was sent.")
     row: strawberry.Private[repo.Invitation]
+    # Set when a page loaded these for all its invitations at once (:func:`with_invitation_details`).
+    loaded_factory: strawberry.Private[Factory | None] = None
+    loaded_lines: strawberry.Private[list[InvitationLine] | None] = None
+    loaded_events: strawberry.Private[list[RfqEvent] | None] = None
 
     @classmethod
     def from_row(cls, row: repo.Invitation) -> Invitation:
@@ -114,14 +134,22 @@ class Invitation:
             row=row,
         )
 
+    # Each a plain value when the page loaded it, else an awaitable (see schema.factories.types.Factory).
     @strawberry.field(description="The invited factory.")
-    async def factory(self, info: Info) -> Factory:
-        row = await info.context.loader(factories_by_id).load(self.row.factory_id)
-        assert row is not None  # a foreign key
-        return Factory.from_row(row)
+    @preloaded("loaded_factory")
+    def factory(self, info: Info) -> Factory:
+        if self.loaded_factory is not None:
+            return self.loaded_factory
+        return cast(Factory, factory_of(info, self.row.factory_id))
 
     @strawberry.field(description="The share: one line per work package.")
-    async def lines(self, info: Info) -> list[InvitationLine]:
+    @preloaded("loaded_lines")
+    def lines(self, info: Info) -> list[InvitationLine]:
+        if self.loaded_lines is not None:
+            return self.loaded_lines
+        return cast(list[InvitationLine], self._load_lines(info))
+
+    async def _load_lines(self, info: Info) -> list[InvitationLine]:
         rows = await info.context.loader(lines_by_invitation_id).load(self.row.id)
         return [InvitationLine.from_row(r) for r in rows]
 
@@ -130,6 +158,46 @@ class Invitation:
         "expired, "
         "withdrawn), oldest first: what the factory's owner reads of the log."
     )
-    async def events(self, info: Info) -> list[RfqEvent]:
+    @preloaded("loaded_events")
+    def events(self, info: Info) -> list[RfqEvent]:
+        if self.loaded_events is not None:
+            return self.loaded_events
+        return cast(list[RfqEvent], self._load_events(info))
+
+    async def _load_events(self, info: Info) -> list[RfqEvent]:
         rows = await info.context.loader(events_by_invitation).load(self.row)
         return [RfqEvent.from_row(r) for r in rows]
+
+
+async def with_invitation_details(
+    info: Info, invitations: list[Invitation], *, selected: set[str], line_fields: set[str]
+) -> None:
+    """Give the invitations of one page (or of a page of proposals) what the query ``selected`` of them,
+    loaded for all at once: lines (one query; their packages by ``line_fields`` through the request's
+    package loader, one batch), events (one query), factories (one batch of the request's factory loader,
+    which other lists of the request share). The page's service returned only invitations the caller may
+    see; the lines' packages hide target prices as the loader path does."""
+    if not invitations:
+        return
+    pool = info.context.pool
+    if "factory" in selected:
+        rows = await info.context.loader(factories_by_id).load_many([i.row.factory_id for i in invitations])
+        for invitation, row in zip(invitations, rows, strict=True):
+            assert row is not None  # a foreign key
+            invitation.loaded_factory = Factory.from_row(row)
+    if "lines" in selected:
+        lines = await lines_by_invitation_id(pool, [i.row.id for i in invitations])
+        for invitation, line_rows in zip(invitations, lines, strict=True):
+            invitation.loaded_lines = [InvitationLine.from_row(r) for r in line_rows]
+        all_lines = [line for i in invitations for line in i.loaded_lines or []]
+        if "package" in line_fields and all_lines:
+            packages = await info.context.loader(packages_by_id).load_many(
+                [line.package_id for line in all_lines]
+            )
+            for line, package in zip(all_lines, packages, strict=True):
+                assert package is not None  # a foreign key
+                line.loaded_package = line_package(info, package)
+    if "events" in selected:
+        events = await events_by_invitation(pool, [i.row for i in invitations])
+        for invitation, event_rows in zip(invitations, events, strict=True):
+            invitation.loaded_events = [RfqEvent.from_row(r) for r in event_rows]

@@ -9,7 +9,8 @@ import strawberry
 from schema.context import Info
 from schema.ids import parse_id
 from schema.permissions import CoordinatorOnly
-from schema.proposals.types import Proposal
+from schema.proposals.types import Proposal, with_proposal_details
+from schema.selection import selected_paths
 from server.proposals import service
 
 
@@ -24,9 +25,14 @@ class ProposalsQuery:
         self, info: Info, rfq_id: Annotated[strawberry.ID, strawberry.argument(description="The RFQ.")]
     ) -> list[Proposal]:
         rows = await service.proposals_of_rfq(
-            info.context.pool, info.context.principal, rfq_id=parse_id(rfq_id, kind="RFQ")
+            info.context.pool,
+            info.context.principal,
+            rfq_id=parse_id(rfq_id, kind="RFQ"),
+            with_problem="problem" in selected_paths(info),
         )
-        return [Proposal.from_row(r) for r in rows]
+        proposals = [Proposal.from_row(r) for r in rows]
+        await _with_details(info, proposals)
+        return proposals
 
     @strawberry.field(description="One proposal. Coordinators only.", permission_classes=[CoordinatorOnly])
     async def proposal(
@@ -35,4 +41,18 @@ class ProposalsQuery:
         row = await service.get_proposal(
             info.context.pool, info.context.principal, proposal_id=parse_id(id, kind="proposal")
         )
-        return Proposal.from_row(row)
+        proposal = Proposal.from_row(row)
+        await _with_details(info, [proposal])
+        return proposal
+
+
+async def _with_details(info: Info, proposals: list[Proposal]) -> None:
+    """The proposals' nested lists, loaded for all of them at once as the query selects them."""
+    await with_proposal_details(
+        info,
+        proposals,
+        selected=selected_paths(info),
+        assignment_fields=selected_paths(info, "assignments"),
+        invitation_fields=selected_paths(info, "invitations"),
+        invitation_line_fields=selected_paths(info, "invitations", "lines"),
+    )

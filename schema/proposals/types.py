@@ -11,12 +11,14 @@ import strawberry
 from strawberry.scalars import JSON
 
 from schema.bids.loaders import packages_by_id
-from schema.bids.types import WorkPackage
+from schema.bids.types import WorkPackage, factory_of
 from schema.context import Info
+from schema.executor import preloaded
 from schema.factories.loaders import factories_by_id
 from schema.factories.types import Factory
 from schema.ids import to_id
 from schema.proposals.loaders import assignments_by_proposal_id
+from server.bids import repo as bids_repo
 from server.proposals import repo
 from server.proposals.diff import ProposalDiff as DiffRow
 
@@ -42,12 +44,6 @@ class SolverStatus(enum.Enum):
     UNKNOWN = strawberry.enum_value("unknown", description="The time limit ended before any answer.")
 
 
-async def _factory(info: Info, factory_id: UUID) -> Factory:
-    row = await info.context.loader(factories_by_id).load(factory_id)
-    assert row is not None  # a foreign key
-    return Factory.from_row(row)
-
-
 @strawberry.type(description="ISO week and machine hours booked in it.")
 class WeekHours:
     week: str = strawberry.field(description="ISO week, e.g. `2026-W49`.")
@@ -65,6 +61,9 @@ class ProposalAssignment:
     )
     factory_id: strawberry.Private[UUID]
     package_id: strawberry.Private[UUID]
+    # Set when a page loaded these for all its assignments at once (:func:`with_proposal_details`).
+    loaded_factory: strawberry.Private[Factory | None] = None
+    loaded_package: strawberry.Private[WorkPackage | None] = None
 
     @classmethod
     def from_row(cls, row: repo.Assignment) -> ProposalAssignment:
@@ -78,15 +77,30 @@ class ProposalAssignment:
             package_id=row.package_id,
         )
 
+    # Each a plain value when the page loaded it, else an awaitable (see schema.factories.types.Factory).
     @strawberry.field(description="The member that makes it.")
-    async def factory(self, info: Info) -> Factory:
-        return await _factory(info, self.factory_id)
+    @preloaded("loaded_factory")
+    def factory(self, info: Info) -> Factory:
+        if self.loaded_factory is not None:
+            return self.loaded_factory
+        return cast(Factory, factory_of(info, self.factory_id))
 
     @strawberry.field(description="The work package.")
-    async def package(self, info: Info) -> WorkPackage:
+    @preloaded("loaded_package")
+    def package(self, info: Info) -> WorkPackage:
+        if self.loaded_package is not None:
+            return self.loaded_package
+        return cast(WorkPackage, self._load_package(info))
+
+    async def _load_package(self, info: Info) -> WorkPackage:
         row = await info.context.loader(packages_by_id).load(self.package_id)
         assert row is not None
-        return WorkPackage.from_row(row, show_target_price=True)
+        return assignment_package(info, row)
+
+
+def assignment_package(info: Info, row: bids_repo.WorkPackage) -> WorkPackage:
+    """An assignment's package: proposals are for coordinators, who see the buyer's target prices."""
+    return WorkPackage.from_row(row, show_target_price=True, taxonomy=info.context.taxonomy)
 
 
 @strawberry.type(description="Cost of the consortium by component, in JPY.")
@@ -164,10 +178,40 @@ class Proposal:
     )
     review_note: str = strawberry.field(description="The coordinator's note or rejection reason.")
     created_at: dt.datetime = strawberry.field(description="When the solve stored it.")
+    costs: CostBreakdown | None = strawberry.field(
+        description="Cost by component; null without a consortium."
+    )
+    line_completion: JSON = strawberry.field(
+        description="Completion date per line id (when its last operation's output is ready)."
+    )
+    explanation: JSON | None = strawberry.field(
+        description="Why no consortium exists, with relaxations that would restore one (the solver's words)."
+    )
+    diff: ProposalDiff | None = strawberry.field(
+        description="What changed against the parent version; null for a first version."
+    )
+    price_confirmation_required: bool = strawberry.field(
+        description="Members' accepted prices moved the total beyond the tolerance: a coordinator must "
+        "confirm it (`proposalConfirmPrices`) before a quote is issued."
+    )
+    answer_by: dt.datetime | None = strawberry.field(
+        description="The invitations' answer deadline set at approval; null before."
+    )
+    problem: JSON = strawberry.field(
+        description="The solver Problem (machikoba.problem/1) it was solved from."
+    )
     row: strawberry.Private[repo.Proposal]
+    # Set when a page loaded these for all its proposals at once (:func:`with_proposal_details`).
+    loaded_members: strawberry.Private[list[Factory] | None] = None
+    loaded_lead: strawberry.Private[Factory | None] = None
+    lead_loaded: strawberry.Private[bool] = False
+    loaded_assignments: strawberry.Private[list[ProposalAssignment] | None] = None
+    loaded_invitations: strawberry.Private[list[Any] | None] = None
 
     @classmethod
     def from_row(cls, row: repo.Proposal) -> Proposal:
+        costs: dict[str, Any] | None = row.solution.get("costs")
+        explanation = row.solution.get("explanation")
         return cls(
             id=to_id(row.id),
             rfq_id=to_id(row.rfq_id),
@@ -187,67 +231,126 @@ class Proposal:
             firm_share=float(row.firm_share) if row.firm_share is not None else None,
             review_note=row.review_note,
             created_at=row.created_at,
+            costs=CostBreakdown(**{k: int(costs.get(k, 0)) for k in CostBreakdown.__annotations__})
+            if costs is not None
+            else None,
+            line_completion=cast(JSON, row.solution.get("line_completion", {})),
+            explanation=cast(JSON, explanation) if explanation is not None else None,
+            diff=ProposalDiff.from_row(DiffRow.from_json(row.diff)) if row.diff else None,
+            price_confirmation_required=row.price_confirmation_required,
+            answer_by=row.answer_by,
+            problem=cast(JSON, row.problem),
             row=row,
         )
 
+    # Each list a plain value when the page loaded it, else an awaitable (see schema.factories.types.Factory).
     @strawberry.field(description="The member factories.")
-    async def members(self, info: Info) -> list[Factory]:
+    @preloaded("loaded_members")
+    def members(self, info: Info) -> list[Factory]:
+        if self.loaded_members is not None:
+            return self.loaded_members
+        return cast(list[Factory], self._load_members(info))
+
+    async def _load_members(self, info: Info) -> list[Factory]:
         # One batch for all members (awaiting them one by one would be one query each).
         rows = await info.context.loader(factories_by_id).load_many(self.row.members)
         return [Factory.from_row(row) for row in rows if row is not None]
 
     @strawberry.field(description="The lead factory, which faces the buyer; null without a consortium.")
-    async def lead(self, info: Info) -> Factory | None:
-        return await _factory(info, self.row.lead_factory_id) if self.row.lead_factory_id else None
+    def lead(self, info: Info) -> Factory | None:
+        if self.lead_loaded:
+            return self.loaded_lead
+        if self.row.lead_factory_id is None:
+            return None
+        return cast(Factory, factory_of(info, self.row.lead_factory_id))
 
     @strawberry.field(description="Who makes what, when.")
-    async def assignments(self, info: Info) -> list[ProposalAssignment]:
+    @preloaded("loaded_assignments")
+    def assignments(self, info: Info) -> list[ProposalAssignment]:
+        if self.loaded_assignments is not None:
+            return self.loaded_assignments
+        return cast(list[ProposalAssignment], self._load_assignments(info))
+
+    async def _load_assignments(self, info: Info) -> list[ProposalAssignment]:
         rows = await info.context.loader(assignments_by_proposal_id).load(self.row.id)
         return [ProposalAssignment.from_row(r) for r in rows]
 
-    @strawberry.field(description="Cost by component; null without a consortium.")
-    def costs(self) -> CostBreakdown | None:
-        costs: dict[str, Any] | None = self.row.solution.get("costs")
-        if costs is None:
-            return None
-        return CostBreakdown(**{k: int(costs.get(k, 0)) for k in CostBreakdown.__annotations__})
-
-    @strawberry.field(description="Completion date per line id (when its last operation's output is ready).")
-    def line_completion(self) -> JSON:
-        return cast(JSON, self.row.solution.get("line_completion", {}))
-
-    @strawberry.field(
-        description="Why no consortium exists, with relaxations that would restore one (the solver's words)."
-    )
-    def explanation(self) -> JSON | None:
-        explanation = self.row.solution.get("explanation")
-        return cast(JSON, explanation) if explanation is not None else None
-
-    @strawberry.field(description="What changed against the parent version; null for a first version.")
-    def diff(self) -> ProposalDiff | None:
-        return ProposalDiff.from_row(DiffRow.from_json(self.row.diff)) if self.row.diff else None
-
-    @strawberry.field(
-        description="Members' accepted prices moved the total beyond the tolerance: a coordinator must "
-        "confirm it (`proposalConfirmPrices`) before a quote is issued."
-    )
-    def price_confirmation_required(self) -> bool:
-        return self.row.price_confirmation_required
-
-    @strawberry.field(description="The invitations' answer deadline set at approval; null before.")
-    def answer_by(self) -> dt.datetime | None:
-        return self.row.answer_by
-
     @strawberry.field(description="The members' invitations, once approved (empty before).")
-    async def invitations(
+    def invitations(
         self, info: Info
     ) -> list[Annotated[Invitation, strawberry.lazy("schema.invitations.types")]]:
+        if self.loaded_invitations is not None:
+            return self.loaded_invitations
+        return cast(list["Invitation"], self._load_invitations(info))
+
+    async def _load_invitations(self, info: Info) -> list[Invitation]:
         from schema.invitations.loaders import invitations_by_proposal_id
         from schema.invitations.types import Invitation
 
         rows = await info.context.loader(invitations_by_proposal_id).load(self.row.id)
         return [Invitation.from_row(r) for r in rows]
 
-    @strawberry.field(description="The solver Problem (machikoba.problem/1) it was solved from.")
-    def problem(self) -> JSON:
-        return cast(JSON, self.row.problem)
+
+async def with_proposal_details(
+    info: Info,
+    proposals: list[Proposal],
+    *,
+    selected: set[str],
+    assignment_fields: set[str],
+    invitation_fields: set[str],
+    invitation_line_fields: set[str],
+) -> None:
+    """Give the proposals of one page (an RFQ's, or one) the lists the query ``selected``, loaded for all of
+    them at once: assignments and invitations in one query each, the factories (members, leads, the
+    assignments') and packages through the request's loaders in one batch each. Proposals are for
+    coordinators (the query's role gate): the packages show target prices, as on the loader path."""
+    from schema.invitations.loaders import invitations_by_proposal_id
+    from schema.invitations.types import Invitation, with_invitation_details
+
+    if not proposals:
+        return
+    pool = info.context.pool
+    ids = [p.row.id for p in proposals]
+    factories = info.context.loader(factories_by_id)
+    wanted: list[UUID] = []
+    if "members" in selected:
+        wanted += [m for p in proposals for m in p.row.members]
+    if "lead" in selected:
+        wanted += [p.row.lead_factory_id for p in proposals if p.row.lead_factory_id is not None]
+    if wanted:
+        found = {row.id: row for row in await factories.load_many(wanted) if row is not None}
+        for proposal in proposals:
+            if "members" in selected:
+                proposal.loaded_members = [
+                    Factory.from_row(found[m]) for m in proposal.row.members if m in found
+                ]
+            if "lead" in selected:
+                lead = proposal.row.lead_factory_id
+                proposal.loaded_lead = Factory.from_row(found[lead]) if lead is not None else None
+                proposal.lead_loaded = True
+    if "assignments" in selected:
+        rows = await assignments_by_proposal_id(pool, ids)
+        for proposal, assignment_rows in zip(proposals, rows, strict=True):
+            proposal.loaded_assignments = [ProposalAssignment.from_row(r) for r in assignment_rows]
+        assignments = [a for p in proposals for a in p.loaded_assignments or []]
+        if "factory" in assignment_fields and assignments:
+            members = await factories.load_many([a.factory_id for a in assignments])
+            for assignment, member in zip(assignments, members, strict=True):
+                assert member is not None  # a foreign key
+                assignment.loaded_factory = Factory.from_row(member)
+        if "package" in assignment_fields and assignments:
+            packages = await info.context.loader(packages_by_id).load_many(
+                [a.package_id for a in assignments]
+            )
+            for assignment, package in zip(assignments, packages, strict=True):
+                assert package is not None
+                assignment.loaded_package = assignment_package(info, package)
+    if "invitations" in selected:
+        rows_of = await invitations_by_proposal_id(pool, ids)
+        invitations: list[Invitation] = []
+        for proposal, invitation_rows in zip(proposals, rows_of, strict=True):
+            proposal.loaded_invitations = [Invitation.from_row(r) for r in invitation_rows]
+            invitations += proposal.loaded_invitations
+        await with_invitation_details(
+            info, invitations, selected=invitation_fields, line_fields=invitation_line_fields
+        )

@@ -9,7 +9,8 @@ import strawberry
 from schema.context import Info
 from schema.ids import parse_id
 from schema.permissions import BuyerOrCoordinator, CoordinatorOnly, SignedIn
-from schema.quotes.types import ExchangeRate, Quote, ShippingDays
+from schema.quotes.types import ExchangeRate, Quote, ShippingDays, with_quote_details
+from schema.selection import selected_paths
 from server.quotes import rates, service
 
 
@@ -24,7 +25,9 @@ class QuotesQuery:
     ) -> Quote:
         principal = info.context.principal
         row = await service.get_quote(info.context.pool, principal, quote_id=parse_id(id, kind="quote"))
-        return Quote.from_row(row, principal=principal)
+        quote = Quote.from_row(row, principal=principal)
+        await with_quote_details(info, [quote], selected=selected_paths(info))
+        return quote
 
     @strawberry.field(
         description="An RFQ's quotes, newest first: its buyer or a coordinator.",
@@ -35,7 +38,9 @@ class QuotesQuery:
     ) -> list[Quote]:
         principal = info.context.principal
         rows = await service.quotes_of_rfq(info.context.pool, principal, rfq_id=parse_id(rfq_id, kind="RFQ"))
-        return [Quote.from_row(r, principal=principal) for r in rows]
+        quotes = [Quote.from_row(r, principal=principal) for r in rows]
+        await with_quote_details(info, quotes, selected=selected_paths(info))
+        return quotes
 
     @strawberry.field(
         description="Exchange rates, newest first (the history): the newest of a currency applies to new "

@@ -5,15 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from decimal import Decimal
+from typing import cast
 
 import strawberry
 
 from schema.context import Info
+from schema.executor import preloaded
 from schema.ids import to_id
 from schema.quotes import loaders
 from schema.rfqs.loaders import lines_by_rfq_id
 from server.auth.principal import Principal
 from server.quotes import money, repo
+from server.rfqs import repo as rfqs_repo
 
 
 @strawberry.enum(description="Where a quote stands.")
@@ -122,6 +125,9 @@ class Quote:
     )
     margin_pct: Decimal | None = strawberry.field(description="The margin in percent; coordinators only.")
     row: strawberry.Private[repo.Quote]
+    # Set when a page loaded these for all its quotes at once (:func:`with_quote_details`).
+    loaded_lines: strawberry.Private[list[QuoteLine] | None] = None
+    loaded_rate: strawberry.Private[ExchangeRate | None] = None
 
     @classmethod
     def from_row(cls, row: repo.Quote, *, principal: Principal) -> Quote:
@@ -160,32 +166,71 @@ class Quote:
             row=row,
         )
 
+    # Each a plain value when the page loaded it, else an awaitable (see schema.factories.types.Factory).
     @strawberry.field(description="The exchange-rate entry used, with the day it was set; null for JPY.")
-    async def exchange_rate(self, info: Info) -> ExchangeRate | None:
+    def exchange_rate(self, info: Info) -> ExchangeRate | None:
         if self.row.exchange_rate_id is None:
             return None
-        rate = await info.context.loader(loaders.rates_by_id).load(self.row.exchange_rate_id)
+        if self.loaded_rate is not None:
+            return self.loaded_rate
+        return cast(ExchangeRate | None, self._load_rate(info, self.row.exchange_rate_id))
+
+    async def _load_rate(self, info: Info, rate_id: int) -> ExchangeRate | None:
+        rate = await info.context.loader(loaders.rates_by_id).load(rate_id)
         return ExchangeRate.from_row(rate) if rate else None
 
     @strawberry.field(description="Unit prices per RFQ line, in line order.")
-    async def lines(self, info: Info) -> list[QuoteLine]:
+    @preloaded("loaded_lines")
+    def lines(self, info: Info) -> list[QuoteLine]:
+        if self.loaded_lines is not None:
+            return self.loaded_lines
+        return cast(list[QuoteLine], self._load_lines(info))
+
+    async def _load_lines(self, info: Info) -> list[QuoteLine]:
         rows = await info.context.loader(loaders.lines_by_quote_id).load(self.row.id)
-        rfq_lines = {
-            line.id: line for line in await info.context.loader(lines_by_rfq_id).load(self.row.rfq_id)
-        }
-        result = []
-        for row in rows:
-            line = rfq_lines[row.rfq_line_id]
-            price = money.round_to_minor(row.unit_price, self.row.currency)
-            result.append(
-                QuoteLine(
-                    line_id=to_id(line.id),
-                    position=line.position,
-                    name=line.name,
-                    part_number=line.part_number,
-                    quantity=row.quantity,
-                    unit_price=price,
-                    amount=price * row.quantity,
-                )
+        rfq_lines = await info.context.loader(lines_by_rfq_id).load(self.row.rfq_id)
+        return quote_lines(self.row, rows, rfq_lines)
+
+
+def quote_lines(
+    quote: repo.Quote, rows: list[repo.QuoteLine], rfq_lines: list[rfqs_repo.RfqLine]
+) -> list[QuoteLine]:
+    """The quote's lines as the buyer sees them: its unit prices with the RFQ lines they price."""
+    by_id = {line.id: line for line in rfq_lines}
+    result = []
+    for row in rows:
+        line = by_id[row.rfq_line_id]
+        price = money.round_to_minor(row.unit_price, quote.currency)
+        result.append(
+            QuoteLine(
+                line_id=to_id(line.id),
+                position=line.position,
+                name=line.name,
+                part_number=line.part_number,
+                quantity=row.quantity,
+                unit_price=price,
+                amount=price * row.quantity,
             )
-        return result
+        )
+    return result
+
+
+async def with_quote_details(info: Info, quotes: list[Quote], *, selected: set[str]) -> None:
+    """Give the quotes of one answer (an RFQ's, or one) their lines and exchange rates as the query
+    ``selected`` them: one query per list for all of them (their RFQs' lines through the request's loader,
+    one batch). The quotes' service returned only quotes the caller may see."""
+    if not quotes:
+        return
+    pool = info.context.pool
+    if "lines" in selected:
+        rows = await loaders.lines_by_quote_id(pool, [q.row.id for q in quotes])
+        rfq_lines = await info.context.loader(lines_by_rfq_id).load_many([q.row.rfq_id for q in quotes])
+        for quote, quote_rows, lines in zip(quotes, rows, rfq_lines, strict=True):
+            quote.loaded_lines = quote_lines(quote.row, quote_rows, lines)
+    rate_ids = sorted({q.row.exchange_rate_id for q in quotes if q.row.exchange_rate_id is not None})
+    if "exchangeRate" in selected and rate_ids:
+        rates = dict(zip(rate_ids, await loaders.rates_by_id(pool, rate_ids), strict=True))
+        for quote in quotes:
+            rate = rates.get(quote.row.exchange_rate_id) if quote.row.exchange_rate_id is not None else None
+            if rate is not None:
+                quote.loaded_rate = ExchangeRate.from_row(rate)

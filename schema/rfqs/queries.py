@@ -35,7 +35,16 @@ class RfqQuery:
     ) -> Rfq:
         principal = info.context.principal
         row = await service.get_rfq(info.context.pool, principal, rfq_id=parse_id(id, kind="RFQ"))
-        return Rfq.from_row(row, principal=principal)
+        rfq = Rfq.from_row(row, principal=principal)
+        await with_details(
+            info,
+            [rfq],
+            selected=selected_paths(info),
+            line_fields=selected_paths(info, "lines"),
+            package_fields=selected_paths(info, "packages"),
+            bid_fields=selected_paths(info, "packages", "bids"),
+        )
+        return rfq
 
     @strawberry.field(
         description="The RFQs the caller may see (same rule as `rfq`), newest first, a page at a time.",
@@ -67,5 +76,6 @@ class RfqQuery:
             selected=selected_paths(info, "edges", "node"),
             line_fields=selected_paths(info, "edges", "node", "lines"),
             package_fields=selected_paths(info, "edges", "node", "packages"),
+            bid_fields=selected_paths(info, "edges", "node", "packages", "bids"),
         )
         return result

@@ -19,10 +19,12 @@ from schema.auth.loaders import buyers_by_id
 from schema.auth.types import Buyer
 from schema.catalogue.types import Material, Process, material_of, process_of
 from schema.context import Info
+from schema.executor import preloaded
 from schema.ids import to_id
 from schema.rfqs.loaders import events_by_rfq_id, lines_by_rfq_id, operations_by_line_id
 from server.auth.principal import Principal, Role
 from server.bids import rules as bid_rules
+from server.catalogue.taxonomy import Taxonomy
 from server.rfqs import events, repo, rules
 from server.rfqs.lifecycle import RfqStatus as RfqStatus
 
@@ -76,15 +78,12 @@ class RfqOperation:
         description="1-based routing order: starts after the previous step ends."
     )
     notes: str = strawberry.field(description="The buyer's notes for this step (may be empty).")
-    process_code: strawberry.Private[str]
+    process: Process = strawberry.field(description="The process this step needs.")
 
     @classmethod
-    def from_row(cls, row: repo.RfqOperation) -> RfqOperation:
-        return cls(position=row.position, notes=row.notes, process_code=row.process_code)
-
-    @strawberry.field(description="The process this step needs.")
-    def process(self, info: Info) -> Process:
-        return process_of(info.context.taxonomy, self.process_code)
+    def from_row(cls, row: repo.RfqOperation, *, taxonomy: Taxonomy) -> RfqOperation:
+        """``taxonomy``: the request's catalogue (:mod:`server.catalogue.taxonomy`), for the process."""
+        return cls(position=row.position, notes=row.notes, process=process_of(taxonomy, row.process_code))
 
 
 @strawberry.type(description="One part of an RFQ: what to make, from what, how many, and its routing.")
@@ -104,13 +103,14 @@ class RfqLine:
         "coordinators only; null for factory owners, and when the buyer gave none."
     )
     notes: str = strawberry.field(description="The buyer's notes (may be empty).")
+    material: Material = strawberry.field(description="The material of the part.")
     line_id: strawberry.Private[UUID]
-    material_code: strawberry.Private[str]
     # Set when a page loaded the operations of all its lines in one query (:func:`with_details`).
     loaded_operations: strawberry.Private[list[RfqOperation] | None] = None
 
     @classmethod
-    def from_row(cls, row: repo.RfqLine, *, show_target_price: bool) -> RfqLine:
+    def from_row(cls, row: repo.RfqLine, *, show_target_price: bool, taxonomy: Taxonomy) -> RfqLine:
+        """``taxonomy``: the request's catalogue, for the material."""
         return cls(
             id=to_id(row.id),
             position=row.position,
@@ -123,15 +123,12 @@ class RfqLine:
             target_unit_price=row.target_unit_price if show_target_price else None,
             notes=row.notes,
             line_id=row.id,
-            material_code=row.material,
+            material=material_of(taxonomy, row.material),
         )
-
-    @strawberry.field(description="The material of the part.")
-    def material(self, info: Info) -> Material:
-        return material_of(info.context.taxonomy, self.material_code)
 
     # A plain value when the page loaded it, else an awaitable (see schema.factories.types.Factory).
     @strawberry.field(description="The routing: the operations the part goes through, in order.")
+    @preloaded("loaded_operations")
     def operations(self, info: Info) -> list[RfqOperation]:
         if self.loaded_operations is not None:
             return self.loaded_operations
@@ -139,7 +136,8 @@ class RfqLine:
 
     async def _load_operations(self, info: Info) -> list[RfqOperation]:
         rows = await info.context.loader(operations_by_line_id).load(self.line_id)
-        return [RfqOperation.from_row(r) for r in rows]
+        taxonomy = info.context.taxonomy
+        return [RfqOperation.from_row(r, taxonomy=taxonomy) for r in rows]
 
 
 @strawberry.type(
@@ -167,6 +165,9 @@ class Rfq:
     # Set when a page loaded the lines and packages of all its RFQs, one query each (:func:`with_details`).
     loaded_lines: strawberry.Private[list[RfqLine] | None] = None
     loaded_packages: strawberry.Private[list[Any] | None] = None
+    loaded_buyer: strawberry.Private[Buyer | None] = None
+    buyer_loaded: strawberry.Private[bool] = False
+    loaded_events: strawberry.Private[list[RfqEvent] | None] = None
 
     @classmethod
     def from_row(cls, row: repo.Rfq, *, principal: Principal) -> Rfq:
@@ -193,13 +194,19 @@ class Rfq:
     @strawberry.field(
         description="The buyer. Null for factory owners unless the buyer chose to disclose itself."
     )
-    async def buyer(self, info: Info) -> Buyer | None:
+    def buyer(self, info: Info) -> Buyer | None:
         if not self.show_buyer:
             return None
+        if self.buyer_loaded:
+            return self.loaded_buyer
+        return cast(Buyer | None, self._load_buyer(info))
+
+    async def _load_buyer(self, info: Info) -> Buyer | None:
         row = await info.context.loader(buyers_by_id).load(self.row.buyer_id)
         return Buyer.from_row(row) if row else None
 
     @strawberry.field(description="The parts requested, in position order.")
+    @preloaded("loaded_lines")
     def lines(self, info: Info) -> list[RfqLine]:
         if self.loaded_lines is not None:
             return self.loaded_lines
@@ -207,11 +214,15 @@ class Rfq:
 
     async def _load_lines(self, info: Info) -> list[RfqLine]:
         rows = await info.context.loader(lines_by_rfq_id).load(self.row.id)
-        return [RfqLine.from_row(r, show_target_price=self.show_target_price) for r in rows]
+        taxonomy = info.context.taxonomy
+        return [
+            RfqLine.from_row(r, show_target_price=self.show_target_price, taxonomy=taxonomy) for r in rows
+        ]
 
     @strawberry.field(
         description="The work packages, one per line × routing operation, in line and routing order."
     )
+    @preloaded("loaded_packages")
     def packages(self, info: Info) -> list[Annotated[WorkPackage, strawberry.lazy("schema.bids.types")]]:
         if self.loaded_packages is not None:
             return self.loaded_packages
@@ -222,55 +233,98 @@ class Rfq:
         from schema.bids.types import WorkPackage
 
         rows = await info.context.loader(packages_by_rfq_id).load(self.row.id)
-        return [WorkPackage.from_row(r, show_target_price=self.show_target_price) for r in rows]
+        taxonomy = info.context.taxonomy
+        return [
+            WorkPackage.from_row(r, show_target_price=self.show_target_price, taxonomy=taxonomy) for r in rows
+        ]
 
     @strawberry.field(
         description="The RFQ's event log, oldest first: every event for coordinators; the buyer-safe ones "
         "(no bids, no factories) for the owning buyer; none for anybody else."
     )
-    async def events(self, info: Info) -> list[RfqEvent]:
+    @preloaded("loaded_events")
+    def events(self, info: Info) -> list[RfqEvent]:
+        if self.loaded_events is not None:
+            return self.loaded_events
+        return cast(list[RfqEvent], self._load_events(info))
+
+    async def _load_events(self, info: Info) -> list[RfqEvent]:
         scope = rules.visible_events(info.context.principal, self.row)
         rows = await info.context.loader(events_by_rfq_id).load((self.row.id, scope))
         return [RfqEvent.from_row(r) for r in rows]
 
 
 async def with_details(
-    info: Info, rfqs: list[Rfq], *, selected: set[str], line_fields: set[str], package_fields: set[str]
+    info: Info,
+    rfqs: list[Rfq],
+    *,
+    selected: set[str],
+    line_fields: set[str],
+    package_fields: set[str],
+    bid_fields: set[str] = frozenset(),  # type: ignore[assignment]
 ) -> None:
     """Give the RFQs of one page the lists the query selected — lines (and their operations, by
-    ``line_fields``) and packages — loaded for all of them in one query each, instead of one DataLoader
-    call per RFQ and per line. The page's service returned only RFQs the caller may see; each list keeps
-    the RFQ's field-level rules (target prices). The loaded lines also fill the request's line loader,
-    which a package's ``line`` reads. The packages' bids are loaded, in the caller's bid scope, only for
-    the roles the ``bids`` field admits (its permission check still runs on every package)."""
+    ``line_fields``) and packages (with their line, and their bids' factories by ``bid_fields``) — loaded
+    for all of them in one query each, instead of one DataLoader call per RFQ and per line. The page's
+    service returned only RFQs the caller may see; each list keeps the RFQ's field-level rules (target
+    prices). The loaded lines also fill the request's line loader. The packages' bids are loaded, in the
+    caller's bid scope, only for the roles the ``bids`` field admits (its permission check still runs on
+    every package)."""
     from schema.bids.loaders import bids_by_package, packages_by_rfq_id
-    from schema.bids.types import Bid, WorkPackage
+    from schema.bids.types import Bid, WorkPackage, with_bid_details
 
     ids = [rfq.row.id for rfq in rfqs]
     if not ids:
         return
     pool = info.context.pool
-    if "lines" in selected or "packages" in selected:
+    taxonomy = info.context.taxonomy
+    if "buyer" in selected:
+        # Only the buyers the caller may see (Rfq.show_buyer), as the field shows them.
+        shown = [rfq for rfq in rfqs if rfq.show_buyer]
+        buyer_ids = sorted({rfq.row.buyer_id for rfq in shown})
+        if buyer_ids:
+            buyers = dict(zip(buyer_ids, await buyers_by_id(pool, buyer_ids), strict=True))
+            for rfq in shown:
+                row = buyers[rfq.row.buyer_id]
+                rfq.loaded_buyer = Buyer.from_row(row) if row else None
+                rfq.buyer_loaded = True
+    if "events" in selected:
+        principal = info.context.principal
+        keys = [(rfq.row.id, rules.visible_events(principal, rfq.row)) for rfq in rfqs]
+        for rfq, event_rows in zip(rfqs, await events_by_rfq_id(pool, keys), strict=True):
+            rfq.loaded_events = [RfqEvent.from_row(r) for r in event_rows]
+    lines_by_rfq: dict[UUID, list[RfqLine]] = {}
+    package_lines = "packages" in selected and "line" in package_fields
+    if "lines" in selected or package_lines:
         lines = await lines_by_rfq_id(pool, ids)
         line_loader = info.context.loader(lines_by_rfq_id)
-        for rfq_id, rows in zip(ids, lines, strict=True):
-            line_loader.prime(rfq_id, rows)
+        for rfq, rows in zip(rfqs, lines, strict=True):
+            line_loader.prime(rfq.row.id, rows)
+            lines_by_rfq[rfq.row.id] = [
+                RfqLine.from_row(r, show_target_price=rfq.show_target_price, taxonomy=taxonomy) for r in rows
+            ]
         if "lines" in selected:
-            for rfq, rows in zip(rfqs, lines, strict=True):
-                rfq.loaded_lines = [
-                    RfqLine.from_row(r, show_target_price=rfq.show_target_price) for r in rows
-                ]
+            for rfq in rfqs:
+                rfq.loaded_lines = lines_by_rfq[rfq.row.id]
             all_lines = [line for rfq in rfqs for line in rfq.loaded_lines or []]
             if "operations" in line_fields and all_lines:
                 operations = await operations_by_line_id(pool, [line.line_id for line in all_lines])
                 for line, operation_rows in zip(all_lines, operations, strict=True):
-                    line.loaded_operations = [RfqOperation.from_row(r) for r in operation_rows]
+                    line.loaded_operations = [
+                        RfqOperation.from_row(r, taxonomy=taxonomy) for r in operation_rows
+                    ]
     if "packages" in selected:
         packages = await packages_by_rfq_id(pool, ids)
         for rfq, package_rows in zip(rfqs, packages, strict=True):
             rfq.loaded_packages = [
-                WorkPackage.from_row(r, show_target_price=rfq.show_target_price) for r in package_rows
+                WorkPackage.from_row(r, show_target_price=rfq.show_target_price, taxonomy=taxonomy)
+                for r in package_rows
             ]
+            if package_lines:
+                # A package's line is one of its RFQ's lines, as the RFQ shows them (same target prices).
+                by_id = {line.line_id: line for line in lines_by_rfq[rfq.row.id]}
+                for package in rfq.loaded_packages:
+                    package.loaded_line = by_id[package.row.line_id]
         principal = info.context.principal
         if "bids" in package_fields and principal.role in (Role.FACTORY_OWNER, Role.COORDINATOR):
             scope = bid_rules.visible_bids(principal)
@@ -278,3 +332,6 @@ async def with_details(
             bids = await bids_by_package(pool, [(p.row.id, scope) for p in all_packages])
             for package, bid_rows in zip(all_packages, bids, strict=True):
                 package.loaded_bids = [Bid.from_row(r) for r in bid_rows]
+            page_bids = [b for p in all_packages for b in p.loaded_bids or []]
+            packages_of = {p.row.id: p.row for p in all_packages}
+            await with_bid_details(info, page_bids, selected=bid_fields, packages=packages_of)

@@ -79,7 +79,12 @@ class Reason(enum.Enum):
     @property
     def rank(self) -> int:
         """The filter's place in the order above (candidates are sorted by their first reason)."""
-        return list(Reason).index(self)
+        return _REASON_RANKS[self]
+
+
+# Each reason's place in the declaration order, computed once: ranking a registry's candidates asks for it
+# once per verdict (listing the enum each time was a fifth of a candidates read's CPU).
+_REASON_RANKS: dict[Reason, int] = {reason: i for i, reason in enumerate(Reason)}
 
 
 @dataclass(frozen=True)

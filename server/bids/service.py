@@ -132,15 +132,32 @@ async def offers(
     principal.require_role(Role.COORDINATOR)
     async with pool.acquire() as conn:
         package = await _package(conn, package_id)
-        bids = await repo.bids_by_package_ids(conn, package_ids=[package.id], scope=rules.EveryBid())
-        factories = (
-            []
-            if firm_only
-            else await load_factory_specs(conn, packages=[package], where=repo.FactoryFilter(), today=today)
-        )
-    return package_offers(
-        package.spec(), factories, [firm_bid(b) for b in bids], today=today, firm_only=firm_only
+        return (await offers_of_packages(conn, packages=[package], today=today, firm_only=firm_only))[
+            package.id
+        ]
+
+
+async def offers_of_packages(
+    conn: Connection, *, packages: Sequence[repo.WorkPackage], today: dt.date, firm_only: bool
+) -> dict[UUID, list[Offer]]:
+    """Per package id: what :func:`offers` answers for it, for all ``packages`` in one round of queries. No
+    authorisation: callers decide (the ``offers`` field admits coordinators only)."""
+    bids = await repo.bids_by_package_ids(conn, package_ids=[p.id for p in packages], scope=rules.EveryBid())
+    factories = (
+        []
+        if firm_only
+        else await load_factory_specs(conn, packages=packages, where=repo.FactoryFilter(), today=today)
     )
+    return {
+        p.id: package_offers(
+            p.spec(),
+            factories,
+            [firm_bid(b) for b in bids if b.package_id == p.id],
+            today=today,
+            firm_only=firm_only,
+        )
+        for p in packages
+    }
 
 
 def firm_bid(bid: repo.Bid) -> FirmBid:
@@ -207,6 +224,8 @@ class BiddableRfq:
     rfq: rfqs_repo.Rfq
     packages: list[repo.WorkPackage]
     bids: list[repo.Bid]
+    eligibility: dict[UUID, list[Eligibility]]
+    """Per package of ``packages``: the verdicts for each factory of the owner, decided for the page."""
 
 
 async def biddable_rfqs(
@@ -237,7 +256,11 @@ async def biddable_rfqs(
             continue
         mine = [p for p in packages if p.rfq_id == rfq_id and any(v.eligible for v in verdicts.get(p.id, []))]
         if mine:
-            items.append(BiddableRfq(rfq, mine, [b for b in bids if b.rfq_id == rfq_id]))
+            items.append(
+                BiddableRfq(
+                    rfq, mine, [b for b in bids if b.rfq_id == rfq_id], {p.id: verdicts[p.id] for p in mine}
+                )
+            )
     count = len(items)
 
     async def total_count() -> int:

@@ -90,6 +90,10 @@ _COLUMNS = """
 """
 
 
+_COLUMNS_WITHOUT_PROBLEM = _COLUMNS.replace(" problem,", " '{}'::jsonb AS problem,")
+assert _COLUMNS_WITHOUT_PROBLEM != _COLUMNS
+
+
 def _proposal(row: Any) -> Proposal:
     return Proposal(**dict(row))
 
@@ -193,9 +197,13 @@ async def proposals_by_ids(conn: Connection, *, ids: Sequence[UUID]) -> list[Pro
     return [_proposal(r) for r in rows]
 
 
-async def proposals_of_rfq(conn: Connection, *, rfq_id: UUID) -> list[Proposal]:
+async def proposals_of_rfq(conn: Connection, *, rfq_id: UUID, with_problem: bool = True) -> list[Proposal]:
+    """The RFQ's proposals, oldest first. ``with_problem=False`` leaves each one's Problem out (an empty
+    dict), for a reader that does not show it: it is the largest column by far, and decoding it the largest
+    cost of reading a page of proposals."""
+    columns = _COLUMNS if with_problem else _COLUMNS_WITHOUT_PROBLEM
     rows = await conn.fetch(
-        f"SELECT {_COLUMNS} FROM proposals WHERE rfq_id = $1 ORDER BY created_at, preset, rank", rfq_id
+        f"SELECT {columns} FROM proposals WHERE rfq_id = $1 ORDER BY created_at, preset, rank", rfq_id
     )
     return [_proposal(r) for r in rows]
 

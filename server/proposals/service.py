@@ -143,13 +143,16 @@ async def store_job_proposals(
 # --- reading -------------------------------------------------------------------------------------------
 
 
-async def proposals_of_rfq(pool: Pool, principal: Principal, *, rfq_id: UUID) -> list[repo.Proposal]:
-    """An RFQ's proposals, oldest first, for side-by-side comparison. Coordinators only."""
+async def proposals_of_rfq(
+    pool: Pool, principal: Principal, *, rfq_id: UUID, with_problem: bool = True
+) -> list[repo.Proposal]:
+    """An RFQ's proposals, oldest first, for side-by-side comparison. Coordinators only. ``with_problem``:
+    see :func:`server.proposals.repo.proposals_of_rfq`."""
     principal.require_role(Role.COORDINATOR)
     async with pool.acquire() as conn:
         if not await rfqs_repo.rfqs_by_ids(conn, ids=[rfq_id]):
             raise NotFound("No such RFQ.")
-        return await repo.proposals_of_rfq(conn, rfq_id=rfq_id)
+        return await repo.proposals_of_rfq(conn, rfq_id=rfq_id, with_problem=with_problem)
 
 
 async def get_proposal(pool: Pool, principal: Principal, *, proposal_id: UUID) -> repo.Proposal:
