@@ -75,7 +75,7 @@ KERNEL_FRACTIONS = (0.005, 0.01, 0.02, 0.04, 0.08)
 #: long, so the incumbents are exchanged a few times.
 FINAL_PIECE_MIN_S = 1.5
 #: With a portfolio the kernel search (and CP-SAT's workers) run this much nicer than the caller, so the
-#: portfolio's solver (HiGHS, one thread) is not starved by CP-SAT's workers (:func:`yielding`).
+#: portfolio's solver (HiGHS) is not starved by CP-SAT's workers (:func:`yielding`).
 YIELD_NICE = 19
 KERNEL_MAX_PAIRS = 20_000  # above this many eligible pairs the heuristic candidate pruning stays
 _INT_LIMIT = 2**53  # CP-SAT domain ends beyond this are infinite for the LP

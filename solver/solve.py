@@ -329,7 +329,9 @@ def _run_kernel(problem: Problem, b: Built, ctx: _RunContext) -> _Run:
     if ctx.deterministic_time_s is None:
         # HiGHS's columns in the order of the problem's offers (the plain MIP's order)
         order = [b.u[o.factory, o.package].index for o in problem.offers if (o.factory, o.package) in b.u]
-        portfolio = highs.start(b.model, deadline=ctx.deadline, hint=_full_hint(b), threads=1, order=order)
+        portfolio = highs.start(
+            b.model, deadline=ctx.deadline, hint=_full_hint(b), threads=ctx.workers, order=order
+        )
     res = kernel_search(
         problem,
         b,
