@@ -97,7 +97,12 @@ def _cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             flush=True,
         )
         if workers == 1:
-            config = uvicorn.Config(create_app(settings), log_level="info", timeout_graceful_shutdown=25)
+            config = uvicorn.Config(
+                create_app(settings),
+                log_level="info",
+                access_log=settings.access_log_enabled,
+                timeout_graceful_shutdown=25,
+            )
             uvicorn.Server(config).run(sockets=sockets)
             return 0
         return Supervisor(settings, sockets).run()

@@ -116,6 +116,7 @@ def run_worker(settings: Settings, sock: socket.socket, index: int, ready: Event
     config = uvicorn.Config(
         create_app(worker_settings(settings, index)),
         log_level="info",
+        access_log=settings.access_log_enabled,
         timeout_graceful_shutdown=25,
         callback_notify=notify,
         timeout_notify=0,  # at every one of uvicorn's once-a-second ticks

@@ -91,6 +91,9 @@ class Settings:
     response_cache: bool = True
     response_cache_mb: int = 64
     price_tolerance_pct: float = 5.0
+    # None: on in dev, off in prod. uvicorn's line per request cost 12 % of rfqSubmit's throughput under 200
+    # clients (docs/decisions.md "Access log"); in prod the proxy in front logs requests, the app its errors.
+    access_log: bool | None = None
 
     @property
     def session_policy(self) -> SessionPolicy:
@@ -111,6 +114,11 @@ class Settings:
     @property
     def is_dev(self) -> bool:
         return self.env == "dev"
+
+    @property
+    def access_log_enabled(self) -> bool:
+        """Whether uvicorn logs a line per request (``MACHIKOBA_ACCESS_LOG``; default: in dev)."""
+        return self.is_dev if self.access_log is None else self.access_log
 
     @property
     def introspection_enabled(self) -> bool:
@@ -166,6 +174,7 @@ class Settings:
             price_tolerance_pct=_positive_float(
                 env, "MACHIKOBA_PRICE_TOLERANCE_PCT", cls.price_tolerance_pct, unit="percent"
             ),
+            access_log=_flag(env, "MACHIKOBA_ACCESS_LOG", True) if env.get("MACHIKOBA_ACCESS_LOG") else None,
         )
 
 

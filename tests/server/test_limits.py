@@ -334,6 +334,16 @@ def test_every_limit_is_read_from_the_environment(tmp_path: Path) -> None:
     )
 
 
+def test_the_access_log_is_on_in_dev_off_in_prod_unless_set(tmp_path: Path) -> None:
+    def access_log(**env: str) -> bool:
+        return Settings.from_env({"MACHIKOBA_DATA_DIR": str(tmp_path), **env}).access_log_enabled
+
+    assert access_log() is True
+    assert access_log(MACHIKOBA_ENV="prod") is False
+    assert access_log(MACHIKOBA_ENV="prod", MACHIKOBA_ACCESS_LOG="1") is True
+    assert access_log(MACHIKOBA_ACCESS_LOG="off") is False
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -342,6 +352,7 @@ def test_every_limit_is_read_from_the_environment(tmp_path: Path) -> None:
         ("MACHIKOBA_REQUEST_TIMEOUT_S", "-1"),
         ("MACHIKOBA_REQUEST_TIMEOUT_S", "nan"),
         ("MACHIKOBA_INTROSPECTION", "maybe"),
+        ("MACHIKOBA_ACCESS_LOG", "maybe"),
     ],
 )
 def test_a_bad_limit_is_refused_at_start(name: str, value: str) -> None:
