@@ -19,8 +19,7 @@ from server import db
 from tests.bids.conftest import add_factory
 from tests.conftest import Caller, GraphQLClient, jst_today, make_factory_owner
 from tests.jobs.conftest import until_status
-from tests.proposals.conftest import Package, problem_over
-from tests.rfqs.conftest import submitted_id
+from tests.proposals.conftest import Package, problem_over, shaft_rfq
 
 PRICES = (1000, 1100, 1200, 1300)
 ESTIMATED = 2  # Works 2 did not bid: its prices are estimates
@@ -104,31 +103,7 @@ def consortium_problem(factories: list[UUID], packages: list[Package], due: dt.d
 async def consortium(gql: GraphQLClient, pool: db.Pool, buyer: Caller) -> Consortium:
     owners = [await make_factory_owner(pool, f"member{i}@koba.example") for i in range(len(PRICES))]
     factories = [await add_factory(pool, o, name=f"Works {i}") for i, o in enumerate(owners)]
-    rfq = await submitted_id(
-        gql,
-        buyer,
-        lines=[
-            {
-                "name": "Shaft",
-                "material": "SUS304",
-                "quantity": 100,
-                "toleranceUm": 10,
-                "envelopeMm": 50,
-                "operations": [{"processCode": "cnc_turning"}, {"processCode": "cmm_inspection"}],
-            }
-        ],
-    )
-    async with pool.acquire() as conn:
-        rows = await conn.fetch(
-            """
-            SELECT p.id, l.id AS line, o.position, o.process_code FROM rfq_packages p
-            JOIN rfq_lines l ON l.id = p.rfq_line_id
-            JOIN rfq_operations o ON o.rfq_line_id = l.id AND o.position = p.operation_position
-            WHERE l.rfq_id = $1 ORDER BY o.position
-            """,
-            UUID(rfq),
-        )
-    packages = [(r["id"], r["line"], r["position"], r["process_code"]) for r in rows]
+    rfq, packages = await shaft_rfq(gql, pool, buyer)
     due = jst_today() + dt.timedelta(days=60)
     return Consortium(
         rfq, consortium_problem(factories, packages, due), factories, owners, [p[0] for p in packages]

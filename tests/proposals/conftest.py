@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from tests.conftest import jst_today
+from server import db
+from tests.conftest import Caller, GraphQLClient, jst_today
+from tests.rfqs.conftest import submitted_id
 
 # A work package as the Problem builder sees it: (package id, line id, operation position, process code).
 Package = tuple[UUID, UUID, int, str]
@@ -65,3 +67,33 @@ def problem_over(
         "transport": {"default_days": 0, "default_cost": 0},
         "policy": policy,
     }
+
+
+async def shaft_rfq(gql: GraphQLClient, pool: db.Pool, buyer: Caller) -> tuple[str, list[Package]]:
+    """``buyer``'s RFQ of one line (100 SUS304 shafts: CNC turning, then CMM inspection) and its two work
+    packages, in operation order."""
+    rfq = await submitted_id(
+        gql,
+        buyer,
+        lines=[
+            {
+                "name": "Shaft",
+                "material": "SUS304",
+                "quantity": 100,
+                "toleranceUm": 10,
+                "envelopeMm": 50,
+                "operations": [{"processCode": "cnc_turning"}, {"processCode": "cmm_inspection"}],
+            }
+        ],
+    )
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            """
+            SELECT p.id, l.id AS line, o.position, o.process_code FROM rfq_packages p
+            JOIN rfq_lines l ON l.id = p.rfq_line_id
+            JOIN rfq_operations o ON o.rfq_line_id = l.id AND o.position = p.operation_position
+            WHERE l.rfq_id = $1 ORDER BY o.position
+            """,
+            UUID(rfq),
+        )
+    return rfq, [(r["id"], r["line"], r["position"], r["process_code"]) for r in rows]

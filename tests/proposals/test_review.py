@@ -17,8 +17,7 @@ from server.jobs.worker import Worker
 from tests.bids.conftest import add_factory, package_ids
 from tests.conftest import Caller, GraphQLClient, error_code, jst_today, make_factory_owner
 from tests.jobs.conftest import until_status
-from tests.proposals.conftest import Package, problem_over
-from tests.rfqs.conftest import submitted_id
+from tests.proposals.conftest import Package, problem_over, shaft_rfq
 
 REQUEST = """
 mutation($rfq: ID!, $problem: JSON!) {
@@ -64,32 +63,8 @@ def _problem(factories: list[UUID], packages: list[Package], due: dt.date) -> di
 async def _world(gql: GraphQLClient, pool: db.Pool, buyer: Caller) -> tuple[str, dict[str, Any], list[UUID]]:
     owners = [await make_factory_owner(pool, f"works-owner{i}@koba.example") for i in range(2)]
     factories = [await add_factory(pool, o, name=f"Works {i}") for i, o in enumerate(owners)]
-    rfq = await submitted_id(
-        gql,
-        buyer,
-        lines=[
-            {
-                "name": "Shaft",
-                "material": "SUS304",
-                "quantity": 100,
-                "toleranceUm": 10,
-                "envelopeMm": 50,
-                "operations": [{"processCode": "cnc_turning"}, {"processCode": "cmm_inspection"}],
-            }
-        ],
-    )
-    async with pool.acquire() as conn:
-        rows = await conn.fetch(
-            """
-            SELECT p.id, l.id AS line, o.position, o.process_code FROM rfq_packages p
-            JOIN rfq_lines l ON l.id = p.rfq_line_id
-            JOIN rfq_operations o ON o.rfq_line_id = l.id AND o.position = p.operation_position
-            WHERE l.rfq_id = $1 ORDER BY o.position
-            """,
-            UUID(rfq),
-        )
-    assert [r["id"] for r in rows] == await package_ids(pool, UUID(rfq))
-    packages = [(r["id"], r["line"], r["position"], r["process_code"]) for r in rows]
+    rfq, packages = await shaft_rfq(gql, pool, buyer)
+    assert [p[0] for p in packages] == await package_ids(pool, UUID(rfq))
     due = jst_today() + dt.timedelta(days=60)
     return rfq, _problem(factories, packages, due), factories
 
