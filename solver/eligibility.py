@@ -84,7 +84,10 @@ class PairData:
         """Thousandths of an hour booked for ``quantity`` units (setup included; none for none)."""
         if quantity <= 0:
             return 0
-        return math.ceil(self.setup_exact + self.unit_exact * quantity)
+        # ceil(S + U·q) in integers: Fraction arithmetic was the costliest step of eligibility
+        s, u = self.setup_exact, self.unit_exact
+        num = s.numerator * u.denominator + u.numerator * quantity * s.denominator
+        return -(-num // (s.denominator * u.denominator))
 
     def units_within(self, room_mh: int) -> int:
         """The most units (at most ``max_qty``) whose need fits ``room_mh`` (0 when the setup does not)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from functools import lru_cache
 
 __all__ = ["MH_PER_HOUR", "exact_mh", "free_mh", "need_mh"]
 
@@ -17,8 +18,11 @@ MH_PER_HOUR = 1000  # the model counts thousandths of an hour
 _DENOMINATOR = 10**6  # finer than any hours figure a factory states
 
 
+@lru_cache(maxsize=1 << 16)
 def exact_mh(hours: float) -> Fraction:
-    """``hours`` in thousandths of an hour, exactly (as the decimal that was written)."""
+    """``hours`` in thousandths of an hour, exactly (as the decimal that was written). Cached: a problem
+    repeats few distinct figures (a factory's weekly hours, an offer's rates) many times, and the exact
+    conversion is the costliest step of eligibility on large problems."""
     return (Fraction(str(hours)) * MH_PER_HOUR).limit_denominator(_DENOMINATOR)
 
 
