@@ -330,7 +330,11 @@ def _run_kernel(problem: Problem, b: Built, ctx: _RunContext) -> _Run:
         # HiGHS's columns in the order of the problem's offers (the plain MIP's order)
         order = [b.u[o.factory, o.package].index for o in problem.offers if (o.factory, o.package) in b.u]
         portfolio = highs.start(
-            b.model, deadline=ctx.deadline, hint=_full_hint(b), threads=ctx.workers, order=order
+            b.model,
+            deadline=ctx.deadline,
+            hint=_full_hint(b) if highs.TAKES_INCUMBENTS else None,
+            threads=ctx.workers,
+            order=order,
         )
     res = kernel_search(
         problem,

@@ -8,14 +8,15 @@ objective is reported (the goal: never worse than HiGHS in the same run), and th
 (process, and HiGHS's thread inside the general solver), since with the machine shared the CPU a run gets
 varies more than the wall time it is given.
 
-Variants of the general solver in the same run: ``--isolated`` (HiGHS beside the kernel takes neither
-the greedy start nor CP-SAT's incumbents: HiGHS alone's path), ``--nice0`` (CP-SAT's workers at HiGHS's
-priority, as before), ``--cpsat-alone`` (no HiGHS beside the kernel). The runs ``gap_tail_yield_1/2``
-were made while the isolated HiGHS was the default: their ``general`` is today's ``--isolated`` and their
-``exchange`` today's ``general``.
+Variants of the general solver in the same run: ``--exchange`` (HiGHS beside the kernel takes the greedy
+start and CP-SAT's incumbents, :data:`solver.highs.TAKES_INCUMBENTS`; without them, as shipped, its path is
+HiGHS alone's), ``--nice0`` (CP-SAT's workers at HiGHS's priority, as before), ``--cpsat-alone`` (no HiGHS
+beside the kernel). Which HiGHS was the default changed twice: in ``gap_tail_yield_1/2`` and from
+``gap_tail_exchange_*`` on, ``general`` is the isolated HiGHS; in ``gap_tail_yield_3``, ``gap_tail_quiet*``
+and ``gap_tail_iso_try`` it is the exchanging one (their ``isolated`` column is today's ``general``).
 
-    .venv/bin/python -m bench.solver.gap_tail [--time-limit 10] [--instances d10100,...] [--isolated]
-        [--nice0] [--cpsat-alone] [--out gap_tail]
+    .venv/bin/python -m bench.solver.gap_tail [--time-limit 10] [--instances d10100,...]
+        [--exchange] [--nice0] [--cpsat-alone] [--out gap_tail]
 
 Results: ``gap_tail_polish_experiment.{json,md}`` the run of commit 3e8fad1 (a highspy MIP polish of the
 kernel's last phase, dropped); ``gap_tail.{json,md}`` the run before the portfolio;
@@ -117,9 +118,9 @@ def main() -> None:
         help="also the general solver with CP-SAT's workers at HiGHS's priority (YIELD_NICE = 0, as before)",
     )
     ap.add_argument(
-        "--isolated",
+        "--exchange",
         action="store_true",
-        help="also the general solver whose HiGHS takes neither the greedy start nor CP-SAT's incumbents",
+        help="also the general solver whose HiGHS takes the greedy start and CP-SAT's incumbents",
     )
     args = ap.parse_args()
     variants: dict[str, Callable[[GapInstance], tuple[int | None, dict[str, float | None]]]] = {
@@ -128,8 +129,8 @@ def main() -> None:
     }
     if args.nice0:
         variants["nice0"] = lambda inst: general(inst, args.time_limit, nice=0)
-    if args.isolated:
-        variants["isolated"] = lambda inst: general(inst, args.time_limit, takes_incumbents=False)
+    if args.exchange:
+        variants["exchange"] = lambda inst: general(inst, args.time_limit, takes_incumbents=True)
     if args.cpsat_alone:
         variants["cpsat_alone"] = lambda inst: general(inst, args.time_limit, portfolio=False)
     keys = tuple(k for k in variants if k != "highs")

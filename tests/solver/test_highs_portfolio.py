@@ -178,16 +178,16 @@ def test_highs_columns_follow_the_given_order_and_its_answer_comes_back_per_mode
     assert round(solver.objective_value) == -13
 
 
-def test_highs_takes_cp_sat_incumbents_unless_isolated(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_highs_takes_cp_sat_incumbents_only_when_exchanging(monkeypatch: pytest.MonkeyPatch) -> None:
     # given: a run that has not found anything yet, its columns the model's variables in reverse
     run = highs.HighsRun(None, 1.0, 0.0, [1, 0])
-    # when / then: CP-SAT's incumbent is taken, per HiGHS column
-    run.give(5, [1, 0])
-    assert run._take_given() == [0.0, 1.0]
-    # when isolated, CP-SAT's incumbents do not change HiGHS's search
-    monkeypatch.setattr(highs, "TAKES_INCUMBENTS", False)
+    # when / then: as shipped, CP-SAT's incumbents do not change HiGHS's search (HiGHS alone's path)
     run.give(5, [1, 0])
     assert run._take_given() is None
+    # when exchanging, CP-SAT's incumbent is taken, per HiGHS column
+    monkeypatch.setattr(highs, "TAKES_INCUMBENTS", True)
+    run.give(5, [1, 0])
+    assert run._take_given() == [0.0, 1.0]
 
 
 def test_highs_tells_when_it_has_proven_its_answer_optimal() -> None:
