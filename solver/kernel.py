@@ -441,9 +441,11 @@ def _search(
     def settled() -> bool:
         return portfolio is not None and portfolio.settled()
 
-    def run(model: cp_model.CpModel, limit: float) -> tuple[cp_model.CpSolverStatus, float | None]:
+    def run(model: cp_model.CpModel, until: float) -> tuple[cp_model.CpSolverStatus, float | None]:
+        """Solve ``model`` until ``until`` (``perf_counter`` seconds): the limit is taken once the model
+        is built, so the time a phase's model takes to build (in Python) is not added past its end."""
         nonlocal best, best_obj, inc, values
-        solver = new_solver(limit)
+        solver = new_solver(max(0.0, until - time.perf_counter()))
         with current_lock:
             current[:] = [solver]
         cb = callback()
@@ -486,7 +488,8 @@ def _search(
         return KernelRun(status, best, best_obj, bound, min(firsts, default=None), phases)
 
     # 1. a short whole-model solve: an incumbent, and the easy problems settled
-    status, bound = run(b.model, FIRST_SHARE * (deadline - time.perf_counter()))
+    now = time.perf_counter()
+    status, bound = run(b.model, now + FIRST_SHARE * (deadline - now))
     phases.append((math.inf, len(b.u), status_name(status), inc, time.perf_counter() - t0))
     if status in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
         return result(status, bound)
@@ -496,7 +499,7 @@ def _search(
     # 2. the LP relaxation: bound and reduced-cost penalties; fixing is exact
     lp = lp_relaxation(b.model)
     if lp is None:  # no relaxation (or an infeasible LP: CP-SAT proves it on the whole model)
-        status, bound = run(b.model, deadline - time.perf_counter())
+        status, bound = run(b.model, deadline)
         return result(status, bound)
     lower = integral_bound(lp.bound)
     pen = pair_penalties(b, lp)
@@ -526,7 +529,7 @@ def _search(
             continue
         # the first kernel starts from the rounded LP solution, the later ones from the incumbent
         hint = lp_rounding(b, lp, values) if k == 0 else values
-        status, _ = run(_restricted(b, banned, inc, hint), limit)
+        status, _ = run(_restricted(b, banned, inc, hint), time.perf_counter() + limit)
         phases.append((delta, size, status_name(status), inc, time.perf_counter() - t0))
 
     # 4. the whole (reduced-cost-fixed) model: improvement and proof; with a portfolio in pieces of half
@@ -550,7 +553,7 @@ def _search(
         piece = remaining
         if portfolio is not None and remaining > 2 * FINAL_PIECE_MIN_S:
             piece = remaining / 2
-        status, bound = run(_restricted(b, banned, inc, values), piece)
+        status, bound = run(_restricted(b, banned, inc, values), deadline - remaining + piece)
         phases.append((math.inf, size, status_name(status), inc, time.perf_counter() - t0))
         if status in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
             # with "objective <= incumbent" the optimum of the fixed model is the optimum of the model
