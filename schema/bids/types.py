@@ -7,6 +7,7 @@ the same rules visible in the schema (buyers never reach a bid).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Annotated, cast
 from uuid import UUID
 
@@ -101,6 +102,16 @@ async def factory_of(info: Info, factory_id: UUID) -> Factory:
     row = await info.context.loader(factories_by_id).load(factory_id)
     assert row is not None  # a foreign key
     return Factory.from_row(row)
+
+
+async def package_of(
+    info: Info, package_id: UUID, as_seen: Callable[[Info, repo.WorkPackage], WorkPackage]
+) -> WorkPackage:
+    """A work package that a row refers to by a foreign key, through the request's loader, shown by
+    ``as_seen`` (the referring type's one rule for what its readers see of a package)."""
+    row = await info.context.loader(packages_by_id).load(package_id)
+    assert row is not None  # a foreign key
+    return as_seen(info, row)
 
 
 @strawberry.type(

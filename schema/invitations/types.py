@@ -13,7 +13,7 @@ from uuid import UUID
 import strawberry
 
 from schema.bids.loaders import packages_by_id
-from schema.bids.types import WorkPackage, factory_of
+from schema.bids.types import WorkPackage, factory_of, package_of
 from schema.context import Info
 from schema.executor import preloaded
 from schema.factories.loaders import factories_by_id
@@ -76,12 +76,7 @@ class InvitationLine:
     def package(self, info: Info) -> WorkPackage:
         if self.loaded_package is not None:
             return self.loaded_package
-        return cast(WorkPackage, self._load_package(info))
-
-    async def _load_package(self, info: Info) -> WorkPackage:
-        row = await info.context.loader(packages_by_id).load(self.package_id)
-        assert row is not None  # a foreign key
-        return line_package(info, row)
+        return cast(WorkPackage, package_of(info, self.package_id, line_package))
 
 
 def line_package(info: Info, row: bids_repo.WorkPackage) -> WorkPackage:

@@ -11,7 +11,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from schema.bids.loaders import packages_by_id
-from schema.bids.types import WorkPackage, factory_of
+from schema.bids.types import WorkPackage, factory_of, package_of
 from schema.context import Info
 from schema.executor import preloaded
 from schema.factories.loaders import factories_by_id
@@ -90,12 +90,7 @@ class ProposalAssignment:
     def package(self, info: Info) -> WorkPackage:
         if self.loaded_package is not None:
             return self.loaded_package
-        return cast(WorkPackage, self._load_package(info))
-
-    async def _load_package(self, info: Info) -> WorkPackage:
-        row = await info.context.loader(packages_by_id).load(self.package_id)
-        assert row is not None
-        return assignment_package(info, row)
+        return cast(WorkPackage, package_of(info, self.package_id, assignment_package))
 
 
 def assignment_package(info: Info, row: bids_repo.WorkPackage) -> WorkPackage:
