@@ -1,7 +1,11 @@
 """A small HTTP/1.1 load generator for :mod:`bench.api_speed`, run in its own process.
 
-``wrk``/``hey``/``oha`` are not installed; this is asyncio streams on uvloop, keep-alive, ``--connections``
-connections each sending one request after the other (closed loop) for ``--seconds`` after ``--warmup``.
+``wrk``/``hey``/``oha`` are not installed; this is an asyncio protocol on uvloop, keep-alive,
+``--connections`` connections each sending one request after the other (closed loop) for ``--seconds`` after
+``--warmup``. :class:`Answers` gathers each answer in the protocol's callback and wakes its client once per
+answer, not once per chunk as asyncio streams do (a 60 KB answer arrives in several): the generator shares
+the cores with the server it measures, so its CPU per request is kept as low as it goes
+(``bench/api_serve.py`` uses it too).
 It prints one JSON object: requests, errors, req/s, p50/p99 in ms, and its own CPU time, so a run shows
 whether the generator rather than the server was the limit.
 """
@@ -33,6 +37,87 @@ def _request(url: str, body: bytes, token: str | None) -> tuple[str, int, bytes]
     return host, port, ("\r\n".join(headers) + "\r\n\r\n").encode() + body
 
 
+class Answers(asyncio.BufferedProtocol):
+    """One keep-alive HTTP/1.1 connection's answers, read by Content-Length (no chunked encoding: the
+    servers measured here always send a length). :meth:`ask` sends a request and returns (status, body).
+
+    The socket is read straight into one buffer of the connection's own (``BufferedProtocol``), so an answer
+    costs no allocation but its body's copy, and its client is woken once, when the answer is complete.
+    """
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray(256 * 1024)
+        self.view = memoryview(self.buffer)
+        self.filled = 0  # bytes of the buffer read so far
+        self.head_end = -1  # where the current answer's body starts, once its head is in
+        self.size = 0  # head + body of the current answer
+        self.status = 0
+        self.waiter: asyncio.Future[tuple[int, bytes]] | None = None
+        self.lost: BaseException | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        if len(self.buffer) - self.filled < 64 * 1024:  # an answer larger than the buffer: grow it
+            self.view.release()
+            self.buffer = self.buffer + bytearray(len(self.buffer))
+            self.view = memoryview(self.buffer)
+        return self.view[self.filled :]
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.filled += nbytes
+        buffer = self.buffer
+        if self.head_end < 0:
+            end = buffer.find(b"\r\n\r\n", 0, self.filled)
+            if end < 0:
+                return
+            self.head_end = end + 4
+            self.status = int(buffer[9:12])
+            length = 0
+            for line in bytes(buffer[:end]).split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            self.size = self.head_end + length
+        if self.filled >= self.size:
+            body = bytes(self.view[self.head_end : self.size])
+            rest = self.filled - self.size  # nothing, unless the server sent more than was asked
+            if rest:
+                buffer[:rest] = buffer[self.size : self.filled]
+            self.filled, self.head_end = rest, -1
+            waiter, self.waiter = self.waiter, None
+            if waiter is not None and not waiter.done():
+                waiter.set_result((self.status, body))
+
+    def eof_received(self) -> bool:
+        return False  # close the transport: connection_lost follows
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = exc or ConnectionResetError("connection closed")
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(self.lost)
+
+    async def ask(self, request: bytes) -> tuple[int, bytes]:
+        if self.lost is not None or self.transport is None:
+            raise ConnectionResetError("connection closed")
+        self.waiter = asyncio.get_running_loop().create_future()
+        self.transport.write(request)
+        return await self.waiter
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+async def connect(host: str, port: int) -> Answers:
+    """A new :class:`Answers` connection (TCP_NODELAY is asyncio's default for TCP)."""
+    _, protocol = await asyncio.get_running_loop().create_connection(Answers, host, port)
+    return protocol
+
+
 async def _connection(
     host: str,
     port: int,
@@ -43,21 +128,13 @@ async def _connection(
     errors: list[int],
     answered: list[int],
 ) -> None:
-    reader, writer = await asyncio.open_connection(host, port)
+    answers = await connect(host, port)
     try:
         while True:
             sent = time.perf_counter()
             if sent >= stop:
                 return
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            await reader.readexactly(length)
+            status, _ = await answers.ask(request)
             done = time.perf_counter()
             answered[0] += 1
             if done >= start:
@@ -66,7 +143,7 @@ async def _connection(
                 else:
                     errors.append(status)
     finally:
-        writer.close()
+        answers.close()
 
 
 async def run(

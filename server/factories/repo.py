@@ -437,15 +437,17 @@ async def capabilities_by_factory_ids(conn: Connection, *, factory_ids: Sequence
 async def capability_listings_by_factory_ids(
     conn: Connection, *, factory_ids: Sequence[UUID]
 ) -> list[CapabilityListing]:
-    """:func:`capabilities_by_factory_ids` as the registry shows them (:class:`CapabilityListing`)."""
+    """:func:`capabilities_by_factory_ids` as the registry shows them (:class:`CapabilityListing`), **in no
+    particular order**: the caller puts them in taxonomy order from its in-memory catalogue
+    (``schema.factories.types.capabilities_of``). Joining ``processes`` and sorting here cost PostgreSQL a
+    quarter of this statement's CPU on every page of the registry (``bench/results/api_serve_read.md``)."""
     rows = await conn.fetch(
         """
         SELECT c.factory_id, c.process_code, c.materials, c.best_tolerance_um::float8, c.max_envelope_mm,
                c.min_lot, c.max_lot, c.hours_per_week::float8, c.hourly_rate_jpy, c.setup_cost_jpy,
                c.setup_hours::float8, c.lead_days
-        FROM capabilities c JOIN processes p ON p.code = c.process_code
+        FROM capabilities c
         WHERE c.factory_id = ANY($1::uuid[])
-        ORDER BY c.factory_id, p.sort_order, c.process_code
         """,
         list(factory_ids),
     )
