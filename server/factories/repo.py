@@ -288,19 +288,32 @@ async def search_factories(
     conn: Connection, *, search: FactorySearch, after: tuple[str, UUID] | None, limit: int
 ) -> list[Factory]:
     """Up to ``limit`` factories matching ``search`` in (name_en, id) order, after the key ``after``."""
+    rows, _ = await search_factories_counted(conn, search=search, after=after, limit=limit, count=False)
+    return rows
+
+
+async def search_factories_counted(
+    conn: Connection, *, search: FactorySearch, after: tuple[str, UUID] | None, limit: int, count: bool
+) -> tuple[list[Factory], int | None]:
+    """:func:`search_factories`, and with ``count`` how many factories match ``search`` over all pages,
+    read by the same statement (one round trip, one snapshot); None when not asked or when the page came
+    back empty (the count rides on the page's rows: ask :func:`count_factories` then)."""
     args = SqlArgs()
     where = _search_where(search, args)
+    total = f", (SELECT count(*) FROM factories f WHERE {where})" if count else ""
     if after is not None:
         name, factory_id = after
         where += f" AND (f.name_en, f.id) > ({args.add(name)}, {args.add(factory_id)}::uuid)"
     rows = await conn.fetch(
         f"""
-        SELECT {_FACTORY_COLUMNS} FROM factories f WHERE {where}
+        SELECT {_FACTORY_COLUMNS}{total} FROM factories f WHERE {where}
         ORDER BY f.name_en, f.id LIMIT {args.add(limit)}
         """,
         *args.values,
     )
-    return [Factory(*r) for r in rows]  # _FACTORY_COLUMNS: in field order
+    if not count:
+        return [Factory(*r) for r in rows], None  # _FACTORY_COLUMNS: in field order
+    return [Factory(*r[:-1]) for r in rows], (rows[0][-1] if rows else None)
 
 
 async def count_factories(conn: Connection, *, search: FactorySearch) -> int:
