@@ -18,6 +18,7 @@ import json
 import resource
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -87,9 +88,13 @@ class Answers(asyncio.BufferedProtocol):
             if rest:
                 buffer[:rest] = buffer[self.size : self.filled]
             self.filled, self.head_end = rest, -1
-            waiter, self.waiter = self.waiter, None
-            if waiter is not None and not waiter.done():
-                waiter.set_result((self.status, body))
+            self.answered(self.status, body)
+
+    def answered(self, status: int, body: bytes) -> None:
+        """An answer is complete: :meth:`ask`'s caller gets it."""
+        waiter, self.waiter = self.waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result((status, body))
 
     def eof_received(self) -> bool:
         return False  # close the transport: connection_lost follows
@@ -112,6 +117,58 @@ class Answers(asyncio.BufferedProtocol):
             self.transport.close()
 
 
+class Pump(Answers):
+    """A closed loop on one connection, run in the protocol's callbacks: each answer is handed to
+    ``on_answer(status, body, sent, answered)`` (``time.monotonic`` seconds) and the next request goes out
+    at once, until ``stop``. No task is woken per answer; :attr:`finished` is done when the loop ends (its
+    exception when the connection was lost first)."""
+
+    def __init__(
+        self, request: bytes, stop: float, on_answer: Callable[[int, bytes, float, float], None]
+    ) -> None:
+        super().__init__()
+        self.request = request
+        self.stop = stop
+        self.on_answer = on_answer
+        self.sent = 0.0
+        self.finished: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._next()
+
+    def _next(self) -> None:
+        self.sent = time.monotonic()
+        if self.sent >= self.stop:
+            if not self.finished.done():
+                self.finished.set_result(None)
+            self.close()
+        elif self.transport is not None:
+            self.transport.write(self.request)
+
+    def answered(self, status: int, body: bytes) -> None:
+        self.on_answer(status, body, self.sent, time.monotonic())
+        self._next()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if not self.finished.done():
+            self.finished.set_exception(self.lost or ConnectionResetError("connection closed"))
+
+
+async def pump(
+    host: str, port: int, request: bytes, stop: float, on_answer: Callable[[int, bytes, float, float], None]
+) -> None:
+    """A :class:`Pump` on a new connection, until ``stop`` (OSError when the connection failed or was lost;
+    TimeoutError when an answer is more than 30 s late at the end)."""
+    loop = asyncio.get_running_loop()
+    _, protocol = await loop.create_connection(lambda: Pump(request, stop, on_answer), host, port)
+    try:
+        await asyncio.wait_for(asyncio.shield(protocol.finished), max(0.0, stop - time.monotonic()) + 30)
+    finally:
+        protocol.close()
+
+
 async def connect(host: str, port: int) -> Answers:
     """A new :class:`Answers` connection (TCP_NODELAY is asyncio's default for TCP)."""
     _, protocol = await asyncio.get_running_loop().create_connection(Answers, host, port)
@@ -128,22 +185,15 @@ async def _connection(
     errors: list[int],
     answered: list[int],
 ) -> None:
-    answers = await connect(host, port)
-    try:
-        while True:
-            sent = time.perf_counter()
-            if sent >= stop:
-                return
-            status, _ = await answers.ask(request)
-            done = time.perf_counter()
-            answered[0] += 1
-            if done >= start:
-                if status == 200:
-                    latencies.append(done - sent)
-                else:
-                    errors.append(status)
-    finally:
-        answers.close()
+    def on_answer(status: int, body: bytes, sent: float, done: float) -> None:
+        answered[0] += 1
+        if done >= start:
+            if status == 200:
+                latencies.append(done - sent)
+            else:
+                errors.append(status)
+
+    await pump(host, port, request, stop, on_answer)
 
 
 async def run(
@@ -153,7 +203,7 @@ async def run(
     latencies: list[float] = []
     errors: list[int] = []
     answered = [0]  # warm-up included: what the server did while its CPU time was measured
-    began = time.perf_counter()
+    began = time.monotonic()
     start, stop = began + warmup, began + warmup + seconds
     cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     await asyncio.gather(
