@@ -708,6 +708,14 @@ def _cpu_ms(run: dict[str, Any]) -> str:
     return f"{1000 * run['worker_cpu_s'] / run['answered']:.2f}" if run["answered"] else "–"
 
 
+def _cpu_ms_all(run: dict[str, Any]) -> str:
+    """CPU per answered request, in ms, of the workers / PostgreSQL / the load generator."""
+    if not run["answered"] or "postgres_cpu_s" not in run:
+        return _cpu_ms(run)
+    shares = [run["worker_cpu_s"], run["postgres_cpu_s"], run["client_cpu_s"]]
+    return " / ".join(f"{1000 * x / run['answered']:.2f}" for x in shares)
+
+
 def _window(results: list[dict[str, Any]]) -> float:
     """From the first client process's start to the last one's end."""
     return float(max(r["ended"] for r in results) - min(r["started"] for r in results))
@@ -753,7 +761,8 @@ def markdown(result: dict[str, Any]) -> str:
         ]
         out.append(
             "| run | workers | requests | req/s | p50 ms | p99 ms | errors | load "
-            "| cores: workers / postgres / clients | worker CPU ms per request | connections per worker |"
+            "| cores: workers / postgres / clients | CPU ms per request: workers / postgres / clients "
+            "| connections per worker |"
         )
         out.append("|---|---|---|---|---|---|---|---|---|---|---|")
         for r in result["read"]:
@@ -761,7 +770,7 @@ def markdown(result: dict[str, Any]) -> str:
                 f"| {r['run']} | {r['workers']} | {r['requests']} | {r['per_s']} | {r['p50_ms']} "
                 f"| {r['p99_ms']} "
                 f"| {r['errors']} | {r['loadavg_before'][0]} → {r['loadavg_after'][0]} | {_cores(r)} "
-                f"| {_cpu_ms(r)} | {' + '.join(map(str, r['connections_per_worker']))} |"
+                f"| {_cpu_ms_all(r)} | {' + '.join(map(str, r['connections_per_worker']))} |"
             )
         ratios = ", ".join(f"{x}×" for x in result["read_ratio"])
         out.append(f"\n**--workers 2 / --workers 1, by run: {ratios}** (target ≥ 1.7 on 2 cores)")
