@@ -28,6 +28,8 @@ The load average is recorded at the start and the end of each measurement: the m
 
     .venv/bin/python -m bench.api_serve                      # all parts
     .venv/bin/python -m bench.api_serve --parts read          # the heavy read, 1 vs 2 workers (~1 min)
+    .venv/bin/python -m bench.api_serve --parts read --baseline /tmp/before  # and another tree's server,
+                                                              # in the same runs (git archive <commit>)
 """
 
 from __future__ import annotations
@@ -361,9 +363,10 @@ def run_clients(kind: str, procs: int, clients: int, options: dict[str, Any]) ->
 
 @contextmanager
 def serving(
-    data_dir: Path, workers: int, *, response_cache: bool = True
+    data_dir: Path, workers: int, *, response_cache: bool = True, source: Path | None = None
 ) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    """``machikoba serve --workers N`` (prod) on the demo data in ``data_dir``, until the block ends."""
+    """``machikoba serve --workers N`` (prod) on the demo data in ``data_dir``, until the block ends; the
+    server's code from ``source`` (another source tree of the project) when given."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(
@@ -374,6 +377,8 @@ def serving(
             "MACHIKOBA_RESPONSE_CACHE": "1" if response_cache else "0",
         }
     )
+    if source is not None:
+        env["PYTHONPATH"] = str(source)  # ahead of this checkout's editable install
     log_path = data_dir / f"serve-{workers}.log"
     with log_path.open("wb") as log_file:
         server = subprocess.Popen(
@@ -519,9 +524,11 @@ def summary(latencies: list[float], seconds: float) -> dict[str, Any]:
     }
 
 
-def measure_read(data_dir: Path, workers: int, args: argparse.Namespace) -> dict[str, Any]:
+def measure_read(
+    data_dir: Path, workers: int, args: argparse.Namespace, source: Path | None = None
+) -> dict[str, Any]:
     # Executed every time: the response cache (server/cache/) would answer all but the first from memory.
-    with serving(data_dir, workers, response_cache=False) as (port, server):
+    with serving(data_dir, workers, response_cache=False, source=source) as (port, server):
         token = coordinator_token(port)
         check = run_clients("read", 1, 1, {"port": port, "token": token, "duration": 1.0})
         assert check[0]["errors"] == 0, check
@@ -753,10 +760,13 @@ def markdown(result: dict[str, Any]) -> str:
                 f"| {w['loadavg_before'][0]} → {w['loadavg_after'][0]} | {_cores(w)} "
                 f"| {_cpu_ms(w)} | {' + '.join(map(str, w['connections_per_worker']))} |"
             )
-    if "read" in result:
+    for key, title in (("read", "this checkout"), ("read_baseline", f"`{result.get('baseline')}`")):
+        if key not in result:
+            continue
         out += [
             "",
-            f"## Heavy read `factories(first: 50)`, coordinator, {result['read'][0]['clients']} connections",
+            f"## Heavy read `factories(first: 50)`, coordinator, {result[key][0]['clients']} connections: "
+            f"the server from {title}",
             "",
         ]
         out.append(
@@ -765,14 +775,14 @@ def markdown(result: dict[str, Any]) -> str:
             "| connections per worker |"
         )
         out.append("|---|---|---|---|---|---|---|---|---|---|---|")
-        for r in result["read"]:
+        for r in result[key]:
             out.append(
                 f"| {r['run']} | {r['workers']} | {r['requests']} | {r['per_s']} | {r['p50_ms']} "
                 f"| {r['p99_ms']} "
                 f"| {r['errors']} | {r['loadavg_before'][0]} → {r['loadavg_after'][0]} | {_cores(r)} "
                 f"| {_cpu_ms_all(r)} | {' + '.join(map(str, r['connections_per_worker']))} |"
             )
-        ratios = ", ".join(f"{x}×" for x in result["read_ratio"])
+        ratios = ", ".join(f"{x}×" for x in result[f"{key}_ratio"])
         out.append(f"\n**--workers 2 / --workers 1, by run: {ratios}** (target ≥ 1.7 on 2 cores)")
     return "\n".join(out) + "\n"
 
@@ -796,6 +806,12 @@ def main() -> int:
     )
     parser.add_argument("--runs", type=int, default=1, help="measure the write and read parts this often")
     parser.add_argument("--data-dir", type=Path, default=None, help="keep the seeded database here")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="read: also serve the project from this source tree (`git archive` of a commit) in each run",
+    )
     parser.add_argument("--out", default="api_serve", help="results file name in bench/results/")
     args = parser.parse_args()
     parts = {p.strip() for p in args.parts.split(",") if p.strip()}
@@ -810,6 +826,8 @@ def main() -> int:
         "(bench/api_serve.py)",
         "duration_s": args.duration,
     }
+    if args.baseline:
+        result["baseline"] = str(args.baseline)
     try:
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
         env["MACHIKOBA_DATA_DIR"] = str(data_dir)
@@ -825,13 +843,15 @@ def main() -> int:
                     print(f"write --workers {workers}: {run}", file=sys.stderr)
                     result.setdefault("write", []).append(run)
             if "read" in parts:
-                for workers in (1, 2):
-                    run = {"run": number, **measure_read(data_dir, workers, args)}
-                    print(f"read --workers {workers}: {run}", file=sys.stderr)
-                    result.setdefault("read", []).append(run)
-                one, two = result["read"][-2:]
-                ratio = round(two["per_s"] / one["per_s"], 2) if one["per_s"] else None
-                result.setdefault("read_ratio", []).append(ratio)
+                sources = [("read", None)] + ([("read_baseline", args.baseline)] if args.baseline else [])
+                for key, source in sources:
+                    for workers in (1, 2):
+                        run = {"run": number, **measure_read(data_dir, workers, args, source)}
+                        print(f"{key} --workers {workers}: {run}", file=sys.stderr)
+                        result.setdefault(key, []).append(run)
+                    one, two = result[key][-2:]
+                    ratio = round(two["per_s"] / one["per_s"], 2) if one["per_s"] else None
+                    result.setdefault(f"{key}_ratio", []).append(ratio)
     finally:
         if args.data_dir is None:
             shutil.rmtree(data_dir, ignore_errors=True)
