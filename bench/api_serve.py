@@ -18,14 +18,18 @@ Parts (``--parts``, default all):
 
 The load generator is this file: ``--client-procs`` (2) separate processes, each running asyncio clients
 that send pre-encoded HTTP/1.1 requests on keep-alive connections and read answers by Content-Length (no
-JSON decoding on the hot path but the write's id): a few tens of microseconds per request, so the server
-gets nearly all of the 2 cores. The server runs with ``MACHIKOBA_ENV=prod`` (no GraphiQL, no debug header)
-on the demo data, without the in-process solve worker, on an embedded PostgreSQL in a temporary directory
-(``--data-dir`` to keep and reuse one).
+JSON decoding on the hot path but the write's id). The read's clients are ``bench.loadgen.pump`` loops (the
+socket read straight into a buffer of the connection's own, the next request sent from the protocol's
+callback without waking a task, an answer equal to the last good one checked by one comparison), so the
+server gets nearly all of the 2 cores. The server runs with ``MACHIKOBA_ENV=prod`` (no GraphiQL, no
+debug header) on the demo data, without the in-process solve worker, on an embedded PostgreSQL in a
+temporary directory (``--data-dir`` to keep and reuse one).
 The load average is recorded at the start and the end of each measurement: the machine may be shared.
 
     .venv/bin/python -m bench.api_serve                      # all parts
     .venv/bin/python -m bench.api_serve --parts read          # the heavy read, 1 vs 2 workers (~1 min)
+    .venv/bin/python -m bench.api_serve --parts read --baseline /tmp/before  # and another tree's server,
+                                                              # in the same runs (git archive <commit>)
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from uuid import UUID
 import asyncpg
 import orjson
 
+from bench.loadgen import pump
 from bench.solver.gap_common import machine_info, machine_markdown
 from server import db
 
@@ -201,23 +206,31 @@ async def read_clients(
     request = http_request(port, json.dumps({"query": HEAVY_READ}).encode(), token)
     latencies: list[float] = []
     errors = answered = 0
+    # The answer is the same every time (the data does not change during a run): a body equal to the last
+    # good one is checked by one comparison instead of a search through 60 KB for "errors".
+    good = b""
+
+    def on_answer(status: int, body: bytes, started: float, done: float) -> None:
+        nonlocal errors, answered, good
+        if status != 200:
+            errors += 1
+            return
+        if body != good:
+            if b'"errors"' in body:
+                errors += 1
+                return
+            good = body
+        answered += 1  # warm-up included: the server's CPU is counted over the whole run
+        if started >= warmup_until:
+            latencies.append(done - started)
 
     async def client() -> None:
-        nonlocal errors, answered
-        conn = Connection(port)
-        while (started := time.monotonic()) < until:
+        nonlocal errors
+        while time.monotonic() < until:
             try:
-                status, body = await conn.send(request, 30)
-            except (OSError, TimeoutError, asyncio.IncompleteReadError):
-                errors += 1
-                continue
-            if status != 200 or b'"errors"' in body:
-                errors += 1
-                continue
-            answered += 1  # warm-up included: the server's CPU is counted over the whole run
-            if started >= warmup_until:
-                latencies.append(time.monotonic() - started)
-        conn.close()
+                await pump("127.0.0.1", port, request, until, on_answer)
+            except (OSError, TimeoutError):
+                errors += 1  # a new connection follows
 
     await asyncio.gather(*(client() for _ in range(clients)))
     return {"latencies": latencies, "errors": errors, "answered": answered}
@@ -350,9 +363,10 @@ def run_clients(kind: str, procs: int, clients: int, options: dict[str, Any]) ->
 
 @contextmanager
 def serving(
-    data_dir: Path, workers: int, *, response_cache: bool = True
+    data_dir: Path, workers: int, *, response_cache: bool = True, source: Path | None = None
 ) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    """``machikoba serve --workers N`` (prod) on the demo data in ``data_dir``, until the block ends."""
+    """``machikoba serve --workers N`` (prod) on the demo data in ``data_dir``, until the block ends; the
+    server's code from ``source`` (another source tree of the project) when given."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env.update(
@@ -363,6 +377,8 @@ def serving(
             "MACHIKOBA_RESPONSE_CACHE": "1" if response_cache else "0",
         }
     )
+    if source is not None:
+        env["PYTHONPATH"] = str(source)  # ahead of this checkout's editable install
     log_path = data_dir / f"serve-{workers}.log"
     with log_path.open("wb") as log_file:
         server = subprocess.Popen(
@@ -448,20 +464,22 @@ class Usage:
             ],
             "parent_cores": round((after["parent"] - self.before["parent"]) / elapsed, 2),
             "postgres_cores": round(postgres / elapsed, 2),
+            "postgres_cpu_s": round(postgres, 3),
             "connections_per_worker": self.connections,
         }
 
 
 @contextmanager
 def usage_of(server: subprocess.Popen[bytes], data_dir: Path, port: int) -> Iterator[Usage]:
-    """A :class:`Usage` that counts connections every half second while the block runs."""
+    """A :class:`Usage` that counts connections every 2 s while the block runs (each count reads every TCP
+    socket of the machine through /proc: done more often, the measurement takes CPU from what it measures)."""
     import threading
 
     usage = Usage(server, data_dir, port)
     done = threading.Event()
 
     def count() -> None:
-        while not done.wait(0.5):
+        while not done.wait(2.0):
             usage.count_connections()
 
     counter = threading.Thread(target=count, daemon=True)
@@ -506,9 +524,11 @@ def summary(latencies: list[float], seconds: float) -> dict[str, Any]:
     }
 
 
-def measure_read(data_dir: Path, workers: int, args: argparse.Namespace) -> dict[str, Any]:
+def measure_read(
+    data_dir: Path, workers: int, args: argparse.Namespace, source: Path | None = None
+) -> dict[str, Any]:
     # Executed every time: the response cache (server/cache/) would answer all but the first from memory.
-    with serving(data_dir, workers, response_cache=False) as (port, server):
+    with serving(data_dir, workers, response_cache=False, source=source) as (port, server):
         token = coordinator_token(port)
         check = run_clients("read", 1, 1, {"port": port, "token": token, "duration": 1.0})
         assert check[0]["errors"] == 0, check
@@ -526,6 +546,7 @@ def measure_read(data_dir: Path, workers: int, args: argparse.Namespace) -> dict
             **cores,
             "answered": sum(r["answered"] for r in results),
             "client_cores": round(sum(r["cpu_s"] for r in results) / _window(results), 2),
+            "client_cpu_s": round(sum(r["cpu_s"] for r in results), 3),
             "loadavg_before": load_before,
             "loadavg_after": loadavg(),
         }
@@ -694,6 +715,14 @@ def _cpu_ms(run: dict[str, Any]) -> str:
     return f"{1000 * run['worker_cpu_s'] / run['answered']:.2f}" if run["answered"] else "–"
 
 
+def _cpu_ms_all(run: dict[str, Any]) -> str:
+    """CPU per answered request, in ms, of the workers / PostgreSQL / the load generator."""
+    if not run["answered"] or "postgres_cpu_s" not in run:
+        return _cpu_ms(run)
+    shares = [run["worker_cpu_s"], run["postgres_cpu_s"], run["client_cpu_s"]]
+    return " / ".join(f"{1000 * x / run['answered']:.2f}" for x in shares)
+
+
 def _window(results: list[dict[str, Any]]) -> float:
     """From the first client process's start to the last one's end."""
     return float(max(r["ended"] for r in results) - min(r["started"] for r in results))
@@ -731,25 +760,29 @@ def markdown(result: dict[str, Any]) -> str:
                 f"| {w['loadavg_before'][0]} → {w['loadavg_after'][0]} | {_cores(w)} "
                 f"| {_cpu_ms(w)} | {' + '.join(map(str, w['connections_per_worker']))} |"
             )
-    if "read" in result:
+    for key, title in (("read", "this checkout"), ("read_baseline", f"`{result.get('baseline')}`")):
+        if key not in result:
+            continue
         out += [
             "",
-            f"## Heavy read `factories(first: 50)`, coordinator, {result['read'][0]['clients']} connections",
+            f"## Heavy read `factories(first: 50)`, coordinator, {result[key][0]['clients']} connections: "
+            f"the server from {title}",
             "",
         ]
         out.append(
             "| run | workers | requests | req/s | p50 ms | p99 ms | errors | load "
-            "| cores: workers / postgres / clients | worker CPU ms per request | connections per worker |"
+            "| cores: workers / postgres / clients | CPU ms per request: workers / postgres / clients "
+            "| connections per worker |"
         )
         out.append("|---|---|---|---|---|---|---|---|---|---|---|")
-        for r in result["read"]:
+        for r in result[key]:
             out.append(
                 f"| {r['run']} | {r['workers']} | {r['requests']} | {r['per_s']} | {r['p50_ms']} "
                 f"| {r['p99_ms']} "
                 f"| {r['errors']} | {r['loadavg_before'][0]} → {r['loadavg_after'][0]} | {_cores(r)} "
-                f"| {_cpu_ms(r)} | {' + '.join(map(str, r['connections_per_worker']))} |"
+                f"| {_cpu_ms_all(r)} | {' + '.join(map(str, r['connections_per_worker']))} |"
             )
-        ratios = ", ".join(f"{x}×" for x in result["read_ratio"])
+        ratios = ", ".join(f"{x}×" for x in result[f"{key}_ratio"])
         out.append(f"\n**--workers 2 / --workers 1, by run: {ratios}** (target ≥ 1.7 on 2 cores)")
     return "\n".join(out) + "\n"
 
@@ -773,6 +806,12 @@ def main() -> int:
     )
     parser.add_argument("--runs", type=int, default=1, help="measure the write and read parts this often")
     parser.add_argument("--data-dir", type=Path, default=None, help="keep the seeded database here")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="read: also serve the project from this source tree (`git archive` of a commit) in each run",
+    )
     parser.add_argument("--out", default="api_serve", help="results file name in bench/results/")
     args = parser.parse_args()
     parts = {p.strip() for p in args.parts.split(",") if p.strip()}
@@ -787,6 +826,8 @@ def main() -> int:
         "(bench/api_serve.py)",
         "duration_s": args.duration,
     }
+    if args.baseline:
+        result["baseline"] = str(args.baseline)
     try:
         env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
         env["MACHIKOBA_DATA_DIR"] = str(data_dir)
@@ -802,13 +843,15 @@ def main() -> int:
                     print(f"write --workers {workers}: {run}", file=sys.stderr)
                     result.setdefault("write", []).append(run)
             if "read" in parts:
-                for workers in (1, 2):
-                    run = {"run": number, **measure_read(data_dir, workers, args)}
-                    print(f"read --workers {workers}: {run}", file=sys.stderr)
-                    result.setdefault("read", []).append(run)
-                one, two = result["read"][-2:]
-                ratio = round(two["per_s"] / one["per_s"], 2) if one["per_s"] else None
-                result.setdefault("read_ratio", []).append(ratio)
+                sources = [("read", None)] + ([("read_baseline", args.baseline)] if args.baseline else [])
+                for key, source in sources:
+                    for workers in (1, 2):
+                        run = {"run": number, **measure_read(data_dir, workers, args, source)}
+                        print(f"{key} --workers {workers}: {run}", file=sys.stderr)
+                        result.setdefault(key, []).append(run)
+                    one, two = result[key][-2:]
+                    ratio = round(two["per_s"] / one["per_s"], 2) if one["per_s"] else None
+                    result.setdefault(f"{key}_ratio", []).append(ratio)
     finally:
         if args.data_dir is None:
             shutil.rmtree(data_dir, ignore_errors=True)

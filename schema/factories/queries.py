@@ -108,6 +108,7 @@ class FactoriesQuery:
             first=first,
             after=after,
             today=info.context.today(),
+            count="totalCount" in selected_paths(info),
         )
         result = connection(page, Factory.from_row)
         await with_details(

@@ -242,10 +242,13 @@ def certifications_of(rows: list[repo.FactoryCertification], *, today: dt.date) 
 def capabilities_of(
     rows: list[repo.CapabilityListing], info: Info, factory: repo.Factory
 ) -> list[Capability]:
-    """A factory's capabilities as the caller may see them (private figures: `rules.may_see_private`)."""
+    """A factory's capabilities as the caller may see them (private figures: `rules.may_see_private`), in
+    taxonomy order (the process's ``sort_order``, then its code): the query returns them unordered."""
     private = rules.may_see_private(info.context.principal, factory)
     taxonomy = info.context.taxonomy
-    return [Capability.from_row(r, private=private, taxonomy=taxonomy) for r in rows]
+    processes = taxonomy.processes
+    ordered = sorted(rows, key=lambda r: (processes[r.process_code].sort_order, r.process_code))
+    return [Capability.from_row(r, private=private, taxonomy=taxonomy) for r in ordered]
 
 
 async def with_details(info: Info, factories: list[Factory], *, selected: set[str]) -> list[Factory]:

@@ -161,21 +161,27 @@ async def search_factories(
     first: int | None,
     after: str | None,
     today: dt.date,
+    count: bool = False,
 ) -> Page[repo.Factory]:
     """A page of the registry in (English name, id) order, for any signed-in caller.
 
     Filters on a capability (process, material, tolerance) must all hold on the same capability; a
     certification must be valid on ``certifiedOn`` (default ``today``, in Japan). A bad filter, ``after``
-    cursor or ``first`` is a ValidationFailed on that argument.
+    cursor or ``first`` is a ValidationFailed on that argument. With ``count`` (the caller will ask the
+    page's ``total_count``) the total is read by the page's own statement instead of a second one.
     """
     principal.require_signed_in()
     limit = page_size(first)
     key = _cursor_key(after) if after is not None else None
     async with pool.acquire() as conn:
         search = await _search_of(conn, principal, where, today=today)
-        rows = await repo.search_factories(conn, search=search, after=key, limit=limit + 1)
+        rows, counted = await repo.search_factories_counted(
+            conn, search=search, after=key, limit=limit + 1, count=count
+        )
 
     async def total_count() -> int:
+        if counted is not None:
+            return counted
         async with pool.acquire() as conn:
             return await repo.count_factories(conn, search=search)
 

@@ -288,19 +288,32 @@ async def search_factories(
     conn: Connection, *, search: FactorySearch, after: tuple[str, UUID] | None, limit: int
 ) -> list[Factory]:
     """Up to ``limit`` factories matching ``search`` in (name_en, id) order, after the key ``after``."""
+    rows, _ = await search_factories_counted(conn, search=search, after=after, limit=limit, count=False)
+    return rows
+
+
+async def search_factories_counted(
+    conn: Connection, *, search: FactorySearch, after: tuple[str, UUID] | None, limit: int, count: bool
+) -> tuple[list[Factory], int | None]:
+    """:func:`search_factories`, and with ``count`` how many factories match ``search`` over all pages,
+    read by the same statement (one round trip, one snapshot); None when not asked or when the page came
+    back empty (the count rides on the page's rows: ask :func:`count_factories` then)."""
     args = SqlArgs()
     where = _search_where(search, args)
+    total = f", (SELECT count(*) FROM factories f WHERE {where})" if count else ""
     if after is not None:
         name, factory_id = after
         where += f" AND (f.name_en, f.id) > ({args.add(name)}, {args.add(factory_id)}::uuid)"
     rows = await conn.fetch(
         f"""
-        SELECT {_FACTORY_COLUMNS} FROM factories f WHERE {where}
+        SELECT {_FACTORY_COLUMNS}{total} FROM factories f WHERE {where}
         ORDER BY f.name_en, f.id LIMIT {args.add(limit)}
         """,
         *args.values,
     )
-    return [Factory(*r) for r in rows]  # _FACTORY_COLUMNS: in field order
+    if not count:
+        return [Factory(*r) for r in rows], None  # _FACTORY_COLUMNS: in field order
+    return [Factory(*r[:-1]) for r in rows], (rows[0][-1] if rows else None)
 
 
 async def count_factories(conn: Connection, *, search: FactorySearch) -> int:
@@ -437,15 +450,17 @@ async def capabilities_by_factory_ids(conn: Connection, *, factory_ids: Sequence
 async def capability_listings_by_factory_ids(
     conn: Connection, *, factory_ids: Sequence[UUID]
 ) -> list[CapabilityListing]:
-    """:func:`capabilities_by_factory_ids` as the registry shows them (:class:`CapabilityListing`)."""
+    """:func:`capabilities_by_factory_ids` as the registry shows them (:class:`CapabilityListing`), **in no
+    particular order**: the caller puts them in taxonomy order from its in-memory catalogue
+    (``schema.factories.types.capabilities_of``). Joining ``processes`` and sorting here cost PostgreSQL a
+    quarter of this statement's CPU on every page of the registry (``bench/results/api_serve_read.md``)."""
     rows = await conn.fetch(
         """
         SELECT c.factory_id, c.process_code, c.materials, c.best_tolerance_um::float8, c.max_envelope_mm,
                c.min_lot, c.max_lot, c.hours_per_week::float8, c.hourly_rate_jpy, c.setup_cost_jpy,
                c.setup_hours::float8, c.lead_days
-        FROM capabilities c JOIN processes p ON p.code = c.process_code
+        FROM capabilities c
         WHERE c.factory_id = ANY($1::uuid[])
-        ORDER BY c.factory_id, p.sort_order, c.process_code
         """,
         list(factory_ids),
     )

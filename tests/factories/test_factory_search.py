@@ -250,6 +250,46 @@ async def test_pages_have_no_duplicates_and_miss_nothing(
     assert seen == [r["name_en"] for r in ordered]
 
 
+PAGE_AND_TOTAL = """
+query($filter: FactoryFilter, $first: Int, $after: String) {
+  factories(filter: $filter, first: $first, after: $after) {
+    totalCount
+    edges { node { nameEn } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
+
+
+@pytest.mark.usefixtures("registry")
+async def test_total_count_read_with_the_page_counts_every_page(
+    gql: GraphQLClient, buyer: Caller, query_log: QueryLog
+) -> None:
+    # given: the registry, and the count of a filter asked alone (its own statement)
+    where = {"material": "A6061"}
+    alone = (await gql(TOTAL, {"filter": where}, token=buyer.token))["data"]["factories"]["totalCount"]
+    assert alone == 3
+    # when: pages of two with their totalCount, then the empty page after the last one
+    totals: list[int] = []
+    counting: list[list[bool]] = []  # per page, each statement that counts: is it the page's own?
+    after: str | None = None
+    while True:
+        query_log.queries.clear()
+        query_log.recording = True
+        body = await gql(PAGE_AND_TOTAL, {"filter": where, "first": 2, "after": after}, token=buyer.token)
+        query_log.recording = False
+        counting.append(["ORDER BY" in q for q in query_log.app_queries if "count(*)" in q])
+        connection = body["data"]["factories"]
+        totals.append(connection["totalCount"])
+        if not connection["edges"]:
+            break
+        after = connection["pageInfo"]["endCursor"]
+    # then: every page, the cursor's or the empty one, counts the whole filter, not what follows the cursor
+    assert totals == [3, 3, 3]
+    # the count rides on the page's statement; the empty page has no row to carry it and counts alone
+    assert counting == [[True], [True], [True, False]]
+
+
 def _cursor(value: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
 

@@ -194,5 +194,5 @@ async def test_pages_load_each_nested_list_in_one_query(
     # the session, the page, its count, the buyers, the lines, the operations, the packages
     assert len(rfq_queries) == 7, rfq_queries
     assert len(factories["data"]["factories"]["edges"]) == 30
-    # the session, the page, its count, the certifications, the capabilities
-    assert len(factory_queries) == 5, factory_queries
+    # the session, the page with its count (one statement), the certifications, the capabilities
+    assert len(factory_queries) == 4, factory_queries
