@@ -40,7 +40,7 @@ from server.auth import service as auth_service
 from server.auth.principal import ANONYMOUS
 from server.catalogue.taxonomy import taxonomy_for
 from server.demo.award import AWARDED
-from server.demo.invitations import INVITATIONS_RFQ_TITLE
+from server.demo.invitations import INVITATIONS_RFQ_TITLE, pending_invitee_email
 from server.demo.seed import DEMO_BUYERS, DEMO_COORDINATOR_EMAIL, DEMO_PASSWORD, seed_demo
 from server.migrate import migrate
 from server.settings import Settings
@@ -144,17 +144,7 @@ class Statements:
 
 async def tokens_of(pool: db.Pool) -> dict[str, str]:
     async with pool.acquire() as conn:
-        owner = await conn.fetchval(
-            """
-            SELECT u.email FROM invitations i
-            JOIN factories f ON f.id = i.factory_id JOIN users u ON u.id = f.owner_user_id
-            JOIN rfqs r ON r.id = i.rfq_id
-            WHERE r.title = $1 AND i.status = 'pending'
-              AND EXISTS (SELECT 1 FROM bids b WHERE b.factory_id = f.id)
-            ORDER BY f.name_en LIMIT 1
-            """,
-            INVITATIONS_RFQ_TITLE,
-        )
+        owner = await pending_invitee_email(conn)
     assert owner is not None, "the demo's invitations stage has no pending invitation"
 
     async def session(email: str) -> str:

@@ -19,7 +19,7 @@ from uuid import UUID
 
 from server.auth.principal import Principal, Role
 from server.clock import JST
-from server.db import Pool, transaction
+from server.db import Connection, Pool, transaction
 from server.demo.bids import seed_demo_bids
 from server.demo.proposals import DEMO_DETERMINISTIC_TIME_S, DEMO_TIME_LIMIT_S, seed_demo_proposals
 from server.invitations import answers
@@ -58,6 +58,23 @@ def invitations_rfq(today: dt.date) -> RfqInput:
             )
         ],
     )
+
+
+async def pending_invitee_email(conn: Connection) -> str | None:
+    """The email of the owner of the first invited factory (by English name) of this stage that has a
+    pending invitation and a bid: a member caller who sees invitations, bids and offers in the demo."""
+    email: str | None = await conn.fetchval(
+        """
+        SELECT u.email FROM invitations i
+        JOIN factories f ON f.id = i.factory_id JOIN users u ON u.id = f.owner_user_id
+        JOIN rfqs r ON r.id = i.rfq_id
+        WHERE r.title = $1 AND i.status = 'pending'
+          AND EXISTS (SELECT 1 FROM bids b WHERE b.factory_id = f.id)
+        ORDER BY f.name_en LIMIT 1
+        """,
+        INVITATIONS_RFQ_TITLE,
+    )
+    return email
 
 
 def _noon(today: dt.date) -> dt.datetime:

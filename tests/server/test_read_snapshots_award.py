@@ -36,7 +36,7 @@ from server import clock as clocks
 from server import db
 from server.catalogue.taxonomy import taxonomy_for
 from server.demo.award import AWARDED, QUOTED
-from server.demo.invitations import INVITATIONS_RFQ_TITLE
+from server.demo.invitations import INVITATIONS_RFQ_TITLE, pending_invitee_email
 from server.demo.seed import DEMO_BUYERS, DEMO_COORDINATOR_EMAIL, demo_rfqs, seed_demo
 from server.settings import Settings
 from tests.conftest import GraphQLClient, QueryLog
@@ -190,17 +190,7 @@ async def _callers(pool: db.Pool) -> dict[str, str | None]:
     has a pending invitation, an owner with neither bid nor invitation, the buyer of the invitations stage
     (and of the awarded RFQ), another buyer, the coordinator, anonymous."""
     async with pool.acquire() as conn:
-        invited = await conn.fetchval(
-            """
-            SELECT u.email FROM invitations i
-            JOIN factories f ON f.id = i.factory_id JOIN users u ON u.id = f.owner_user_id
-            JOIN rfqs r ON r.id = i.rfq_id
-            WHERE r.title = $1 AND i.status = 'pending'
-              AND EXISTS (SELECT 1 FROM bids b WHERE b.factory_id = f.id)
-            ORDER BY f.name_en LIMIT 1
-            """,
-            INVITATIONS_RFQ_TITLE,
-        )
+        invited = await pending_invitee_email(conn)
         other = await conn.fetchval(
             """
             SELECT u.email FROM factories f JOIN users u ON u.id = f.owner_user_id
