@@ -90,10 +90,10 @@ async def eligibility_list(info: Info, verdicts: list[Eligibility]) -> list[Fact
     whole list come from one loader call (batched with the other lists of the request) instead of one each."""
     result = [FactoryEligibility.from_row(v) for v in verdicts]
     if result and "factory" in selected_paths(info):
-        rows = await info.context.loader(factories_by_id).load_many([v.factory_id for v in result])
-        for verdict, row in zip(result, rows, strict=True):
-            assert row is not None  # judged from the registry in this request
-            verdict.loaded_factory = Factory.from_row(row)
+        # judged from the registry in this request: every verdict's factory exists
+        factories = await factories_of(info, [v.factory_id for v in result])
+        for verdict, factory in zip(result, factories, strict=True):
+            verdict.loaded_factory = factory
     return result
 
 
@@ -102,6 +102,17 @@ async def factory_of(info: Info, factory_id: UUID) -> Factory:
     row = await info.context.loader(factories_by_id).load(factory_id)
     assert row is not None  # a foreign key
     return Factory.from_row(row)
+
+
+async def factories_of(info: Info, factory_ids: list[UUID]) -> list[Factory]:
+    """The factories that a page's rows refer to by foreign keys, in their order, from one batch of the
+    request's loader (shared with the request's other factory lists) instead of one load each."""
+    rows = await info.context.loader(factories_by_id).load_many(factory_ids)
+    factories = []
+    for row in rows:
+        assert row is not None  # a foreign key
+        factories.append(Factory.from_row(row))
+    return factories
 
 
 async def package_of(
@@ -245,11 +256,9 @@ class WorkPackage:
         )
         offers = [Offer.from_row(r) for r in rows]
         if offers and "factory" in selected_paths(info):
-            # The factories of the whole list in one loader call (batched with the request's other lists).
-            factories = await info.context.loader(factories_by_id).load_many([o.factory_id for o in offers])
+            factories = await factories_of(info, [o.factory_id for o in offers])
             for offer, factory in zip(offers, factories, strict=True):
-                assert factory is not None  # a foreign key
-                offer.loaded_factory = Factory.from_row(factory)
+                offer.loaded_factory = factory
         return offers
 
 
@@ -325,11 +334,9 @@ async def with_bid_details(
     if not bids:
         return
     if "factory" in selected:
-        # Through the request's loader: one batch, shared with the request's other factory lists.
-        rows = await info.context.loader(factories_by_id).load_many([b.row.factory_id for b in bids])
-        for bid, row in zip(bids, rows, strict=True):
-            assert row is not None  # a foreign key
-            bid.loaded_factory = Factory.from_row(row)
+        factories = await factories_of(info, [b.row.factory_id for b in bids])
+        for bid, factory in zip(bids, factories, strict=True):
+            bid.loaded_factory = factory
     if "package" in selected:
         for bid in bids:
             package = packages.get(bid.row.package_id)

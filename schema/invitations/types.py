@@ -13,10 +13,9 @@ from uuid import UUID
 import strawberry
 
 from schema.bids.loaders import packages_by_id
-from schema.bids.types import WorkPackage, factory_of, package_of
+from schema.bids.types import WorkPackage, factories_of, factory_of, package_of
 from schema.context import Info
 from schema.executor import preloaded
-from schema.factories.loaders import factories_by_id
 from schema.factories.types import Factory
 from schema.ids import to_id
 from schema.invitations.loaders import events_by_invitation, lines_by_invitation_id
@@ -176,10 +175,9 @@ async def with_invitation_details(
         return
     pool = info.context.pool
     if "factory" in selected:
-        rows = await info.context.loader(factories_by_id).load_many([i.row.factory_id for i in invitations])
-        for invitation, row in zip(invitations, rows, strict=True):
-            assert row is not None  # a foreign key
-            invitation.loaded_factory = Factory.from_row(row)
+        factories = await factories_of(info, [i.row.factory_id for i in invitations])
+        for invitation, factory in zip(invitations, factories, strict=True):
+            invitation.loaded_factory = factory
     if "lines" in selected:
         lines = await lines_by_invitation_id(pool, [i.row.id for i in invitations])
         for invitation, line_rows in zip(invitations, lines, strict=True):

@@ -11,7 +11,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from schema.bids.loaders import packages_by_id
-from schema.bids.types import WorkPackage, factory_of, package_of
+from schema.bids.types import WorkPackage, factories_of, factory_of, package_of
 from schema.context import Info
 from schema.executor import preloaded
 from schema.factories.loaders import factories_by_id
@@ -329,10 +329,9 @@ async def with_proposal_details(
             proposal.loaded_assignments = [ProposalAssignment.from_row(r) for r in assignment_rows]
         assignments = [a for p in proposals for a in p.loaded_assignments or []]
         if "factory" in assignment_fields and assignments:
-            members = await factories.load_many([a.factory_id for a in assignments])
+            members = await factories_of(info, [a.factory_id for a in assignments])
             for assignment, member in zip(assignments, members, strict=True):
-                assert member is not None  # a foreign key
-                assignment.loaded_factory = Factory.from_row(member)
+                assignment.loaded_factory = member
         if "package" in assignment_fields and assignments:
             packages = await info.context.loader(packages_by_id).load_many(
                 [a.package_id for a in assignments]
