@@ -32,7 +32,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
-from solver.hours import exact_mh, free_mh, need_mh
+from solver.hours import exact_mh, free_mh, need_mh, total_need_mh
 from solver.problem import Factory, FixedAssignment, Offer, Problem, WorkPackage
 
 __all__ = [
@@ -84,10 +84,7 @@ class PairData:
         """Thousandths of an hour booked for ``quantity`` units (setup included; none for none)."""
         if quantity <= 0:
             return 0
-        # ceil(S + U·q) in integers: Fraction arithmetic was the costliest step of eligibility
-        s, u = self.setup_exact, self.unit_exact
-        num = s.numerator * u.denominator + u.numerator * quantity * s.denominator
-        return -(-num // (s.denominator * u.denominator))
+        return total_need_mh(self.setup_exact, self.unit_exact, quantity)
 
     def units_within(self, room_mh: int) -> int:
         """The most units (at most ``max_qty``) whose need fits ``room_mh`` (0 when the setup does not)."""

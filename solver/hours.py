@@ -12,7 +12,7 @@ import math
 from fractions import Fraction
 from functools import lru_cache
 
-__all__ = ["MH_PER_HOUR", "exact_mh", "free_mh", "need_mh"]
+__all__ = ["MH_PER_HOUR", "exact_mh", "free_mh", "need_mh", "total_need_mh"]
 
 MH_PER_HOUR = 1000  # the model counts thousandths of an hour
 _DENOMINATOR = 10**6  # finer than any hours figure a factory states
@@ -34,3 +34,11 @@ def need_mh(hours: float) -> int:
 def free_mh(hours: float) -> int:
     """Thousandths of an hour available, rounded down."""
     return max(0, math.floor(exact_mh(hours)))
+
+
+def total_need_mh(setup: Fraction, per_unit: Fraction, quantity: int) -> int:
+    """Thousandths of an hour needed for ``quantity`` units, ``setup + per_unit · quantity`` (exact
+    thousandths, as :func:`exact_mh` gives them) rounded up once. In integers: Fraction arithmetic was the
+    costliest step of eligibility."""
+    num = setup.numerator * per_unit.denominator + per_unit.numerator * quantity * setup.denominator
+    return -(-num // (setup.denominator * per_unit.denominator))

@@ -18,7 +18,7 @@ from datetime import date
 from functools import cached_property
 from typing import Literal, get_args
 
-from solver.hours import exact_mh, free_mh
+from solver.hours import exact_mh, free_mh, total_need_mh
 
 __all__ = [
     "DEFAULT_ORIGIN",
@@ -286,7 +286,8 @@ class Problem:
                 end = ready + 1
                 for offer in self.offers_by_package.get(pkg.id, ()):
                     quantity = min(pkg.quantity, offer.max_quantity or pkg.quantity)
-                    need = math.ceil(exact_mh(offer.setup_hours) + exact_mh(offer.hours_per_unit) * quantity)
+                    setup, per_unit = exact_mh(offer.setup_hours), exact_mh(offer.hours_per_unit)
+                    need = total_need_mh(setup, per_unit, quantity)
                     start = max(ready, offer.earliest_start_day)
                     if need == 0:
                         end = max(end, start + 1)
