@@ -547,13 +547,14 @@ def _search(
             phases.append((math.inf, 0, "por", inc, time.perf_counter() - t0))
             return result(cp_model.FEASIBLE if best is not None else cp_model.UNKNOWN, max(bounds))
         banned, size = kept(math.inf)
-        remaining = deadline - time.perf_counter()
+        now = time.perf_counter()
+        remaining = deadline - now
         if remaining < 0.05:
             return result(cp_model.FEASIBLE if inc is not None else cp_model.UNKNOWN, max(bounds))
         piece = remaining
         if portfolio is not None and remaining > 2 * FINAL_PIECE_MIN_S:
             piece = remaining / 2
-        status, bound = run(_restricted(b, banned, inc, values), deadline - remaining + piece)
+        status, bound = run(_restricted(b, banned, inc, values), now + piece)
         phases.append((math.inf, size, status_name(status), inc, time.perf_counter() - t0))
         if status in (cp_model.OPTIMAL, cp_model.INFEASIBLE):
             # with "objective <= incumbent" the optimum of the fixed model is the optimum of the model
