@@ -412,7 +412,7 @@ class QueryCostLimiter(SchemaExtension):
     def on_execute(self) -> Iterator[None]:
         context = self.execution_context
         document = context.graphql_document
-        operation = _operation(document, context.operation_name) if document is not None else None
+        operation = select_operation(document, context.operation_name) if document is not None else None
         if document is not None and operation is not None:
             cost = self._cost(document, operation)
             if cost > self.max_cost:
@@ -427,18 +427,40 @@ class QueryCostLimiter(SchemaExtension):
 
     def _cost(self, document: DocumentNode, operation: OperationDefinitionNode) -> int:
         context = self.execution_context
-        text, name, variables = context.query, context.operation_name, context.variables or {}
-        # Without variables the cost depends on the text alone.
-        cached = self.cache.cost(text, name) if self.cache and text and not variables else None
-        if cached is not None:
-            return cached
-        cost = query_cost(context.schema._schema, document, operation, variables)
-        if self.cache and text and not variables:
-            self.cache.keep_cost(text, name, cost)
-        return cost
+        return operation_cost(
+            context.schema._schema,
+            document,
+            operation,
+            text=context.query,
+            operation_name=context.operation_name,
+            variables=context.variables or {},
+            cache=self.cache,
+        )
 
 
-def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+def operation_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation: OperationDefinitionNode,
+    *,
+    text: str | None,
+    operation_name: str | None,
+    variables: Mapping[str, Any],
+    cache: DocumentCache | None,
+) -> int:
+    """:func:`query_cost`, kept in ``cache`` for an operation without variables (its cost depends on the
+    text alone)."""
+    cached = cache.cost(text, operation_name) if cache and text and not variables else None
+    if cached is not None:
+        return cached
+    cost = query_cost(schema, document, operation, variables)
+    if cache and text and not variables:
+        cache.keep_cost(text, operation_name, cost)
+    return cost
+
+
+def select_operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+    """The operation of ``document`` that a request naming ``name`` runs (graphql-core's rule), if any."""
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     if name is None:
         return operations[0] if len(operations) == 1 else None
@@ -476,5 +498,7 @@ __all__ = [
     "ValidationWithLimits",
     "depth_rule",
     "limit_extensions",
+    "operation_cost",
     "query_cost",
+    "select_operation",
 ]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, cast
 
 import strawberry
-from graphql import GraphQLError
+from graphql import DocumentNode, GraphQLError, OperationType, execute
+from strawberry.execution import optimized_is_awaitable
 from strawberry.extensions import DisableIntrospection
 from strawberry.tools import merge_types
-from strawberry.types import ExecutionContext
+from strawberry.types import ExecutionContext, ExecutionResult
 
 from schema.auth.mutations import AuthMutation
 from schema.auth.queries import AuthQuery
@@ -24,7 +26,14 @@ from schema.invitations.queries import InvitationsQuery
 from schema.jobs.mutations import JobsMutation
 from schema.jobs.queries import JobsQuery
 from schema.jobs.subscriptions import JobsSubscription
-from schema.limits import DepthLimiter, DocumentCache, depth_rule, limit_extensions
+from schema.limits import (
+    DepthLimiter,
+    DocumentCache,
+    depth_rule,
+    limit_extensions,
+    operation_cost,
+    select_operation,
+)
 from schema.logistics.mutations import LogisticsMutation
 from schema.logistics.queries import LogisticsQuery
 from schema.partnerships.mutations import PartnershipsMutation
@@ -78,10 +87,78 @@ class MachikobaSchema(strawberry.Schema):
     the log is the id the client sees.
     """
 
-    def __init__(self, *args: Any, mask_errors: bool, hide_suggestions: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        mask_errors: bool,
+        hide_suggestions: bool = False,
+        documents: DocumentCache | None = None,
+        max_cost: int = 0,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.mask_errors = mask_errors
         self.hide_suggestions = hide_suggestions
+        # The limit extensions' document cache and cost limit, for :meth:`checked_document`.
+        self.documents = documents
+        self.max_cost = max_cost
+
+    def checked_document(
+        self, query: str, operation_name: str | None, variables: dict[str, Any]
+    ) -> DocumentNode | None:
+        """The parsed document of ``query`` when running it needs no check but the executor's own.
+
+        That is when an earlier request's text was parsed within the token limit and passed validation
+        (the shape and depth limits and, in prod, the introspection ban are validation rules), names a
+        query or mutation, and costs no more than the limit with these ``variables``. Otherwise None: the
+        request goes through strawberry's execution, which refuses it with the coded error it deserves.
+        """
+        documents = self.documents
+        document = documents.parsed(query) if documents is not None else None
+        if document is None or documents is None or not documents.is_valid(query, document):
+            return None
+        operation = select_operation(document, operation_name)
+        if operation is None or operation.operation not in (OperationType.QUERY, OperationType.MUTATION):
+            return None
+        cost = operation_cost(
+            self._schema,
+            document,
+            operation,
+            text=query,
+            operation_name=operation_name,
+            variables=variables,
+            cache=documents,
+        )
+        return document if cost <= self.max_cost else None
+
+    async def execute_checked(
+        self,
+        document: DocumentNode,
+        *,
+        variables: dict[str, Any] | None,
+        operation_name: str | None,
+        context: Any,
+    ) -> ExecutionResult:
+        """What :meth:`execute` answers for a document of :meth:`checked_document`, without the extension
+        hooks: every one of ours acts before execution, and on such a document none of them would act.
+
+        graphql-core's ``execute`` with the arguments strawberry gives it (no middleware: no extension of
+        ours resolves), and the errors translated as :meth:`process_errors` does for every result.
+        """
+        outcome = execute(
+            self._schema,
+            document,
+            variable_values=variables,
+            operation_name=operation_name,
+            context_value=context,
+            is_awaitable=cast(Any, optimized_is_awaitable),
+            executor_class=self.execution_context_class,
+            **self._get_custom_context_kwargs(None),
+        )
+        result = await outcome if isinstance(outcome, Awaitable) else outcome
+        if result.errors:
+            self.process_errors(result.errors)
+        return ExecutionResult(data=result.data, errors=result.errors)
 
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
@@ -106,6 +183,7 @@ def build_schema(*, mask_errors: bool, settings: Settings | None = None) -> stra
     settings = settings or Settings()
     # Built once here, not per request (see DepthLimiter).
     depth = depth_rule(settings.max_depth)
+    documents = DocumentCache()
     # Factories, not instances: Strawberry builds fresh extensions for each request.
     extensions: list[Any] = [
         *limit_extensions(
@@ -114,7 +192,7 @@ def build_schema(*, mask_errors: bool, settings: Settings | None = None) -> stra
             max_root_fields=settings.max_root_fields,
             max_cost=settings.max_query_cost,
             hide_suggestions=not settings.is_dev,
-            cache=DocumentCache(),
+            cache=documents,
         ),
         lambda: DepthLimiter(max_depth=settings.max_depth, rule=depth),
     ]
@@ -127,6 +205,8 @@ def build_schema(*, mask_errors: bool, settings: Settings | None = None) -> stra
         extensions=extensions,
         mask_errors=mask_errors,
         hide_suggestions=not settings.is_dev,
+        documents=documents,
+        max_cost=settings.max_query_cost,
         # None: strawberry's own executor (MACHIKOBA_FAST_EXECUTOR=0).
         execution_context_class=FastExecutor if settings.fast_executor else None,
     )

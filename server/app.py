@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any, cast
 
 import orjson
@@ -33,7 +33,7 @@ from strawberry.types import ExecutionResult
 
 from schema.context import Context
 from schema.limits import limit_error
-from schema.schema import build_schema
+from schema.schema import MachikobaSchema, build_schema
 from server import clock as clocks
 from server import db
 from server.auth.service import principal_from_token
@@ -75,7 +75,10 @@ class MachikobaGraphQL(GraphQL[Context, None]):
             return
         request = Request(scope=scope, receive=receive)
         try:
-            response = await self.run(request)
+            checked = self.settings.checked_path and request.method == "POST"
+            response = await self.run_checked(request) if checked else None
+            if response is None:
+                response = await self.run(request)
         except HTTPException as exc:
             # Strawberry answers these in plain text; a GraphQL client reads `errors` in JSON.
             await send_error(scope, send, exc.status_code, BadRequest(exc.reason))
@@ -109,6 +112,48 @@ class MachikobaGraphQL(GraphQL[Context, None]):
             raise HTTPException(400, "The request body must be a JSON object.")
         return decoded
 
+    async def run_checked(self, request: Request) -> Response | None:
+        """The answer to a JSON POST of a document that passed every check before, or None.
+
+        Most traffic repeats a few documents. Once one has been parsed and validated (by the general
+        path, which keeps it in the schema's document cache), a request for it needs none of strawberry's
+        HTTP parsing and extension hooks: this path decodes the body, asks the schema whether the document
+        can run as it is (:meth:`MachikobaSchema.checked_document`: validated, within the cost limit for
+        these variables), and runs it on graphql-core with the same context, deadline, error translation
+        and response as the general path. Anything else (another content type, a batch, a streaming
+        ``Accept``, an unknown or refused document, a body strawberry would refuse) returns None, and
+        :meth:`run` answers it. ``tests/server/test_checked_path.py`` compares both paths' answers.
+        """
+        accept = request.headers.get("accept") or ""
+        content_type = request.headers.get("content-type") or ""
+        if "application/json" not in content_type or "multipart" in accept or "event-stream" in accept:
+            return None
+        try:
+            # Strawberry's decoder (json), not orjson: orjson reads a huge integer as a float, so a variable
+            # would be coerced, and refused, differently.
+            data = self.decode_json(await request.body())
+        except ValueError:  # not JSON, or not UTF-8: the general path answers its 400
+            return None
+        if not isinstance(data, dict) or data.get("extensions") is not None:
+            return None
+        query, variables, name = data.get("query"), data.get("variables"), data.get("operationName")
+        if (
+            not isinstance(query, str)
+            or not isinstance(variables, dict | None)
+            or not isinstance(name, str | None)
+        ):
+            return None
+        schema = cast(MachikobaSchema, self.schema)
+        document = schema.checked_document(query, name, variables or {})
+        if document is None:
+            return None
+        sub_response = await self.get_sub_response(request)
+        context = await self.get_context(request, sub_response)
+        result = await self.within_deadline(
+            schema.execute_checked(document, variables=variables, operation_name=name, context=context), name
+        )
+        return self.create_response(await self.process_result(request, result), sub_response)
+
     async def execute_single(
         self,
         request: Request,
@@ -118,12 +163,19 @@ class MachikobaGraphQL(GraphQL[Context, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
+        return await self.within_deadline(
+            super().execute_single(request, request_adapter, sub_response, context, root_value, request_data),
+            request_data.operation_name,
+        )
+
+    async def within_deadline(
+        self, execution: Awaitable[ExecutionResult], operation_name: str | None
+    ) -> ExecutionResult:
+        """``execution``'s result, or a ``TIMEOUT`` error when it runs past the request timeout."""
         limit = self.settings.request_timeout_s
         try:
             async with asyncio.timeout(limit) as deadline:
-                return await super().execute_single(
-                    request, request_adapter, sub_response, context, root_value, request_data
-                )
+                return await execution
         except TimeoutError:
             if not deadline.expired():
                 raise  # a TimeoutError of the operation's own, not our deadline
@@ -131,7 +183,7 @@ class MachikobaGraphQL(GraphQL[Context, None]):
                 limit=limit, message=f"The operation ran longer than {limit:g} s; it was stopped."
             )
             # The operation's name only: its text may hold secrets (a password in an inline literal).
-            log.warning("TIMEOUT after %s s: operation %s", limit, request_data.operation_name or "(unnamed)")
+            log.warning("TIMEOUT after %s s: operation %s", limit, operation_name or "(unnamed)")
             return ExecutionResult(data=None, errors=[limit_error(refusal)])
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:

@@ -46,7 +46,9 @@ class Settings:
     ``MACHIKOBA_MAX_BODY_BYTES``, ``MACHIKOBA_MAX_QUERY_TOKENS``, ``MACHIKOBA_MAX_ALIASES``,
     ``MACHIKOBA_MAX_ROOT_FIELDS``, ``MACHIKOBA_MAX_DEPTH``, ``MACHIKOBA_MAX_QUERY_COST``,
     ``MACHIKOBA_REQUEST_TIMEOUT_S``, ``MACHIKOBA_INTROSPECTION`` (``true`` | ``false``; default: dev only),
-    ``MACHIKOBA_FAST_EXECUTOR`` (``0``: graphql-core's general path for every field; see schema/executor.py).
+    ``MACHIKOBA_FAST_EXECUTOR`` (``0``: graphql-core's general path for every field; see schema/executor.py),
+    ``MACHIKOBA_CHECKED_PATH`` (``0``: every request through strawberry's HTTP view and extension hooks; see
+    ``MachikobaGraphQL.run_checked`` in server/app.py).
     Solve jobs (:mod:`server.jobs`): ``inprocess_worker`` makes ``machikoba serve`` run one worker in its own
     process (``MACHIKOBA_INPROCESS_WORKER=0`` for split deployments that run ``machikoba worker``);
     ``worker_jobs`` is how many jobs one worker solves at once, each in its own subprocess with
@@ -81,6 +83,8 @@ class Settings:
     request_timeout_s: float = 10.0
     # Plain fields completed by schema.executor.FastExecutor (same answers as graphql-core's general path).
     fast_executor: bool = True
+    # A JSON POST of a document that passed every check before skips strawberry's view (same answers).
+    checked_path: bool = True
     # None: on in dev, off in prod (a schema map helps attackers more than it helps prod clients).
     introspection: bool | None = None
     inprocess_worker: bool = True
@@ -163,6 +167,7 @@ class Settings:
             max_query_cost=_positive_int(env, "MACHIKOBA_MAX_QUERY_COST", cls.max_query_cost),
             request_timeout_s=_positive_float(env, "MACHIKOBA_REQUEST_TIMEOUT_S", cls.request_timeout_s),
             fast_executor=_flag(env, "MACHIKOBA_FAST_EXECUTOR", cls.fast_executor),
+            checked_path=_flag(env, "MACHIKOBA_CHECKED_PATH", cls.checked_path),
             introspection=None if not introspection else introspection in ("1", "true"),
             inprocess_worker=_flag(env, "MACHIKOBA_INPROCESS_WORKER", cls.inprocess_worker),
             worker_jobs=_positive_int(env, "MACHIKOBA_WORKER_JOBS", cls.worker_jobs),
