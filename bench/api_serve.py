@@ -13,8 +13,10 @@ Parts (``--parts``, default all):
   attempt that times out (``--timeout`` s) is sent again with the same key on a new connection.
 - ``read``: ``factories(first: 50)`` with prefecture, certifications and capabilities (process names,
   materials, tolerances, lots, hours, rates), as the demo coordinator, from ``--read-clients`` (16)
-  connections, ``--workers 1`` then ``--workers 2`` in the same run: req/s, p50/p99 and the ratio. The
-  response cache is off for this part (``MACHIKOBA_RESPONSE_CACHE=0``): every request is executed.
+  connections, ``--workers 1`` and ``--workers 2`` in the same run: req/s, p50/p99 and the ratio. Both
+  servers run side by side on one PostgreSQL and the clients load them in turn, ``--slices`` windows each
+  (``measure_reads``), so that the machine's drift falls on both alike. The response cache is off for this
+  part (``MACHIKOBA_RESPONSE_CACHE=0``; ``--response-cache`` turns it on): every request is executed.
 
 The load generator is this file: ``--client-procs`` (2) separate processes, each running asyncio clients
 that send pre-encoded HTTP/1.1 requests on keep-alive connections and read answers by Content-Length (no
@@ -363,12 +365,20 @@ def run_clients(kind: str, procs: int, clients: int, options: dict[str, Any]) ->
 
 @contextmanager
 def serving(
-    data_dir: Path, workers: int, *, response_cache: bool = True, source: Path | None = None
+    data_dir: Path,
+    workers: int,
+    *,
+    response_cache: bool = True,
+    source: Path | None = None,
+    database_url: str | None = None,
 ) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     """``machikoba serve --workers N`` (prod) on the demo data in ``data_dir``, until the block ends; the
-    server's code from ``source`` (another source tree of the project) when given."""
+    server's code from ``source`` (another source tree of the project) when given. With ``database_url`` it
+    uses that server (already started on ``data_dir``) instead of starting the embedded one itself."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
     env.update(
         {
             "MACHIKOBA_DATA_DIR": str(data_dir),
@@ -524,32 +534,101 @@ def summary(latencies: list[float], seconds: float) -> dict[str, Any]:
     }
 
 
-def measure_read(
-    data_dir: Path, workers: int, args: argparse.Namespace, source: Path | None = None
+def measure_reads(
+    data_dir: Path, args: argparse.Namespace, source: Path | None = None
+) -> list[dict[str, Any]]:
+    """The heavy read on ``--workers 1`` and ``--workers 2``, interleaved: both servers run side by side on
+    one PostgreSQL (the idle one costs nothing), and the clients load them in turn, ``--slices`` windows
+    each, in the order 1 2 2 1 1 2 … . On this shared machine a request's CPU cost drifts by a quarter over
+    tens of seconds; two windows a few seconds apart see the same machine, one run after the other does not.
+    One result per worker count, the windows summed; ``slice_per_s`` keeps each window's rate."""
+    embedded = db.start_embedded(data_dir)  # the servers connect by URL and leave it running
+    try:
+        with (
+            # Executed every time unless --response-cache (the cache answers all but the first from memory).
+            serving(
+                data_dir, 1, response_cache=args.response_cache, source=source, database_url=embedded.dsn
+            ) as one,
+            serving(
+                data_dir, 2, response_cache=args.response_cache, source=source, database_url=embedded.dsn
+            ) as two,
+        ):
+            servers = {1: one, 2: two}
+            tokens = {workers: coordinator_token(port) for workers, (port, _) in servers.items()}
+            for workers, (port, _) in servers.items():
+                check = run_clients("read", 1, 1, {"port": port, "token": tokens[workers], "duration": 1.0})
+                assert check[0]["errors"] == 0, check
+            windows: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
+            for number in range(args.slices):
+                for workers in (1, 2) if number % 2 == 0 else (2, 1):
+                    port, server = servers[workers]
+                    windows[workers].append(
+                        read_window(data_dir, server, port, tokens[workers], args, number)
+                    )
+        return [combined(workers, windows[workers], args) for workers in (1, 2)]
+    finally:
+        embedded.stop()
+
+
+def read_window(
+    data_dir: Path,
+    server: subprocess.Popen[bytes],
+    port: int,
+    token: str,
+    args: argparse.Namespace,
+    number: int,
 ) -> dict[str, Any]:
-    # Executed every time: the response cache (server/cache/) would answer all but the first from memory.
-    with serving(data_dir, workers, response_cache=False, source=source) as (port, server):
-        token = coordinator_token(port)
-        check = run_clients("read", 1, 1, {"port": port, "token": token, "duration": 1.0})
-        assert check[0]["errors"] == 0, check
-        load_before = loadavg()
-        options = {"port": port, "token": token, "duration": args.duration, "warmup": args.warmup}
-        with usage_of(server, data_dir, port) as usage:
-            results = run_clients("read", args.client_procs, args.read_clients, options)
-            cores = usage.cores(_window(results))
-        latencies = [x for r in results for x in r["latencies"]]
-        return {
-            "workers": workers,
-            "clients": args.read_clients,
-            **summary(latencies, args.duration),
-            "errors": sum(r["errors"] for r in results),
-            **cores,
-            "answered": sum(r["answered"] for r in results),
-            "client_cores": round(sum(r["cpu_s"] for r in results) / _window(results), 2),
-            "client_cpu_s": round(sum(r["cpu_s"] for r in results), 3),
-            "loadavg_before": load_before,
-            "loadavg_after": loadavg(),
-        }
+    """One window of the heavy read on one server: the clients' results and what each process used."""
+    load_before = loadavg()
+    # The first window of a server warms it up; later ones only let the connections open.
+    warmup = args.warmup if number == 0 else 0.5
+    options = {"port": port, "token": token, "duration": args.duration / args.slices, "warmup": warmup}
+    with usage_of(server, data_dir, port) as usage:
+        results = run_clients("read", args.client_procs, args.read_clients, options)
+        cores = usage.cores(_window(results))
+    return {
+        "results": results,
+        "cores": cores,
+        "window_s": _window(results),
+        "loadavg_before": load_before,
+        "loadavg_after": loadavg(),
+    }
+
+
+def combined(workers: int, windows: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
+    """The windows of one server as one run: rates over the measured seconds, CPU over the windows."""
+    results = [r for w in windows for r in w["results"]]
+    latencies = [x for r in results for x in r["latencies"]]
+    seconds = float(sum(w["window_s"] for w in windows))
+
+    def cores(key: str) -> float:
+        return round(float(sum(w["cores"][key] * w["window_s"] for w in windows)) / seconds, 2)
+
+    worker_cores = [
+        round(sum(w["cores"]["worker_cores"][i] * w["window_s"] for w in windows) / seconds, 2)
+        for i in range(len(windows[0]["cores"]["worker_cores"]))
+    ]
+    slice_seconds = args.duration / args.slices
+    return {
+        "workers": workers,
+        "clients": args.read_clients,
+        **summary(latencies, args.duration),
+        "errors": sum(r["errors"] for r in results),
+        "worker_cpu_s": round(sum(w["cores"]["worker_cpu_s"] for w in windows), 2),
+        "worker_cores": worker_cores,
+        "parent_cores": cores("parent_cores"),
+        "postgres_cores": cores("postgres_cores"),
+        "postgres_cpu_s": round(sum(w["cores"]["postgres_cpu_s"] for w in windows), 3),
+        "connections_per_worker": max((w["cores"]["connections_per_worker"] for w in windows), key=sum),
+        "answered": sum(r["answered"] for r in results),
+        "client_cores": round(sum(r["cpu_s"] for r in results) / seconds, 2),
+        "client_cpu_s": round(sum(r["cpu_s"] for r in results), 3),
+        "slice_per_s": [
+            round(sum(len(r["latencies"]) for r in w["results"]) / slice_seconds, 1) for w in windows
+        ],
+        "loadavg_before": windows[0]["loadavg_before"],
+        "loadavg_after": windows[-1]["loadavg_after"],
+    }
 
 
 def measure_write(data_dir: Path, workers: int, args: argparse.Namespace) -> dict[str, Any]:
@@ -784,6 +863,11 @@ def markdown(result: dict[str, Any]) -> str:
             )
         ratios = ", ".join(f"{x}×" for x in result[f"{key}_ratio"])
         out.append(f"\n**--workers 2 / --workers 1, by run: {ratios}** (target ≥ 1.7 on 2 cores)")
+        for number, window_ratios in enumerate(result.get(f"{key}_slice_ratios", []), start=1):
+            out.append(
+                f"\nRun {number}, window by window (neighbouring windows of the two servers): "
+                + ", ".join(f"{x}×" for x in window_ratios)
+            )
     return "\n".join(out) + "\n"
 
 
@@ -800,6 +884,17 @@ def main() -> int:
     )
     parser.add_argument("--write-clients", type=int, default=200)
     parser.add_argument("--read-clients", type=int, default=16)
+    parser.add_argument(
+        "--slices",
+        type=int,
+        default=6,
+        help="read: windows per server, interleaved 1 2 2 1 …, --duration split over them (default 6)",
+    )
+    parser.add_argument(
+        "--response-cache",
+        action="store_true",
+        help="read with the response cache on, as prod serves by default (answered from memory)",
+    )
     parser.add_argument("--client-procs", type=int, default=2, help="load-generating processes (default 2)")
     parser.add_argument(
         "--timeout", type=float, default=10.0, help="write: seconds before a retry (default 10)"
@@ -825,6 +920,7 @@ def main() -> int:
         "client": f"{args.client_procs} load-generating processes of asyncio keep-alive HTTP/1.1 clients "
         "(bench/api_serve.py)",
         "duration_s": args.duration,
+        "response_cache": args.response_cache,
     }
     if args.baseline:
         result["baseline"] = str(args.baseline)
@@ -845,13 +941,17 @@ def main() -> int:
             if "read" in parts:
                 sources = [("read", None)] + ([("read_baseline", args.baseline)] if args.baseline else [])
                 for key, source in sources:
-                    for workers in (1, 2):
-                        run = {"run": number, **measure_read(data_dir, workers, args, source)}
-                        print(f"{key} --workers {workers}: {run}", file=sys.stderr)
+                    one, two = ({"run": number, **r} for r in measure_reads(data_dir, args, source))
+                    for run in (one, two):
+                        print(f"{key} --workers {run['workers']}: {run}", file=sys.stderr)
                         result.setdefault(key, []).append(run)
-                    one, two = result[key][-2:]
                     ratio = round(two["per_s"] / one["per_s"], 2) if one["per_s"] else None
                     result.setdefault(f"{key}_ratio", []).append(ratio)
+                    # The same ratio window by window (each pair of neighbouring windows).
+                    pairs = zip(two["slice_per_s"], one["slice_per_s"], strict=True)
+                    result.setdefault(f"{key}_slice_ratios", []).append(
+                        [round(b / a, 2) if a else None for b, a in pairs]
+                    )
     finally:
         if args.data_dir is None:
             shutil.rmtree(data_dir, ignore_errors=True)
