@@ -110,8 +110,8 @@ class MachikobaSchema(strawberry.Schema):
 
         That is when an earlier request's text was parsed within the token limit and passed validation
         (the shape and depth limits and, in prod, the introspection ban are validation rules), names a
-        query or mutation, and costs no more than the limit with these ``variables``. Otherwise None: the
-        request goes through strawberry's execution, which refuses it with the coded error it deserves.
+        query or mutation, and costs no more than the limit with these ``variables``. Otherwise None:
+        strawberry's execution runs the request with every check (and refuses it with its coded error).
         """
         documents = self.documents
         document = documents.parsed(query) if documents is not None else None
