@@ -11,6 +11,7 @@ payload errors; a counter on ``execute_checked`` shows which of them the checked
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -166,3 +167,9 @@ async def test_a_timeout_on_the_checked_path_is_the_general_paths_timeout(
     assert (first.status_code, first.json()) == (second.status_code, second.json())
     assert second.status_code == 503
     assert second.json()["errors"][0]["extensions"]["code"] == "TIMEOUT"
+
+
+def test_the_checked_path_is_on_unless_the_environment_turns_it_off(tmp_path: Path) -> None:
+    assert Settings.from_env({"MACHIKOBA_DATA_DIR": str(tmp_path)}).checked_path is True
+    off = Settings.from_env({"MACHIKOBA_DATA_DIR": str(tmp_path), "MACHIKOBA_CHECKED_PATH": "0"})
+    assert off.checked_path is False
