@@ -114,8 +114,10 @@ class MachikobaSchema(strawberry.Schema):
         strawberry's execution runs the request with every check (and refuses it with its coded error).
         """
         documents = self.documents
-        document = documents.parsed(query) if documents is not None else None
-        if document is None or documents is None or not documents.is_valid(query, document):
+        if documents is None:
+            return None
+        document = documents.parsed(query)
+        if document is None or not documents.is_valid(query, document):
             return None
         operation = select_operation(document, operation_name)
         if operation is None or operation.operation not in (OperationType.QUERY, OperationType.MUTATION):
